@@ -1,0 +1,418 @@
+"""The coordinator's I/O: an aiohttp server that moves frames in and out of CallControl.
+
+Endpoints: ``GET /ws`` (the WebSocket of docs/protocol.md), ``GET /health``, and, when
+development tokens are on (the embedded coordinator), ``POST /dev/token`` from loopback.
+Each connection has a writer task fed by a bounded queue, so a slow client never stalls
+the others (it is disconnected when its queue is full).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fnmatch
+import ipaddress
+import itertools
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from streamcall_widget import __version__
+from streamcall_widget.errors import (
+    AuthenticationError,
+    InternalError,
+    InvalidState,
+    RateLimited,
+    StreamCallError,
+    UnsupportedProtocol,
+)
+from streamcall_widget.protocol import frames
+from streamcall_widget.protocol.models import iso
+from streamcall_widget.protocol.requests import Auth
+
+from .auth import App, Verifier, mint_token
+from .control import CallControl, Delivery
+from .hub import EventHub, LocalHub
+from .limits import Limits, RateLimiter
+from .store import CallStore, open_store
+
+__all__ = ["LOOPBACK_ORIGINS", "Coordinator", "CoordinatorConfig"]
+
+logger = logging.getLogger(__name__)
+
+LOOPBACK_ORIGINS = (
+    "http://127.0.0.1:*",
+    "http://localhost:*",
+    "https://127.0.0.1:*",
+    "https://localhost:*",
+    "http://[::1]:*",
+)
+"""Browser origins allowed by default: pages served from this machine."""
+
+POLICY_VIOLATION = WSCloseCode.POLICY_VIOLATION
+
+
+@dataclass(frozen=True, kw_only=True)
+class CoordinatorConfig:
+    """Everything a coordinator needs to run."""
+
+    apps: tuple[App, ...]
+    host: str = "127.0.0.1"
+    port: int = 0
+    db: str | None = None
+    """SQLite file for call history; None keeps calls in memory only."""
+    allowed_origins: tuple[str, ...] = LOOPBACK_ORIGINS
+    """Browser Origins allowed to connect (``*`` wildcards); clients sending no Origin pass."""
+    limits: Limits = field(default_factory=Limits)
+    dev_tokens: bool = False
+    """Serve ``POST /dev/token`` to loopback clients (embedded development mode)."""
+
+
+class _Peer:
+    """One WebSocket connection: its outbound queue, event counter and rate limiter."""
+
+    def __init__(self, ws: web.WebSocketResponse, limits: Limits, now: float) -> None:
+        self.id = uuid.uuid4().hex
+        self.ws = ws
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(limits.send_queue)
+        self.seq = itertools.count(1)
+        self.limiter = RateLimiter(limits.rate_per_second, limits.rate_burst, now)
+        self.overflowed = False
+
+    def send(self, frame: bytes) -> None:
+        """Queue one frame; a full queue marks the peer for disconnection."""
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            if not self.overflowed:
+                self.overflowed = True
+                logger.warning("connection %s is too slow; disconnecting it", self.id)
+                asyncio.get_running_loop().create_task(
+                    self.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
+                )
+
+    def send_event(self, body: bytes) -> None:
+        """Queue an event frame around an already serialised event."""
+        self.send(b'{"type":"event","seq":%d,"event":%b}' % (next(self.seq), body))
+
+    async def write_loop(self) -> None:
+        """Send queued frames in order until told to stop (None)."""
+        while (frame := await self.queue.get()) is not None:
+            if self.ws.closed:
+                return
+            await self.ws.send_frame(frame, WSMsgType.TEXT)
+
+
+class Coordinator:
+    """A running coordinator: ``await start()``, then ``url``; ``await stop()`` to finish."""
+
+    def __init__(
+        self,
+        config: CoordinatorConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        store: CallStore | None = None,
+        hub: EventHub | None = None,
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self._store = store if store is not None else open_store(config.db)
+        self.control = CallControl(self._store)
+        self._verifier = Verifier({a.api_key: a for a in config.apps})
+        self._secrets = {a.api_key: a.api_secret for a in config.apps}
+        self._hub = hub if hub is not None else LocalHub()
+        self._hub.subscribe(self._receive)
+        self._peers: dict[str, _Peer] = {}
+        self._runner: web.AppRunner | None = None
+        self._timer_task: asyncio.Task[None] | None = None
+        self._timer_wake = asyncio.Event()
+        self._encoder = msgspec.json.Encoder()
+        self.port = 0
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The WebSocket URL clients connect to."""
+        return f"ws://{self._url_host}:{self.port}/ws"
+
+    @property
+    def http_url(self) -> str:
+        """The base HTTP URL (health, dev tokens)."""
+        return f"http://{self._url_host}:{self.port}"
+
+    @property
+    def _url_host(self) -> str:
+        host = self.config.host
+        return f"[{host}]" if ":" in host else host
+
+    async def start(self) -> None:
+        """Bind and serve; with port 0 the chosen port is in ``port``."""
+        app = web.Application()
+        app.router.add_get("/ws", self._websocket)
+        app.router.add_get("/health", self._health)
+        if self.config.dev_tokens:
+            app.router.add_post("/dev/token", self._dev_token)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.host, self.config.port)
+        await site.start()
+        server = site._server
+        assert server is not None
+        sockets: Iterable[Any] = getattr(server, "sockets", ())
+        self.port = next(iter(sockets)).getsockname()[1]
+        self._timer_task = asyncio.get_running_loop().create_task(self._timer_loop())
+        logger.info("coordinator listening on %s", self.url)
+
+    async def stop(self) -> None:
+        """Close every connection, stop serving and close the store."""
+        if self._timer_task is not None:
+            self._timer_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer_task
+            self._timer_task = None
+        for peer in list(self._peers.values()):
+            await peer.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self._store.close()
+
+    async def __aenter__(self) -> Coordinator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def run_timers(self) -> None:
+        """Fire ring timers due now (the timer task does this itself; tests with a fake
+        clock call it after moving the clock)."""
+        self.control.tick(self._clock())
+        self._flush()
+
+    @property
+    def connection_count(self) -> int:
+        """Authenticated connections now."""
+        return len(self._peers)
+
+    # -- HTTP ---------------------------------------------------------------------------
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "status": "ok",
+                "version": __version__,
+                "protocol_version": frames.PROTOCOL_VERSION,
+                "connections": len(self._peers),
+            }
+        )
+
+    async def _dev_token(self, request: web.Request) -> web.Response:
+        if not _is_loopback(request.remote):
+            raise web.HTTPForbidden(text="development tokens are only served to this machine")
+        try:
+            body = await request.json()
+            secret = self._secrets[body["api_key"]]
+            user_id = body["user_id"]
+        except (ValueError, KeyError, TypeError):
+            raise web.HTTPBadRequest(text="send JSON {api_key, user_id} of a known app") from None
+        if not isinstance(user_id, str) or not user_id:
+            raise web.HTTPBadRequest(text="user_id must be a non-empty string")
+        return web.json_response({"token": mint_token(secret, user_id, now=self._clock())})
+
+    # -- WebSocket ----------------------------------------------------------------------
+
+    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
+        origin = request.headers.get("Origin")
+        if origin is not None and not any(
+            fnmatch.fnmatchcase(origin, pattern) for pattern in self.config.allowed_origins
+        ):
+            raise web.HTTPForbidden(text=f"origin {origin} is not allowed")
+        limits = self.config.limits
+        ws = web.WebSocketResponse(
+            max_msg_size=limits.max_message_bytes,
+            heartbeat=limits.heartbeat,
+            compress=False,
+            decode_text=False,
+        )
+        await ws.prepare(request)
+        peer = _Peer(ws, limits, self._clock())
+        writer = asyncio.get_running_loop().create_task(peer.write_loop())
+        try:
+            if await self._authenticate(peer):
+                await self._serve(peer)
+        finally:
+            self._peers.pop(peer.id, None)
+            self.control.disconnect(peer.id, self._clock())
+            self._flush()
+            if peer.queue.full():
+                writer.cancel()
+            else:
+                peer.queue.put_nowait(None)
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                await writer
+            await ws.close()
+        return ws
+
+    async def _authenticate(self, peer: _Peer) -> bool:
+        limits = self.config.limits
+        try:
+            msg = await peer.ws.receive(timeout=limits.auth_timeout)
+        except TimeoutError:
+            await peer.ws.close(code=POLICY_VIOLATION, message=b"authentication timeout")
+            return False
+        if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+            return False
+        request = frames.parse_request(msg.data)
+        request_id = request.request_id if isinstance(request, frames.ParseFailure) else request.id
+        try:
+            if isinstance(request, frames.ParseFailure):
+                raise request.error
+            if not isinstance(request, Auth):
+                raise AuthenticationError("the first message must be 'auth'")
+            if request.protocol_version != frames.PROTOCOL_VERSION:
+                raise UnsupportedProtocol(
+                    f"protocol version {request.protocol_version} is not supported; "
+                    f"this server speaks {frames.PROTOCOL_VERSION}"
+                )
+            claims = self._verifier.verify(request.api_key, request.token, request.user.id)
+        except StreamCallError as exc:
+            self._error(peer, request_id, exc)
+            await self._drain(peer)
+            await peer.ws.close(code=POLICY_VIOLATION, message=exc.name.encode())
+            return False
+        user = self.control.connect(
+            request.api_key,
+            peer.id,
+            request.user,
+            role=claims.role,
+            call_cids=claims.call_cids,
+            now=self._clock(),
+        )
+        self._peers[peer.id] = peer
+        self._reply(
+            peer,
+            request.id,
+            {
+                "connection_id": peer.id,
+                "user": user,
+                "protocol_version": frames.PROTOCOL_VERSION,
+                "server_time": iso(self._clock()),
+                "limits": {
+                    "max_message_bytes": limits.max_message_bytes,
+                    "rate_per_second": limits.rate_per_second,
+                    "idle_timeout": limits.idle_timeout,
+                },
+            },
+        )
+        return True
+
+    async def _serve(self, peer: _Peer) -> None:
+        limits = self.config.limits
+        while True:
+            try:
+                msg = await peer.ws.receive(timeout=limits.idle_timeout)
+            except TimeoutError:
+                await peer.ws.close(code=WSCloseCode.GOING_AWAY, message=b"idle timeout")
+                return
+            if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                if msg.type is WSMsgType.ERROR:
+                    logger.info("connection %s failed: %s", peer.id, peer.ws.exception())
+                return
+            if not peer.limiter.allow(self._clock()):
+                self._refuse_rate(peer, msg.data)
+                if peer.limiter.violations > limits.max_violations:
+                    await peer.ws.close(code=POLICY_VIOLATION, message=b"rate limit exceeded")
+                    return
+                continue
+            self._handle(peer, msg.data)
+
+    def _handle(self, peer: _Peer, data: bytes | str) -> None:
+        request = frames.parse_request(data)
+        if isinstance(request, frames.ParseFailure):
+            self._error(peer, request.request_id, request.error)
+            return
+        try:
+            if isinstance(request, Auth):
+                raise InvalidState("this connection is already authenticated")
+            result = self.control.handle(peer.id, request, self._clock())
+        except StreamCallError as exc:
+            self._error(peer, request.id, exc)
+            return
+        except Exception:
+            logger.exception("request %s failed", type(request).__name__)
+            self._error(peer, request.id, InternalError("the coordinator failed on this request"))
+            self.control.take_deliveries()
+            return
+        self._reply(peer, request.id, result)
+        self._flush()
+
+    def _refuse_rate(self, peer: _Peer, data: bytes | str) -> None:
+        request = frames.parse_request(data)
+        request_id = request.request_id if isinstance(request, frames.ParseFailure) else request.id
+        limit = self.config.limits.rate_per_second
+        self._error(peer, request_id, RateLimited(f"more than {limit:g} messages per second"))
+
+    def _reply(self, peer: _Peer, request_id: str, data: object) -> None:
+        peer.send(self._encoder.encode(frames.ResultFrame(id=request_id, data=data)))
+
+    def _error(self, peer: _Peer, request_id: str | None, error: StreamCallError) -> None:
+        peer.send(self._encoder.encode(frames.error_frame(request_id, error)))
+
+    @staticmethod
+    async def _drain(peer: _Peer) -> None:
+        """Let the writer send what is queued before the socket closes."""
+        for _ in range(100):
+            if peer.queue.empty():
+                return
+            await asyncio.sleep(0.001)
+
+    # -- delivery -----------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        """Publish the events CallControl produced, each serialised once."""
+        encoded: dict[int, bytes] = {}
+        for delivery in self.control.take_deliveries():
+            body = encoded.get(id(delivery.event))
+            if body is None:
+                body = encoded[id(delivery.event)] = self._encoder.encode(delivery.event)
+            self._publish(delivery, body)
+        if self.control.timers_changed():
+            self._timer_wake.set()
+
+    def _publish(self, delivery: Delivery, body: bytes) -> None:
+        self._hub.publish(delivery.app, delivery.user_id, delivery.connection_id, body)
+
+    def _receive(self, app: str, user_id: str, connection_id: str | None, body: bytes) -> None:
+        targets = (connection_id,) if connection_id else self.control.connection_ids(app, user_id)
+        for target in targets:
+            peer = self._peers.get(target)
+            if peer is not None:
+                peer.send_event(body)
+
+    async def _timer_loop(self) -> None:
+        while True:
+            self._timer_wake.clear()
+            deadline = self.control.next_deadline()
+            delay = None if deadline is None else max(0.0, deadline - self._clock())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._timer_wake.wait(), delay)
+            if deadline is not None and self._clock() >= deadline:
+                self.control.tick(self._clock())
+                self._flush()
+
+
+def _is_loopback(remote: str | None) -> bool:
+    if remote is None:
+        return False
+    try:
+        return ipaddress.ip_address(remote).is_loopback
+    except ValueError:
+        return False

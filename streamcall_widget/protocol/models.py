@@ -1,0 +1,224 @@
+"""The data shapes the wire carries: users, members, calls, sessions, participants.
+
+All names are snake_case; timestamps are RFC 3339 strings in UTC (``2026-11-20T10:00:00.000Z``)
+so that any language reads them without a custom decoder.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from .call_types import Capability, RingSettings
+
+__all__ = [
+    "CallData",
+    "CallResponse",
+    "CallSettingsData",
+    "Custom",
+    "MemberData",
+    "MemberInput",
+    "ParticipantCount",
+    "ParticipantData",
+    "PinData",
+    "RejectReason",
+    "SessionData",
+    "SettingsOverride",
+    "Signal",
+    "SignalKind",
+    "TrackType",
+    "UserData",
+    "UserInput",
+    "iso",
+    "parse_iso",
+]
+
+Custom = dict[str, Any]
+"""Free JSON data attached to users, members, calls and custom events."""
+
+
+def iso(timestamp: float) -> str:
+    """RFC 3339 UTC text for a POSIX timestamp, millisecond precision."""
+    moment = datetime.fromtimestamp(timestamp, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_iso(text: str) -> float:
+    """POSIX timestamp of RFC 3339 text (``Z`` or an offset); ValueError if it is not one."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp {text!r} has no time zone; use RFC 3339 with Z or an offset")
+    return moment.timestamp()
+
+
+class TrackType(enum.StrEnum):
+    """Kinds of media a participant publishes."""
+
+    AUDIO = "audio"
+    VIDEO = "video"
+    SCREEN_SHARE = "screen_share"
+    SCREEN_SHARE_AUDIO = "screen_share_audio"
+
+
+class RejectReason(enum.StrEnum):
+    """Why a ring did not lead to a conversation (Stream's reasons)."""
+
+    BUSY = "busy"
+    DECLINE = "decline"
+    CANCEL = "cancel"
+    TIMEOUT = "timeout"
+
+
+class SignalKind(enum.StrEnum):
+    """WebRTC negotiation messages relayed between two sessions."""
+
+    OFFER = "offer"
+    ANSWER = "answer"
+    CANDIDATE = "candidate"
+    END_OF_CANDIDATES = "end_of_candidates"
+
+
+class Signal(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One negotiation message; the coordinator relays it unchanged."""
+
+    kind: SignalKind
+    sdp: str | None = None
+    """The session description, for ``offer`` and ``answer``."""
+    candidate: str | None = None
+    """An ICE candidate line (``candidate:...``), for ``candidate``."""
+    sdp_mid: str | None = None
+    sdp_mline_index: int | None = None
+
+
+class UserInput(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The user a client connects as; upserted by the coordinator."""
+
+    id: str
+    name: str | None = None
+    image: str | None = None
+    custom: Custom = {}
+
+
+class UserData(msgspec.Struct, kw_only=True):
+    """A user as the coordinator knows them."""
+
+    id: str
+    name: str | None = None
+    image: str | None = None
+    custom: Custom = {}
+    role: str = "user"
+    """The user's global role from their token (``user`` or ``admin``)."""
+    online: bool = False
+    created_at: str = ""
+    updated_at: str = ""
+
+
+class MemberInput(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A member to add to a call."""
+
+    user_id: str
+    role: str | None = None
+    """``call_member`` (default), ``host`` or ``admin``."""
+    custom: Custom = {}
+
+
+class MemberData(msgspec.Struct, kw_only=True):
+    """A member of a call: a user who may be rung and see the call."""
+
+    user_id: str
+    user: UserData
+    role: str
+    custom: Custom = {}
+    created_at: str = ""
+
+
+class ParticipantData(msgspec.Struct, kw_only=True):
+    """A joined session of a call (one user may have several over time)."""
+
+    user_id: str
+    session_id: str
+    user: UserData
+    joined_at: str
+    published_tracks: list[TrackType] = []
+    roles: list[str] = []
+
+
+class ParticipantCount(msgspec.Struct, kw_only=True, frozen=True):
+    """Summary counts of a session."""
+
+    total: int = 0
+    anonymous: int = 0
+
+
+class PinData(msgspec.Struct, kw_only=True):
+    """A participant pinned for everyone."""
+
+    user_id: str
+    session_id: str
+
+
+class SessionData(msgspec.Struct, kw_only=True):
+    """The live part of a call: who is in it now and how the ring went."""
+
+    id: str
+    started_at: str | None = None
+    ended_at: str | None = None
+    participants: list[ParticipantData] = []
+    participant_count: ParticipantCount = ParticipantCount()
+    accepted_by: dict[str, str] = {}
+    """user_id -> when they accepted."""
+    rejected_by: dict[str, str] = {}
+    """user_id -> reject reason."""
+    missed_by: dict[str, str] = {}
+    """user_id -> when they were marked missed."""
+
+
+class CallSettingsData(msgspec.Struct, kw_only=True):
+    """The settings a call runs with."""
+
+    video_enabled: bool
+    backstage_enabled: bool
+    ring: RingSettings
+
+
+class SettingsOverride(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Per-call overrides of the call type's settings; unset fields keep the default."""
+
+    video_enabled: bool | None = None
+    backstage_enabled: bool | None = None
+    ring: RingSettings | None = None
+
+
+class CallData(msgspec.Struct, kw_only=True):
+    """A call: identity, settings, custom data and its current session."""
+
+    cid: str
+    id: str
+    type: str
+    created_by: UserData
+    created_at: str
+    updated_at: str
+    custom: Custom
+    settings: CallSettingsData
+    backstage: bool
+    """True while a backstage call is not live."""
+    recording: bool = False
+    ringing: bool = False
+    ended_at: str | None = None
+    session: SessionData | None = None
+    pins: list[PinData] = []
+
+
+class CallResponse(msgspec.Struct, kw_only=True):
+    """What call requests answer with: the call as the asking user sees it."""
+
+    call: CallData
+    members: list[MemberData]
+    own_capabilities: list[Capability]
+    created: bool = False
+    """For get_or_create: whether this request created the call."""
+    session_id: str | None = None
+    """For join: the session this connection now holds."""

@@ -1,0 +1,266 @@
+"""Client-to-coordinator requests.
+
+Every request is a JSON object with a ``type`` (the tag below) and an ``id`` chosen by the
+client (1 to 64 characters); the coordinator answers each with exactly one ``result`` or
+``error`` frame carrying the same ``id``. The first request on a connection must be
+``auth``. Call-scoped requests name the call by its ``cid`` (``"type:id"``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, get_args
+
+import msgspec
+
+from .call_types import Capability
+from .models import (
+    Custom,
+    MemberInput,
+    RejectReason,
+    SettingsOverride,
+    Signal,
+    TrackType,
+    UserInput,
+)
+
+__all__ = [
+    "REQUEST_TYPES",
+    "AcceptCall",
+    "AnyRequest",
+    "Auth",
+    "EndCall",
+    "GetCall",
+    "GetOrCreateCall",
+    "GoLive",
+    "JoinCall",
+    "LeaveCall",
+    "PinParticipant",
+    "Ping",
+    "PublishTrack",
+    "QueryCalls",
+    "QueryUsers",
+    "RejectCall",
+    "Request",
+    "RequestPermissions",
+    "RingCall",
+    "SendCustomEvent",
+    "SendSignal",
+    "StartRecording",
+    "StopLive",
+    "StopRecording",
+    "UnpinParticipant",
+    "UpdateCall",
+    "UpdateMembers",
+    "UpdatePermissions",
+]
+
+RequestId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Cid = Annotated[str, msgspec.Meta(min_length=3, max_length=130, pattern=r"^[a-z_]+:[\w\-]+$")]
+CallId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[\w\-]+$")]
+UserId = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[\w\-@.]+$")]
+
+
+class Request(msgspec.Struct, tag_field="type", kw_only=True, forbid_unknown_fields=True):
+    """Base of every request: the ``id`` the reply will echo."""
+
+    id: RequestId
+
+
+class Auth(Request, tag="auth"):
+    """Authenticate the connection; must be the first message."""
+
+    api_key: str
+    token: str
+    user: UserInput
+    protocol_version: int = 1
+
+
+class Ping(Request, tag="ping"):
+    """Keep an idle connection open; answered with the server time."""
+
+
+class GetOrCreateCall(Request, tag="call.get_or_create"):
+    """Get a call, creating it with these members and settings if it does not exist."""
+
+    call_type: str
+    call_id: CallId
+    members: list[MemberInput] = []
+    custom: Custom = {}
+    settings_override: SettingsOverride | None = None
+    ring: bool = False
+    """Ring the other members once the call exists."""
+    video: bool | None = None
+    """Ring as a video call (defaults to the call's ``video_enabled``)."""
+    team: str | None = None
+
+
+class CallRequest(Request):
+    """A request about one existing call."""
+
+    cid: Cid
+
+
+class GetCall(CallRequest, tag="call.get"):
+    """The call as the asking user sees it."""
+
+
+class RingCall(CallRequest, tag="call.ring"):
+    """Ring members of an existing call (all other members when ``member_ids`` is empty)."""
+
+    member_ids: list[UserId] = []
+    video: bool | None = None
+
+
+class AcceptCall(CallRequest, tag="call.accept"):
+    """Accept the call that is ringing this user."""
+
+
+class RejectCall(CallRequest, tag="call.reject"):
+    """Reject a ringing call; the caller rejecting is a cancel."""
+
+    reason: RejectReason = RejectReason.DECLINE
+
+
+class JoinCall(CallRequest, tag="call.join"):
+    """Join the call's session; the reply's ``session_id`` names this connection's session."""
+
+
+class LeaveCall(CallRequest, tag="call.leave"):
+    """Leave the call's session."""
+
+
+class EndCall(CallRequest, tag="call.end"):
+    """End the call for everyone (needs ``end-call``)."""
+
+
+class UpdateCall(CallRequest, tag="call.update"):
+    """Change custom data or settings (needs ``update-call``)."""
+
+    custom: Custom | None = None
+    settings_override: SettingsOverride | None = None
+
+
+class UpdateMembers(CallRequest, tag="call.update_members"):
+    """Add or remove members (needs ``update-call-member``)."""
+
+    add: list[MemberInput] = []
+    remove: list[UserId] = []
+
+
+class SendSignal(CallRequest, tag="call.signal"):
+    """Relay a WebRTC negotiation message to another joined session of the call."""
+
+    session_id: str
+    signal: Signal
+
+
+class PublishTrack(CallRequest, tag="call.publish_track"):
+    """Announce that this session publishes (or stopped publishing) a track: mute/unmute."""
+
+    track_type: TrackType
+    published: bool
+
+
+class RequestPermissions(CallRequest, tag="call.request_permissions"):
+    """Ask the call's moderators for capabilities (send-audio, send-video, screenshare)."""
+
+    permissions: list[Capability]
+
+
+class UpdatePermissions(CallRequest, tag="call.update_permissions"):
+    """Grant or revoke capabilities of one user in this call (needs update-call-permissions)."""
+
+    user_id: UserId
+    grant: list[Capability] = []
+    revoke: list[Capability] = []
+
+
+class PinParticipant(CallRequest, tag="call.pin"):
+    """Pin a session for everyone (needs ``pin-for-everyone``)."""
+
+    session_id: str
+    user_id: UserId
+
+
+class UnpinParticipant(CallRequest, tag="call.unpin"):
+    """Remove a pin for everyone (needs ``pin-for-everyone``)."""
+
+    session_id: str
+    user_id: UserId
+
+
+class StartRecording(CallRequest, tag="call.start_recording"):
+    """Mark the call as recording (needs ``start-record-call``)."""
+
+
+class StopRecording(CallRequest, tag="call.stop_recording"):
+    """Mark the call as not recording (needs ``stop-record-call``)."""
+
+
+class GoLive(CallRequest, tag="call.go_live"):
+    """Leave backstage: everyone with ``join-call`` may now join (needs ``update-call``)."""
+
+
+class StopLive(CallRequest, tag="call.stop_live"):
+    """Go back to backstage (needs ``update-call``)."""
+
+
+class SendCustomEvent(CallRequest, tag="call.send_event"):
+    """Fan free JSON data out to every member of the call (needs ``send-event``)."""
+
+    custom: Custom
+
+
+class SortParam(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One sort key of a query."""
+
+    field: str
+    direction: int = -1
+    """1 ascending, -1 descending."""
+
+
+class QueryCalls(Request, tag="calls.query"):
+    """Calls the user may read, filtered, sorted and paged (see docs/protocol.md)."""
+
+    filter_conditions: dict[str, Any] = {}
+    sort: list[SortParam] = []
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 25
+    next: str | None = None
+
+
+class QueryUsers(Request, tag="users.query"):
+    """Users by id with their presence (``online``)."""
+
+    user_ids: Annotated[list[UserId], msgspec.Meta(max_length=100)]
+
+
+AnyRequest = (
+    Auth
+    | Ping
+    | GetOrCreateCall
+    | GetCall
+    | RingCall
+    | AcceptCall
+    | RejectCall
+    | JoinCall
+    | LeaveCall
+    | EndCall
+    | UpdateCall
+    | UpdateMembers
+    | SendSignal
+    | PublishTrack
+    | RequestPermissions
+    | UpdatePermissions
+    | PinParticipant
+    | UnpinParticipant
+    | StartRecording
+    | StopRecording
+    | GoLive
+    | StopLive
+    | SendCustomEvent
+    | QueryCalls
+    | QueryUsers
+)
+"""Every request type, as one tagged union."""
+
+REQUEST_TYPES: tuple[type[Request], ...] = get_args(AnyRequest)
