@@ -1,0 +1,71 @@
+"""Fixtures: a real coordinator on 127.0.0.1 port 0, a fake clock, logged-in clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streamcall_widget.coordinator import App, Coordinator, CoordinatorConfig, Limits, mint_token
+
+from .wsclient import WsClient
+
+APP = App(api_key="test-key", api_secret="test-secret-" + "x" * 32)
+OTHER_APP = App(api_key="other-key", api_secret="other-secret-" + "y" * 32)
+
+
+class FakeClock:
+    """A clock tests move by hand; ring timers fire when the coordinator's timers run."""
+
+    def __init__(self, start: float = 1_790_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def limits() -> Limits:
+    """Default limits; tests that flood override this fixture."""
+    return Limits()
+
+
+@pytest.fixture
+async def coordinator(
+    tmp_path: Path, clock: FakeClock, limits: Limits
+) -> AsyncIterator[Coordinator]:
+    """A coordinator with two apps, a SQLite store and the fake clock."""
+    config = CoordinatorConfig(
+        apps=(APP, OTHER_APP), db=str(tmp_path / "calls.sqlite3"), limits=limits
+    )
+    async with Coordinator(config, clock=clock) as server:
+        yield server
+
+
+Login = Callable[..., Awaitable[WsClient]]
+
+
+@pytest.fixture
+async def login(coordinator: Coordinator, clock: FakeClock) -> AsyncIterator[Login]:
+    """login("alice") -> an authenticated WsClient; all are closed after the test."""
+    clients: list[WsClient] = []
+
+    async def _login(user_id: str, app: App = APP, **user: Any) -> WsClient:
+        token = mint_token(app.api_secret, user_id, now=clock())
+        client = await WsClient.login(coordinator.url, app.api_key, token, user_id, **user)
+        clients.append(client)
+        return client
+
+    yield _login
+    for client in clients:
+        await client.close()
