@@ -28,6 +28,8 @@ class WsClient:
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._ids = itertools.count(1)
         self.close_code: int | None = None
+        self.auth: dict[str, Any] = {}
+        """The ``auth`` reply's data once logged in."""
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod

@@ -230,6 +230,10 @@ class CallControl:
             if Capability.CREATE_CALL not in ctype.capabilities(self._global_role(conn)):
                 raise NotAllowed(f"{conn.user_id} may not create {ctype.name} calls")
             members = [MemberInput(user_id=conn.user_id, role=Role.HOST), *req.members]
+            if req.ring and all(m.user_id == conn.user_id for m in members):
+                raise InvalidState(
+                    f"nobody to ring in {cid}: the call has no member but the caller"
+                )
             roles = {m.user_id: self._member_role(m) for m in members}
             settings = self._settings(ctype.settings, req.settings_override)
             call = CallRecord(
@@ -342,7 +346,9 @@ class CallControl:
         self._require(call, conn, needed)
         app = self._apps[call.app]
         if conn.user_id not in call.members:
-            call.members[conn.user_id] = Member(conn.user_id, Role.USER, now)
+            # A call token (call_cids) makes its holder a member; anyone else joins as a user.
+            role = Role.CALL_MEMBER if conn.call_cids is not None else Role.USER
+            call.members[conn.user_id] = Member(conn.user_id, role, now)
             self._emit_to_members(
                 call,
                 ev.MemberAdded(
@@ -434,12 +440,13 @@ class CallControl:
                 ),
             )
         if req.remove:
+            for user_id in req.remove:
+                for p in call.session_of(user_id):
+                    self._remove_participant(call, p.session_id, "removed", now)
             self._emit_to_members(
                 call, ev.MemberRemoved(cid=call.cid, created_at=iso(now), user_ids=list(req.remove))
             )
             for user_id in req.remove:
-                for p in call.session_of(user_id):
-                    self._remove_participant(call, p.session_id, "removed", now)
                 del call.members[user_id]
         self._updated(call, now, announce=False)
         return self._response(call, conn)

@@ -91,6 +91,11 @@ def parse_request(data: str | bytes) -> Request | ParseFailure:
         return _request_decoder.decode(data)
     except msgspec.ValidationError as exc:
         return _explain(data, exc)
+    except UnicodeDecodeError as exc:
+        reason = f"frame is not valid UTF-8 ({exc.reason} in a string)"
+        return ParseFailure(request_id=None, error=InputError(reason))
+    except RecursionError:
+        return ParseFailure(request_id=None, error=InputError("frame is nested too deeply"))
     except msgspec.DecodeError as exc:
         request_id = None
         error: InputError = InputError(f"frame is not valid JSON text: {exc}")
@@ -105,6 +110,8 @@ def parse_request(data: str | bytes) -> Request | ParseFailure:
 def _explain(data: str | bytes, exc: msgspec.ValidationError) -> ParseFailure:
     try:
         envelope = _envelope_decoder.decode(data)
+    except RecursionError:
+        return ParseFailure(request_id=None, error=InputError("frame is nested too deeply"))
     except (msgspec.DecodeError, msgspec.ValidationError):
         return ParseFailure(
             request_id=None, error=InputError(f"frame must be a JSON object: {exc}")

@@ -1,0 +1,232 @@
+"""The Ring state machine alone: no event loop, a plain float clock, exact outcome lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from streamcall_widget.errors import InvalidState, NotAllowed
+from streamcall_widget.protocol.call_types import RingSettings
+from streamcall_widget.protocol.models import RejectReason
+from streamcall_widget.protocol.ringing import (
+    Accepted,
+    CalleeStatus,
+    Missed,
+    Rejected,
+    Ring,
+    RingOver,
+)
+
+T0 = 1000.0
+DEFAULT = RingSettings()
+
+
+def ring(
+    callees: list[str],
+    *,
+    online: list[str] | None = None,
+    busy: Sequence[str] = (),
+    settings: RingSettings = DEFAULT,
+) -> Ring:
+    """Alice rings ``callees`` at T0; everyone is online unless ``online`` says otherwise."""
+    return Ring(
+        "alice",
+        callees,
+        settings,
+        T0,
+        online=callees if online is None else online,
+        busy=busy,
+    )
+
+
+def test_accept_ends_ring_with_accepted() -> None:
+    """A callee accepting yields exactly Accepted and the ring is over with no deadline."""
+    r = ring(["bob"])
+    assert r.start() == []
+    assert r.ringing() == ["bob"]
+    assert r.accept("bob", T0 + 3) == [Accepted("bob")]
+    assert r.over
+    assert r.status["bob"] is CalleeStatus.ACCEPTED
+    assert r.next_deadline() is None
+    assert r.tick(T0 + 1000) == []
+
+
+def test_decline_by_only_callee_is_rejected_then_ring_over() -> None:
+    """The only callee declining yields Rejected(decline) then RingOver(decline)."""
+    r = ring(["bob"])
+    assert r.reject("bob", RejectReason.DECLINE, T0 + 1) == [
+        Rejected("bob", RejectReason.DECLINE),
+        RingOver(RejectReason.DECLINE),
+    ]
+    assert r.over
+    assert r.status["bob"] is CalleeStatus.REJECTED
+    assert r.next_deadline() is None
+
+
+def test_caller_reject_is_cancel_for_everyone() -> None:
+    """The caller rejecting cancels: Rejected(caller, cancel), each callee Missed(cancel), over."""
+    r = ring(["bob", "carol"])
+    assert r.reject("alice", RejectReason.DECLINE, T0 + 1) == [
+        Rejected("alice", RejectReason.CANCEL),
+        Missed("bob", RejectReason.CANCEL),
+        Missed("carol", RejectReason.CANCEL),
+        RingOver(RejectReason.CANCEL),
+    ]
+    assert r.over
+    assert r.next_deadline() is None
+
+
+def test_busy_callee_is_missed_busy_at_start() -> None:
+    """A callee in another call is Missed(busy) at start and, alone, ends the ring at once."""
+    r = ring(["carol"], busy=["carol"])
+    assert r.start() == [Missed("carol", RejectReason.BUSY), RingOver(RejectReason.BUSY)]
+    assert r.over
+    assert r.status["carol"] is CalleeStatus.MISSED
+    assert r.next_deadline() is None
+
+
+def test_busy_callee_among_others_leaves_ring_going() -> None:
+    """One busy callee among two is Missed(busy) and the other keeps ringing."""
+    r = ring(["bob", "carol"], busy=["carol"])
+    assert r.start() == [Missed("carol", RejectReason.BUSY)]
+    assert not r.over
+    assert r.ringing() == ["bob"]
+
+
+def test_no_answer_incoming_timeout_ends_ring_before_auto_cancel() -> None:
+    """With equal timeouts the unanswered callee is Missed(timeout), then RingOver(timeout)."""
+    r = ring(["bob"])
+    assert r.next_deadline() == T0 + 30
+    assert r.tick(T0 + 29.999) == []
+    assert r.tick(T0 + 30) == [Missed("bob", RejectReason.TIMEOUT), RingOver(RejectReason.TIMEOUT)]
+    assert r.over
+    assert r.next_deadline() is None
+
+
+def test_no_answer_incoming_then_auto_cancel() -> None:
+    """An online callee misses at the incoming timeout; later auto-cancel rejects as the caller."""
+    settings = RingSettings(
+        incoming_call_timeout_ms=10_000,
+        auto_cancel_timeout_ms=20_000,
+        missed_call_timeout_ms=60_000,
+    )
+    r = ring(["bob", "carol"], online=["bob"], settings=settings)
+    assert r.status == {"bob": CalleeStatus.RINGING, "carol": CalleeStatus.OFFLINE}
+    assert r.next_deadline() == T0 + 10
+    assert r.tick(T0 + 10) == [Missed("bob", RejectReason.TIMEOUT)]
+    assert r.next_deadline() == T0 + 20
+    assert r.tick(T0 + 20) == [
+        Rejected("alice", RejectReason.TIMEOUT),
+        Missed("carol", RejectReason.TIMEOUT),
+        RingOver(RejectReason.TIMEOUT),
+    ]
+    assert r.over
+    assert r.next_deadline() is None
+
+
+def test_auto_cancel_before_incoming_timeout() -> None:
+    """Auto-cancel shorter than the incoming timeout: Rejected(caller, timeout) + RingOver."""
+    settings = RingSettings(auto_cancel_timeout_ms=5_000, incoming_call_timeout_ms=30_000)
+    r = ring(["bob"], settings=settings)
+    assert r.next_deadline() == T0 + 5
+    assert r.tick(T0 + 5) == [
+        Rejected("alice", RejectReason.TIMEOUT),
+        Missed("bob", RejectReason.TIMEOUT),
+        RingOver(RejectReason.TIMEOUT),
+    ]
+    assert r.over
+
+
+def test_offline_member_missed_at_missed_call_timeout() -> None:
+    """An offline callee is Missed(timeout) at missed_call_timeout while the online one rings on."""
+    settings = RingSettings(
+        missed_call_timeout_ms=10_000,
+        incoming_call_timeout_ms=60_000,
+        auto_cancel_timeout_ms=60_000,
+    )
+    r = ring(["bob", "carol"], online=["bob"], settings=settings)
+    assert r.ringing() == ["bob"]
+    assert r.next_deadline() == T0 + 10
+    assert r.tick(T0 + 9) == []
+    assert r.tick(T0 + 10) == [Missed("carol", RejectReason.TIMEOUT)]
+    assert r.status["carol"] is CalleeStatus.MISSED
+    assert not r.over
+    assert r.next_deadline() == T0 + 60
+    assert r.accept("bob", T0 + 11) == [Accepted("bob")]
+
+
+def test_two_callees_one_accepts_other_stopped() -> None:
+    """When one of two callees accepts the other is STOPPED and no timer yields anything."""
+    r = ring(["bob", "carol"])
+    assert r.accept("carol", T0 + 2) == [Accepted("carol")]
+    assert r.status == {"bob": CalleeStatus.STOPPED, "carol": CalleeStatus.ACCEPTED}
+    assert r.ringing() == []
+    assert r.next_deadline() is None
+    assert r.tick(T0 + 30) == []
+    assert r.tick(T0 + 200) == []
+
+
+def test_two_callees_both_decline_ring_over_after_second() -> None:
+    """Two declines: the first yields only Rejected, the second Rejected then RingOver."""
+    r = ring(["bob", "carol"])
+    assert r.reject("bob", RejectReason.DECLINE, T0 + 1) == [Rejected("bob", RejectReason.DECLINE)]
+    assert not r.over
+    assert r.ringing() == ["carol"]
+    assert r.reject("carol", RejectReason.DECLINE, T0 + 2) == [
+        Rejected("carol", RejectReason.DECLINE),
+        RingOver(RejectReason.DECLINE),
+    ]
+    assert r.over
+
+
+def test_accept_by_non_callee_not_allowed() -> None:
+    """A user who is not rung cannot accept: NotAllowed naming the user, ring unchanged."""
+    r = ring(["bob"])
+    with pytest.raises(NotAllowed, match="mallory"):
+        r.accept("mallory", T0 + 1)
+    with pytest.raises(NotAllowed):
+        r.accept("alice", T0 + 1)
+    assert not r.over
+    assert r.ringing() == ["bob"]
+
+
+def test_accept_after_over_invalid_state() -> None:
+    """Accepting or rejecting once the ring is over is InvalidState."""
+    r = ring(["bob", "carol"])
+    r.accept("bob", T0 + 1)
+    with pytest.raises(InvalidState, match="over"):
+        r.accept("carol", T0 + 2)
+    with pytest.raises(InvalidState, match="over"):
+        r.reject("carol", RejectReason.DECLINE, T0 + 2)
+
+
+def test_callee_answering_twice_invalid_state() -> None:
+    """A callee who already declined cannot accept afterwards while others still ring."""
+    r = ring(["bob", "carol"])
+    r.reject("bob", RejectReason.DECLINE, T0 + 1)
+    with pytest.raises(InvalidState, match="rejected"):
+        r.accept("bob", T0 + 2)
+
+
+def test_ring_with_no_callee_invalid_state() -> None:
+    """A ring with nobody but the caller cannot be built."""
+    with pytest.raises(InvalidState, match="nobody to ring"):
+        Ring("alice", ["alice"], DEFAULT, T0, online=["alice"])
+    with pytest.raises(InvalidState, match="nobody to ring"):
+        Ring("alice", [], DEFAULT, T0, online=[])
+
+
+def test_next_deadline_is_earliest_pending_timer() -> None:
+    """next_deadline is the earliest of the timers that still apply to someone."""
+    settings = RingSettings(
+        auto_cancel_timeout_ms=50_000,
+        incoming_call_timeout_ms=40_000,
+        missed_call_timeout_ms=20_000,
+    )
+    offline_only = ring(["bob"], online=[], settings=settings)
+    assert offline_only.next_deadline() == T0 + 20
+    online_only = ring(["bob"], settings=settings)
+    assert online_only.next_deadline() == T0 + 40
+    short_cancel = ring(["bob"], settings=RingSettings(auto_cancel_timeout_ms=5_000))
+    assert short_cancel.next_deadline() == T0 + 5
