@@ -104,9 +104,11 @@ class _Peer:
     async def write_loop(self) -> None:
         """Send queued frames in order until told to stop (None)."""
         while (frame := await self.queue.get()) is not None:
-            if self.ws.closed:
-                return
-            await self.ws.send_frame(frame, WSMsgType.TEXT)
+            try:
+                if not self.ws.closed:
+                    await self.ws.send_frame(frame, WSMsgType.TEXT)
+            finally:
+                self.queue.task_done()
 
 
 class Coordinator:
@@ -237,7 +239,7 @@ class Coordinator:
             raise web.HTTPForbidden(text=f"origin {origin} is not allowed")
         limits = self.config.limits
         ws = web.WebSocketResponse(
-            max_msg_size=limits.max_message_bytes,
+            max_msg_size=limits.max_message_bytes + 1,  # aiohttp refuses >= max_msg_size
             heartbeat=limits.heartbeat,
             compress=False,
             decode_text=False,
@@ -329,6 +331,7 @@ class Coordinator:
             if not peer.limiter.allow(self._clock()):
                 self._refuse_rate(peer, msg.data)
                 if peer.limiter.violations > limits.max_violations:
+                    await self._drain(peer)
                     await peer.ws.close(code=POLICY_VIOLATION, message=b"rate limit exceeded")
                     return
                 continue
@@ -368,11 +371,9 @@ class Coordinator:
 
     @staticmethod
     async def _drain(peer: _Peer) -> None:
-        """Let the writer send what is queued before the socket closes."""
-        for _ in range(100):
-            if peer.queue.empty():
-                return
-            await asyncio.sleep(0.001)
+        """Let the writer send every queued frame (1 s at most) before the socket closes."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(peer.queue.join(), 1.0)
 
     # -- delivery -----------------------------------------------------------------------
 

@@ -92,8 +92,7 @@ def parse_request(data: str | bytes) -> Request | ParseFailure:
     except msgspec.ValidationError as exc:
         return _explain(data, exc)
     except UnicodeDecodeError as exc:
-        reason = f"frame is not valid UTF-8 ({exc.reason} in a string)"
-        return ParseFailure(request_id=None, error=InputError(reason))
+        return ParseFailure(request_id=None, error=_utf8_error(exc))
     except RecursionError:
         return ParseFailure(request_id=None, error=InputError("frame is nested too deeply"))
     except msgspec.DecodeError as exc:
@@ -107,11 +106,17 @@ def parse_request(data: str | bytes) -> Request | ParseFailure:
         return ParseFailure(request_id=request_id, error=error)
 
 
+def _utf8_error(exc: UnicodeDecodeError) -> InputError:
+    return InputError(f"frame is not valid UTF-8 ({exc.reason} in a string)")
+
+
 def _explain(data: str | bytes, exc: msgspec.ValidationError) -> ParseFailure:
     try:
         envelope = _envelope_decoder.decode(data)
     except RecursionError:
         return ParseFailure(request_id=None, error=InputError("frame is nested too deeply"))
+    except UnicodeDecodeError as utf:
+        return ParseFailure(request_id=None, error=_utf8_error(utf))
     except (msgspec.DecodeError, msgspec.ValidationError):
         return ParseFailure(
             request_id=None, error=InputError(f"frame must be a JSON object: {exc}")
