@@ -6,8 +6,8 @@ announce; the owner calls :meth:`Ring.tick` at :meth:`Ring.next_deadline`. Tests
 with a fake clock.
 
 Rules (Stream's): the first callee to accept wins and the others stop ringing; a callee
-who is in another call misses it as ``busy`` at once (never rung); a callee who does not answer within
-``incoming_call_timeout_ms`` misses the call; a member who was offline misses it after
+who is in another call misses it as ``busy`` at once (never rung); a callee who does not
+answer within ``incoming_call_timeout_ms`` misses the call; a member who was offline misses it after
 ``missed_call_timeout_ms``; if nobody accepted within ``auto_cancel_timeout_ms`` the caller's
 side drops the ring with ``timeout``; the caller rejecting is a ``cancel``. When every callee
 has answered without accepting, the ring is over and :class:`RingOver` says why.
