@@ -98,6 +98,7 @@ class CallControl:
         self._outbox: list[Delivery] = []
         self._ringing: set[tuple[str, str]] = set()
         self._timers_changed = False
+        self._dirty: dict[tuple[str, str], CallRecord] = {}
         for app, stored in store.load():
             self._restore(app, stored)
         self._handlers: dict[type[rq.Request], Callable[[ConnectionRecord, Any, float], Any]] = {
@@ -186,7 +187,14 @@ class CallControl:
         return handler(conn, request, now)
 
     def take_deliveries(self) -> list[Delivery]:
-        """Events produced since the last call, in order."""
+        """Events produced since the last call, in order; changed calls are stored now,
+        once each however many times one request changed them."""
+        for call in self._dirty.values():
+            users = self._apps[call.app].users
+            self._store.save(
+                call.app, StoredCall(call=call.to_data(users), members=call.members_data(users))
+            )
+        self._dirty.clear()
         out, self._outbox = self._outbox, []
         return out
 
@@ -877,10 +885,8 @@ class CallControl:
         self._emit_to_members(call, event)
 
     def _save(self, call: CallRecord) -> None:
-        users = self._apps[call.app].users
-        self._store.save(
-            call.app, StoredCall(call=call.to_data(users), members=call.members_data(users))
-        )
+        """Mark the call for storing at the next :meth:`take_deliveries`."""
+        self._dirty[call.app, call.cid] = call
 
     def _restore(self, app_key: str, stored: StoredCall) -> None:
         app = self._app(app_key)

@@ -25,8 +25,8 @@ class Limits:
     """Seconds between WebSocket pings; a peer that misses the pong is dropped."""
     idle_timeout: float = 300.0
     """Seconds without any client message before the connection is closed (send ``ping``)."""
-    send_queue: int = 1024
-    """Frames waiting for a slow client before it is disconnected."""
+    send_buffer_bytes: int = 4 * 1024 * 1024
+    """Bytes waiting for a slow client (not reading) before it is disconnected."""
 
 
 class RateLimiter:

@@ -2,8 +2,8 @@
 
 Endpoints: ``GET /ws`` (the WebSocket of docs/protocol.md), ``GET /health``, and, when
 development tokens are on (the embedded coordinator), ``POST /dev/token`` from loopback.
-Each connection has a writer task fed by a bounded queue, so a slow client never stalls
-the others (it is disconnected when its queue is full).
+Output to each connection is batched into one write per loop iteration and never waits,
+so a slow client never stalls the others (it is disconnected when its buffer is full).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import fnmatch
 import ipaddress
 import itertools
 import logging
+import struct
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -74,41 +75,64 @@ class CoordinatorConfig:
     """Serve ``POST /dev/token`` to loopback clients (embedded development mode)."""
 
 
-class _Peer:
-    """One WebSocket connection: its outbound queue, event counter and rate limiter."""
+def _text_frame_header(length: int) -> bytes:
+    """RFC 6455 header of one unmasked, uncompressed, final text frame (server to client)."""
+    if length < 126:
+        return struct.pack("!BB", 0x81, length)
+    if length < 65536:
+        return struct.pack("!BBH", 0x81, 126, length)
+    return struct.pack("!BBQ", 0x81, 127, length)
 
-    def __init__(self, ws: web.WebSocketResponse, limits: Limits, now: float) -> None:
+
+class _Peer:
+    """One WebSocket connection: its outbound frames, event counter and rate limiter.
+
+    Frames produced while the loop handles a batch of input are joined and written to the
+    transport in one write at the end of that loop iteration: a relay of N messages costs
+    one system call, not 2N. Writes never wait; a client that stops reading lets its
+    transport buffer grow, and past ``Limits.send_buffer_bytes`` it is disconnected, so a
+    slow reader never stalls the others. (Compression is off, so a server frame is just a
+    header and the payload; closing still goes through aiohttp, after a final flush.)
+    """
+
+    def __init__(
+        self, ws: web.WebSocketResponse, transport: asyncio.Transport, limits: Limits, now: float
+    ) -> None:
         self.id = uuid.uuid4().hex
         self.ws = ws
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(limits.send_queue)
+        self.transport = transport
         self.seq = itertools.count(1)
         self.limiter = RateLimiter(limits.rate_per_second, limits.rate_burst, now)
-        self.overflowed = False
+        self.last_seen = asyncio.get_running_loop().time()
+        self._max_buffer = limits.send_buffer_bytes
+        self._pending: list[bytes] = []
+        self._too_slow = False
 
     def send(self, frame: bytes) -> None:
-        """Queue one frame; a full queue marks the peer for disconnection."""
-        try:
-            self.queue.put_nowait(frame)
-        except asyncio.QueueFull:
-            if not self.overflowed:
-                self.overflowed = True
-                logger.warning("connection %s is too slow; disconnecting it", self.id)
-                asyncio.get_running_loop().create_task(
-                    self.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
-                )
+        """Queue one frame for this loop iteration's write."""
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._pending.append(_text_frame_header(len(frame)))
+        self._pending.append(frame)
 
     def send_event(self, body: bytes) -> None:
-        """Queue an event frame around an already serialised event."""
+        """Send an event frame around an already serialised event."""
         self.send(b'{"type":"event","seq":%d,"event":%b}' % (next(self.seq), body))
 
-    async def write_loop(self) -> None:
-        """Send queued frames in order until told to stop (None)."""
-        while (frame := await self.queue.get()) is not None:
-            try:
-                if not self.ws.closed:
-                    await self.ws.send_frame(frame, WSMsgType.TEXT)
-            finally:
-                self.queue.task_done()
+    def flush(self) -> None:
+        """Write every pending frame now, in one write."""
+        if not self._pending:
+            return
+        data, self._pending = b"".join(self._pending), []
+        if self.transport.is_closing() or self._too_slow:
+            return
+        self.transport.write(data)
+        if self.transport.get_write_buffer_size() > self._max_buffer:
+            self._too_slow = True
+            logger.warning("connection %s is too slow; disconnecting it", self.id)
+            asyncio.get_running_loop().create_task(
+                self.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
+            )
 
 
 class Coordinator:
@@ -133,6 +157,7 @@ class Coordinator:
         self._peers: dict[str, _Peer] = {}
         self._runner: web.AppRunner | None = None
         self._timer_task: asyncio.Task[None] | None = None
+        self._idle_task: asyncio.Task[None] | None = None
         self._timer_wake = asyncio.Event()
         self._encoder = msgspec.json.Encoder()
         self.port = 0
@@ -169,16 +194,19 @@ class Coordinator:
         assert server is not None
         sockets: Iterable[Any] = getattr(server, "sockets", ())
         self.port = next(iter(sockets)).getsockname()[1]
-        self._timer_task = asyncio.get_running_loop().create_task(self._timer_loop())
+        loop = asyncio.get_running_loop()
+        self._timer_task = loop.create_task(self._timer_loop())
+        self._idle_task = loop.create_task(self._idle_loop())
         logger.info("coordinator listening on %s", self.url)
 
     async def stop(self) -> None:
         """Close every connection, stop serving and close the store."""
-        if self._timer_task is not None:
-            self._timer_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._timer_task
-            self._timer_task = None
+        for task in (self._timer_task, self._idle_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._timer_task = self._idle_task = None
         for peer in list(self._peers.values()):
             await peer.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
         if self._runner is not None:
@@ -245,8 +273,10 @@ class Coordinator:
             decode_text=False,
         )
         await ws.prepare(request)
-        peer = _Peer(ws, limits, self._clock())
-        writer = asyncio.get_running_loop().create_task(peer.write_loop())
+        transport = request.transport
+        if transport is None:  # the client went away during the handshake
+            return ws
+        peer = _Peer(ws, transport, limits, self._clock())
         try:
             if await self._authenticate(peer):
                 await self._serve(peer)
@@ -254,12 +284,7 @@ class Coordinator:
             self._peers.pop(peer.id, None)
             self.control.disconnect(peer.id, self._clock())
             self._flush()
-            if peer.queue.full():
-                writer.cancel()
-            else:
-                peer.queue.put_nowait(None)
-            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
-                await writer
+            peer.flush()
             await ws.close()
         return ws
 
@@ -287,7 +312,7 @@ class Coordinator:
             claims = self._verifier.verify(request.api_key, request.token, request.user.id)
         except StreamCallError as exc:
             self._error(peer, request_id, exc)
-            await self._drain(peer)
+            peer.flush()
             await peer.ws.close(code=POLICY_VIOLATION, message=exc.name.encode())
             return False
         user = self.control.connect(
@@ -318,12 +343,10 @@ class Coordinator:
 
     async def _serve(self, peer: _Peer) -> None:
         limits = self.config.limits
+        loop = asyncio.get_running_loop()
         while True:
-            try:
-                msg = await peer.ws.receive(timeout=limits.idle_timeout)
-            except TimeoutError:
-                await peer.ws.close(code=WSCloseCode.GOING_AWAY, message=b"idle timeout")
-                return
+            msg = await peer.ws.receive()
+            peer.last_seen = loop.time()
             if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                 if msg.type is WSMsgType.ERROR:
                     logger.info("connection %s failed: %s", peer.id, peer.ws.exception())
@@ -331,7 +354,7 @@ class Coordinator:
             if not peer.limiter.allow(self._clock()):
                 self._refuse_rate(peer, msg.data)
                 if peer.limiter.violations > limits.max_violations:
-                    await self._drain(peer)
+                    peer.flush()
                     await peer.ws.close(code=POLICY_VIOLATION, message=b"rate limit exceeded")
                     return
                 continue
@@ -369,12 +392,6 @@ class Coordinator:
     def _error(self, peer: _Peer, request_id: str | None, error: StreamCallError) -> None:
         peer.send(self._encoder.encode(frames.error_frame(request_id, error)))
 
-    @staticmethod
-    async def _drain(peer: _Peer) -> None:
-        """Let the writer send every queued frame (1 s at most) before the socket closes."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(peer.queue.join(), 1.0)
-
     # -- delivery -----------------------------------------------------------------------
 
     def _flush(self) -> None:
@@ -397,6 +414,17 @@ class Coordinator:
             peer = self._peers.get(target)
             if peer is not None:
                 peer.send_event(body)
+
+    async def _idle_loop(self) -> None:
+        """Close connections silent for ``idle_timeout`` (one sweep, not a timer per read)."""
+        idle = self.config.limits.idle_timeout
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(idle / 4)
+            cutoff = loop.time() - idle
+            for peer in list(self._peers.values()):
+                if peer.last_seen < cutoff and not peer.ws.closed:
+                    await peer.ws.close(code=WSCloseCode.GOING_AWAY, message=b"idle timeout")
 
     async def _timer_loop(self) -> None:
         while True:

@@ -7,6 +7,7 @@ so that any language reads them without a custom decoder.
 from __future__ import annotations
 
 import enum
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,8 +43,15 @@ Custom = dict[str, Any]
 
 def iso(timestamp: float) -> str:
     """RFC 3339 UTC text for a POSIX timestamp, millisecond precision."""
-    moment = datetime.fromtimestamp(timestamp, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return _iso_ms(int(timestamp * 1000))
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_ms(millis: int) -> str:
+    # Cached per millisecond: the coordinator stamps every event and re-serialises the
+    # same record timestamps many times; strftime is the costliest part of an event.
+    moment = datetime.fromtimestamp(millis / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"
 
 
 def parse_iso(text: str) -> float:
