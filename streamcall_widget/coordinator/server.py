@@ -128,11 +128,11 @@ class _Peer:
             return
         self.transport.write(data)
         if self.transport.get_write_buffer_size() > self._max_buffer:
+            # The client stopped reading: a close handshake would wait on it too, so drop
+            # the TCP connection; the read side then cleans up like any disconnect.
             self._too_slow = True
             logger.warning("connection %s is too slow; disconnecting it", self.id)
-            asyncio.get_running_loop().create_task(
-                self.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
-            )
+            self.transport.abort()
 
 
 class Coordinator:
