@@ -88,7 +88,7 @@ async def test_client_that_stops_reading_is_disconnected_others_unaffected(
                 break
         else:
             pytest.fail("the stalled client was never disconnected")
-        numbers = []
+        numbers: list[int] = []
         while len(numbers) < sent:
             event = await bob.next_event("custom")
             numbers.append(event["custom"]["n"])
