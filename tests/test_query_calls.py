@@ -14,21 +14,8 @@ from streamcall_widget.errors import InputError
 from streamcall_widget.protocol.models import iso
 
 from .conftest import APP, FakeClock, Login
+from .flows import create
 from .wsclient import WsClient
-
-
-async def create(
-    client: WsClient, call_id: str, members: list[str], call_type: str = "default", **fields: Any
-) -> dict[str, Any]:
-    """get_or_create a call with these members."""
-    result: dict[str, Any] = await client.request(
-        "call.get_or_create",
-        call_type=call_type,
-        call_id=call_id,
-        members=[{"user_id": m} for m in members],
-        **fields,
-    )
-    return result
 
 
 async def cids(client: WsClient, **query: Any) -> list[str]:

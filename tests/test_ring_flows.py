@@ -15,38 +15,8 @@ from streamcall_widget.coordinator import Coordinator, mint_token
 from streamcall_widget.errors import DoesNotExist, InputError, InvalidState, NotAllowed
 
 from .conftest import APP, FakeClock, Login
+from .flows import create, events_of, settle, types
 from .wsclient import WsClient
-
-
-async def settle(*clients: WsClient) -> None:
-    """Wait until every event produced so far has reached each client."""
-    for client in clients:
-        await client.request("ping")
-
-
-def types(events: list[dict[str, Any]]) -> list[str]:
-    """The ``type`` of each event, in order."""
-    return [e["type"] for e in events]
-
-
-async def events_of(*clients: WsClient) -> list[list[dict[str, Any]]]:
-    """Settle, then drain each client."""
-    await settle(*clients)
-    return [c.drain() for c in clients]
-
-
-async def create(
-    client: WsClient, call_id: str, members: list[str], call_type: str = "default", **fields: Any
-) -> dict[str, Any]:
-    """get_or_create a call with these members."""
-    result: dict[str, Any] = await client.request(
-        "call.get_or_create",
-        call_type=call_type,
-        call_id=call_id,
-        members=[{"user_id": m} for m in members],
-        **fields,
-    )
-    return result
 
 
 def fire(coordinator: Coordinator, clock: FakeClock, seconds: float) -> None:
