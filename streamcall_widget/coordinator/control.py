@@ -583,19 +583,21 @@ class CallControl:
         )
 
     def _start_recording(self, conn: ConnectionRecord, req: rq.StartRecording, now: float) -> None:
-        call = self._call(conn, req.cid, Capability.START_RECORD_CALL)
-        if call.recording:
-            raise InvalidState(f"call {call.cid} is already recording")
-        call.recording = True
-        self._emit_to_members(call, ev.RecordingStarted(cid=call.cid, created_at=iso(now)))
-        self._updated(call, now, announce=False)
+        self._set_recording(conn, req.cid, recording=True, now=now)
 
     def _stop_recording(self, conn: ConnectionRecord, req: rq.StopRecording, now: float) -> None:
-        call = self._call(conn, req.cid, Capability.STOP_RECORD_CALL)
-        if not call.recording:
-            raise InvalidState(f"call {call.cid} is not recording")
-        call.recording = False
-        self._emit_to_members(call, ev.RecordingStopped(cid=call.cid, created_at=iso(now)))
+        self._set_recording(conn, req.cid, recording=False, now=now)
+
+    def _set_recording(
+        self, conn: ConnectionRecord, cid: str, *, recording: bool, now: float
+    ) -> None:
+        needed = Capability.START_RECORD_CALL if recording else Capability.STOP_RECORD_CALL
+        call = self._call(conn, cid, needed)
+        if call.recording == recording:
+            raise InvalidState(f"call {cid} is {'already' if recording else 'not'} recording")
+        call.recording = recording
+        kind = ev.RecordingStarted if recording else ev.RecordingStopped
+        self._emit_to_members(call, kind(cid=call.cid, created_at=iso(now)))
         self._updated(call, now, announce=False)
 
     def _go_live(self, conn: ConnectionRecord, req: rq.GoLive, now: float) -> CallResponse:
