@@ -328,3 +328,35 @@ async def test_call_token_restricted_to_call_cids(
         assert "join-call" in again["own_capabilities"]
     finally:
         await bob.close()
+
+
+async def test_unpin_must_name_the_pinned_user(login: Login) -> None:
+    """call.unpin with another user than the pinned one is refused; the right one is announced."""
+    alice = await login("alice")
+    bob = await login("bob")
+    await create(alice, "pins2", ["bob"])
+    await alice.request("call.join", cid="default:pins2")
+    bob_session = (await bob.request("call.join", cid="default:pins2"))["session_id"]
+    await alice.request("call.pin", cid="default:pins2", session_id=bob_session, user_id="bob")
+    with pytest.raises(DoesNotExist):
+        await alice.request(
+            "call.unpin", cid="default:pins2", session_id=bob_session, user_id="alice"
+        )
+    await alice.request("call.unpin", cid="default:pins2", session_id=bob_session, user_id="bob")
+    unpinned = await bob.next_event("call.unpinned")
+    assert (unpinned["user_id"], unpinned["session_id"]) == ("bob", bob_session)
+
+
+async def test_signal_before_joining_is_invalid_state(login: Login) -> None:
+    """A member who has not joined cannot signal: INVALID_STATE, like leave and publish."""
+    alice = await login("alice")
+    bob = await login("bob")
+    await create(alice, "nosig", ["bob"])
+    bob_session = (await bob.request("call.join", cid="default:nosig"))["session_id"]
+    with pytest.raises(InvalidState):
+        await alice.request(
+            "call.signal",
+            cid="default:nosig",
+            session_id=bob_session,
+            signal={"kind": "offer", "sdp": "v=0"},
+        )

@@ -253,3 +253,25 @@ async def test_history_survives_restart(tmp_path: Path, clock: FakeClock) -> Non
                 await bob.close()
         finally:
             await alice.close()
+
+
+async def test_team_is_stored_and_filterable(login: Login) -> None:
+    """A call's team comes back in call.team and calls.query filters on it."""
+    alice = await login("alice")
+    created = await create(alice, "t-red", ["bob"], team="red")
+    assert created["call"]["team"] == "red"
+    await create(alice, "t-blue", ["bob"], team="blue")
+    await create(alice, "t-none", ["bob"])
+    assert await cids(alice, filter_conditions={"team": "red"}) == ["default:t-red"]
+    assert sorted(await cids(alice, filter_conditions={"team": {"$in": ["red", "blue"]}})) == [
+        "default:t-blue",
+        "default:t-red",
+    ]
+    assert await cids(alice, filter_conditions={"team": ""}) == ["default:t-none"]
+
+
+async def test_member_ids_must_be_valid_user_ids(login: Login) -> None:
+    """A member id with a space is refused at parse time, naming the field."""
+    alice = await login("alice")
+    with pytest.raises(InputError, match="user_id"):
+        await create(alice, "badmember", ["b o b"])

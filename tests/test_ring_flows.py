@@ -380,3 +380,29 @@ async def test_call_scoped_token_member_can_end(
         assert event["user"]["id"] == "erin"
     finally:
         await erin.close()
+
+
+async def test_callee_logging_in_during_a_ring_is_rung_then(
+    login: Login, clock: FakeClock, coordinator: Coordinator
+) -> None:
+    """An offline callee who connects while the ring lasts gets call.ring and can accept."""
+    alice = await login("alice")
+    await create(alice, "late", ["bob"], ring=True)
+    clock.advance(10)
+    bob = await login("bob")
+    ring = await bob.next_event("call.ring")
+    assert ring["user"]["id"] == "alice"
+    assert ring["cid"] == "default:late"
+    await bob.request("call.accept", cid="default:late")
+    alice_events, _ = await events_of(alice, bob)
+    assert "call.accepted" in types(alice_events)
+
+
+async def test_second_connection_of_a_ringing_callee_rings_too(login: Login) -> None:
+    """A callee opening another connection mid-ring (a second kernel) is rung there as well."""
+    alice = await login("alice")
+    bob_first = await login("bob")
+    await create(alice, "twice", ["bob"], ring=True)
+    await bob_first.next_event("call.ring")
+    bob_second = await login("bob")
+    assert (await bob_second.next_event("call.ring"))["cid"] == "default:twice"

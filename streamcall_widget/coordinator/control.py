@@ -155,7 +155,16 @@ class CallControl:
             role=role,
             call_cids=frozenset(call_cids) if call_cids is not None else None,
         )
+        self._ring_late_arrival(app, user.id, connection_id, now)
         return record.to_data()
+
+    def _ring_late_arrival(self, app: str, user_id: str, connection_id: str, now: float) -> None:
+        """A callee who comes online (or opens another connection) while rung rings too."""
+        for ring_app, cid in sorted(self._ringing):
+            call = self._apps[ring_app].calls[cid]
+            if ring_app == app and call.ring is not None and call.ring.reach(user_id):
+                event = self._ring_event(call, call.ring.caller, now)
+                self._outbox.append(Delivery(app, user_id, event, connection_id=connection_id))
 
     def disconnect(self, connection_id: str, now: float) -> None:
         """Forget a closed connection; its sessions leave with reason ``disconnected``."""
@@ -253,6 +262,7 @@ class CallControl:
                 updated_at=now,
                 settings=settings,
                 custom=req.custom,
+                team=req.team,
                 backstage=settings.backstage_enabled,
             )
             for m in members:
@@ -299,6 +309,7 @@ class CallControl:
             raise InvalidState(f"call {call.cid} is already ringing")
         if conn.user_id not in call.members:
             raise NotAllowed(f"only members of {call.cid} can ring it")
+        self._require(call, conn, Capability.JOIN_CALL)
         unknown = [u for u in member_ids if u not in call.members]
         if unknown:
             raise InputError(f"cannot ring {unknown}: not members of {call.cid}; add them first")
@@ -320,19 +331,23 @@ class CallControl:
         call.missed_by.clear()
         self._ringing.add((call.app, call.cid))
         self._timers_changed = True
-        data = call.to_data(app.users)
-        event = ev.CallRing(
-            cid=call.cid,
-            created_at=iso(now),
-            call=data,
-            members=call.members_data(app.users),
-            user=app.users[conn.user_id].to_data(),
-            video=call.settings.video_enabled if video is None else video,
-        )
+        call.ring_video = call.settings.video_enabled if video is None else video
+        event = self._ring_event(call, conn.user_id, now)
         for user_id in ring.ringing():
             if user_id not in busy:
                 self._outbox.append(Delivery(call.app, user_id, event))
         self._apply_ring(call, ring.start(), now)
+
+    def _ring_event(self, call: CallRecord, caller: str, now: float) -> ev.CallRing:
+        users = self._apps[call.app].users
+        return ev.CallRing(
+            cid=call.cid,
+            created_at=iso(now),
+            call=call.to_data(users),
+            members=call.members_data(users),
+            user=users[caller].to_data(),
+            video=call.ring_video,
+        )
 
     def _accept(self, conn: ConnectionRecord, req: rq.AcceptCall, now: float) -> CallResponse:
         call = self._call(conn, req.cid, Capability.JOIN_CALL)
@@ -463,7 +478,7 @@ class CallControl:
         call = self._visible_call(conn, req.cid)
         own = conn.sessions.get(call.cid)
         if own is None:
-            raise NotAllowed(f"only a session joined to {call.cid} can send signals in it")
+            raise InvalidState(f"join {call.cid} before sending signals in it")
         target = call.participants.get(req.session_id)
         if target is None or target.session_id == own:
             raise DoesNotExist(f"no other joined session {req.session_id!r} in {call.cid}")
@@ -572,8 +587,11 @@ class CallControl:
 
     def _unpin(self, conn: ConnectionRecord, req: rq.UnpinParticipant, now: float) -> None:
         call = self._call(conn, req.cid, Capability.PIN_FOR_EVERYONE)
-        if not any(p.session_id == req.session_id for p in call.pins):
-            raise DoesNotExist(f"session {req.session_id!r} is not pinned in {call.cid}")
+        pinned = [p for p in call.pins if p.session_id == req.session_id]
+        if not pinned or pinned[0].user_id != req.user_id:
+            raise DoesNotExist(
+                f"session {req.session_id!r} of {req.user_id} is not pinned in {call.cid}"
+            )
         call.pins = [p for p in call.pins if p.session_id != req.session_id]
         self._emit_to_members(
             call,

@@ -5,7 +5,7 @@ Filters are a JSON object from field to a value (equality) or an operator object
     {"type": "default", "members": {"$in": ["bob"]}, "ongoing": true,
      "created_at": {"$gte": "2026-11-01T00:00:00Z"}}
 
-Fields: ``type``, ``id``, ``cid``, ``created_by`` (user id), ``members`` (matches calls
+Fields: ``type``, ``id``, ``cid``, ``created_by`` (user id), ``team``, ``members`` (matches calls
 having any listed user as a member), ``ongoing`` (someone joined), ``ended`` (bool),
 ``created_at``, ``updated_at``. Operators: ``$eq``, ``$in``, ``$gt``, ``$gte``, ``$lt``,
 ``$lte``. Sort fields: ``created_at``, ``updated_at``, ``cid``, ``type``, ``id``, direction
@@ -34,6 +34,7 @@ _TEXT_FIELDS: dict[str, Callable[[CallRecord], str]] = {
     "id": lambda c: c.id,
     "cid": lambda c: c.cid,
     "created_by": lambda c: c.created_by,
+    "team": lambda c: c.team or "",
 }
 _TIME_FIELDS: dict[str, Callable[[CallRecord], float]] = {
     "created_at": lambda c: c.created_at,
@@ -44,7 +45,7 @@ _BOOL_FIELDS: dict[str, Callable[[CallRecord], bool]] = {
     "ended": lambda c: c.ended_at is not None,
 }
 _SORT_FIELDS: dict[str, Callable[[CallRecord], Any]] = {
-    **{k: v for k, v in _TEXT_FIELDS.items() if k != "created_by"},
+    **{k: v for k, v in _TEXT_FIELDS.items() if k not in ("created_by", "team")},
     **_TIME_FIELDS,
 }
 _COMPARE = {

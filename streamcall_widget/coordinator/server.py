@@ -339,6 +339,7 @@ class Coordinator:
                 },
             },
         )
+        self._flush()  # a ring already under way for this user (control.connect)
         return True
 
     async def _serve(self, peer: _Peer) -> None:

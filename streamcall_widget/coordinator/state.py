@@ -116,6 +116,7 @@ class CallRecord:
     updated_at: float
     settings: CallSettings
     custom: Custom = field(default_factory=dict)
+    team: str | None = None
     members: dict[str, Member] = field(default_factory=dict)
     backstage: bool = False
     recording: bool = False
@@ -131,6 +132,8 @@ class CallRecord:
     rejected_by: dict[str, str] = field(default_factory=dict)
     missed_by: dict[str, str] = field(default_factory=dict)
     ring: Ring | None = None
+    ring_video: bool = True
+    """Whether the current ring is a video call."""
 
     @property
     def cid(self) -> str:
@@ -196,6 +199,7 @@ class CallRecord:
                 ring=self.settings.ring,
             ),
             backstage=self.backstage,
+            team=self.team,
             recording=self.recording,
             ringing=self.ringing,
             ended_at=iso(self.ended_at) if self.ended_at is not None else None,
@@ -245,6 +249,7 @@ def record_from_data(app: str, call: CallData, members: list[MemberData]) -> Cal
             ring=call.settings.ring,
         ),
         custom=call.custom,
+        team=call.team,
         members={
             m.user_id: Member(m.user_id, Role(m.role), parse_iso(m.created_at), m.custom)
             for m in members

@@ -76,7 +76,7 @@ class RingSettings(msgspec.Struct, frozen=True, kw_only=True):
     auto_cancel_timeout_ms: int = RING_TIMEOUT_DEFAULT_MS
     """Caller side: the ring is dropped with reason ``timeout`` if nobody accepted by then."""
     incoming_call_timeout_ms: int = RING_TIMEOUT_DEFAULT_MS
-    """Callee side: a callee who neither accepts nor rejects is rejected with ``timeout``."""
+    """Callee side: a callee who neither accepts nor rejects misses the call (``timeout``)."""
     missed_call_timeout_ms: int = RING_TIMEOUT_DEFAULT_MS
     """A member who was offline while ringing is marked missed after this long."""
 

@@ -109,7 +109,7 @@ class CallEnded(Event, tag="call.ended"):
 
 
 class CallUpdated(Event, tag="call.updated"):
-    """Custom data, settings, backstage or recording changed."""
+    """Custom data, settings or backstage changed (recording has its own events)."""
 
     call: CallData
 
@@ -137,7 +137,7 @@ class ParticipantJoined(Event, tag="call.session_participant_joined"):
 
 class ParticipantLeft(Event, tag="call.session_participant_left"):
     """A session left; ``reason`` is ``left``, ``replaced`` (same user joined again),
-    ``disconnected``, ``removed`` or ``ended``."""
+    ``disconnected`` or ``removed`` (a call that ends sends ``call.ended`` instead)."""
 
     session_id: str
     participant: ParticipantData

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import functools
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -32,6 +32,7 @@ __all__ = [
     "SignalKind",
     "TrackType",
     "UserData",
+    "UserId",
     "UserInput",
     "iso",
     "parse_iso",
@@ -39,6 +40,9 @@ __all__ = [
 
 Custom = dict[str, Any]
 """Free JSON data attached to users, members, calls and custom events."""
+
+UserId = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[\w\-@.]+$")]
+"""A user id: 1 to 128 letters, digits, ``_``, ``-``, ``@`` or ``.``."""
 
 
 def iso(timestamp: float) -> str:
@@ -104,7 +108,7 @@ class Signal(msgspec.Struct, kw_only=True, omit_defaults=True):
 class UserInput(msgspec.Struct, kw_only=True, omit_defaults=True):
     """The user a client connects as; upserted by the coordinator."""
 
-    id: str
+    id: UserId
     name: str | None = None
     image: str | None = None
     custom: Custom = {}
@@ -127,7 +131,7 @@ class UserData(msgspec.Struct, kw_only=True):
 class MemberInput(msgspec.Struct, kw_only=True, omit_defaults=True):
     """A member to add to a call."""
 
-    user_id: str
+    user_id: UserId
     role: str | None = None
     """``call_member`` (default), ``host`` or ``admin``."""
     custom: Custom = {}
@@ -213,6 +217,8 @@ class CallData(msgspec.Struct, kw_only=True):
     settings: CallSettingsData
     backstage: bool
     """True while a backstage call is not live."""
+    team: str | None = None
+    """The team the call belongs to (Stream's multi-tenancy); filterable in queries."""
     recording: bool = False
     ringing: bool = False
     ended_at: str | None = None

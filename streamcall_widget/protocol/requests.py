@@ -20,6 +20,7 @@ from .models import (
     SettingsOverride,
     Signal,
     TrackType,
+    UserId,
     UserInput,
 )
 
@@ -57,7 +58,6 @@ __all__ = [
 RequestId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Cid = Annotated[str, msgspec.Meta(min_length=3, max_length=130, pattern=r"^[a-z_]+:[\w\-]+$")]
 CallId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[\w\-]+$")]
-UserId = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[\w\-@.]+$")]
 
 
 class Request(msgspec.Struct, tag_field="type", kw_only=True, forbid_unknown_fields=True):
@@ -91,7 +91,8 @@ class GetOrCreateCall(Request, tag="call.get_or_create"):
     """Ring the other members once the call exists."""
     video: bool | None = None
     """Ring as a video call (defaults to the call's ``video_enabled``)."""
-    team: str | None = None
+    team: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    """The team the new call belongs to (ignored for an existing call)."""
 
 
 class CallRequest(Request):

@@ -36,7 +36,8 @@ class CalleeStatus(enum.StrEnum):
     RINGING = "ringing"
     """Rung on at least one live connection."""
     OFFLINE = "offline"
-    """No live connection when the ring started: waits for the missed timeout."""
+    """No live connection yet: rings when one opens (:meth:`Ring.reach`), else is marked
+    missed at the missed timeout."""
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     MISSED = "missed"
@@ -115,6 +116,16 @@ class Ring:
     def ringing(self) -> list[str]:
         """Callees whose devices ring now."""
         return [u for u, s in self.status.items() if s is CalleeStatus.RINGING]
+
+    def reach(self, user_id: str) -> bool:
+        """A callee who was offline connected: True if they should ring now."""
+        if self._over or self.status.get(user_id) not in (
+            CalleeStatus.OFFLINE,
+            CalleeStatus.RINGING,
+        ):
+            return False
+        self._set(user_id, CalleeStatus.RINGING)
+        return True
 
     def start(self) -> list[RingOutcome]:
         """Outcomes known at once: busy callees are rejected for the caller."""
