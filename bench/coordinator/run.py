@@ -116,7 +116,8 @@ async def _measure(
     settings: Settings, server_cpu: int | None, profile: Path | None, rng: random.Random
 ) -> Figures:
     api_key, secret = "bench-key", secrets.token_urlsafe(32)
-    coord_args = ["--api-key", api_key, "--api-secret", secret]
+    # "=" form: a random secret may start with "-", which argparse would take for an option.
+    coord_args = [f"--api-key={api_key}", f"--api-secret={secret}"]
     if profile is not None:
         coord_args += ["--cprofile", str(profile)]
     connector = aiohttp.TCPConnector(limit=0)

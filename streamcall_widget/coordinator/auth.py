@@ -53,7 +53,8 @@ class Claims:
 
 def new_app() -> App:
     """A fresh app with random key and secret (the embedded coordinator's)."""
-    return App(api_key=secrets.token_hex(8), api_secret=secrets.token_urlsafe(32))
+    # Hex, so a secret pasted after --api-secret never starts with "-".
+    return App(api_key=secrets.token_hex(8), api_secret=secrets.token_hex(32))
 
 
 def mint_token(
