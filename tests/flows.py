@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .wsclient import WsClient
@@ -36,3 +37,15 @@ async def create(
         **fields,
     )
     return result
+
+
+async def alice_and_bob_joined(
+    login: Callable[..., Awaitable[WsClient]], call_id: str
+) -> tuple[WsClient, WsClient, str]:
+    """alice creates ``default:call_id`` with bob, both join; returns them and bob's session."""
+    alice = await login("alice")
+    bob = await login("bob")
+    await create(alice, call_id, ["bob"])
+    await alice.request("call.join", cid=f"default:{call_id}")
+    joined = await bob.request("call.join", cid=f"default:{call_id}")
+    return alice, bob, str(joined["session_id"])

@@ -11,7 +11,7 @@ from streamcall_widget.coordinator import Coordinator, mint_token
 from streamcall_widget.errors import DoesNotExist, InputError, InvalidState, NotAllowed
 
 from .conftest import APP, FakeClock, Login
-from .flows import create, events_of, types
+from .flows import alice_and_bob_joined, create, events_of, types
 from .wsclient import WsClient
 
 
@@ -68,12 +68,8 @@ async def test_permission_request_grant_and_revoke(login: Login) -> None:
 
 async def test_pin_and_unpin(login: Login) -> None:
     """The host pins and unpins bob's session for everyone; unknown sessions do not exist."""
-    alice = await login("alice")
-    bob = await login("bob")
     cid = "default:c1"
-    await create(alice, "c1", ["bob"])
-    await alice.request("call.join", cid=cid)
-    session = (await bob.request("call.join", cid=cid))["session_id"]
+    alice, bob, session = await alice_and_bob_joined(login, "c1")
     await events_of(alice, bob)
 
     with pytest.raises(NotAllowed, match="pin-for-everyone"):
@@ -101,12 +97,8 @@ async def test_pin_and_unpin(login: Login) -> None:
 
 async def test_pin_dropped_when_participant_leaves(login: Login) -> None:
     """A pinned session that leaves is no longer pinned."""
-    alice = await login("alice")
-    bob = await login("bob")
     cid = "default:c1"
-    await create(alice, "c1", ["bob"])
-    await alice.request("call.join", cid=cid)
-    session = (await bob.request("call.join", cid=cid))["session_id"]
+    alice, bob, session = await alice_and_bob_joined(login, "c1")
     await alice.request("call.pin", cid=cid, session_id=session, user_id="bob")
     await bob.request("call.leave", cid=cid)
     assert (await alice.request("call.get", cid=cid))["call"]["pins"] == []
@@ -332,11 +324,7 @@ async def test_call_token_restricted_to_call_cids(
 
 async def test_unpin_must_name_the_pinned_user(login: Login) -> None:
     """call.unpin with another user than the pinned one is refused; the right one is announced."""
-    alice = await login("alice")
-    bob = await login("bob")
-    await create(alice, "pins2", ["bob"])
-    await alice.request("call.join", cid="default:pins2")
-    bob_session = (await bob.request("call.join", cid="default:pins2"))["session_id"]
+    alice, bob, bob_session = await alice_and_bob_joined(login, "pins2")
     await alice.request("call.pin", cid="default:pins2", session_id=bob_session, user_id="bob")
     with pytest.raises(DoesNotExist):
         await alice.request(

@@ -20,16 +20,19 @@ import statistics
 import sys
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import aiohttp
 
 from . import fanout, relay
 from .launch import raise_nofile
 from .report import Report, Row, percentile, render
-from .wire import REPO_ROOT, close_all, run_server
+from .wire import REPO_ROOT, Conn, close_all, run_server
+
+T = TypeVar("T")
 
 __all__ = ["Settings", "main"]
 
@@ -112,6 +115,30 @@ async def _health_connections(session: aiohttp.ClientSession, port: int) -> int:
     return int(body["connections"])
 
 
+async def _each_variant(
+    measure: Callable[..., Awaitable[list[T]]],
+    conns: Sequence[Conn],
+    settings: Settings,
+    rng: random.Random,
+) -> dict[str, list[T]]:
+    """Run ``measure`` for 1 and 10 callees, cores kept awake and idle; same for both
+    servers, so the coordinator and its echo baseline are paced identically."""
+    out: dict[str, list[T]] = {}
+    for awake in (True, False):
+        for callees in (1, 10):
+            with _client_gc_paused():
+                out[_variant(callees, awake)] = await measure(
+                    conns,
+                    callees=callees,
+                    samples=settings.ring_samples,
+                    warmup=settings.warmup,
+                    tag=f"r{callees}{'a' if awake else 'i'}",
+                    rng=rng,
+                    awake=awake,
+                )
+    return out
+
+
 async def _measure(
     settings: Settings, server_cpu: int | None, profile: Path | None, rng: random.Random
 ) -> Figures:
@@ -154,25 +181,12 @@ async def _measure(
         relay_bytes = len(f"{head}m{settings.relay_messages // 2}{tail}".encode())
 
         # 2. ring fan-out with `users` connected users, then the echo baseline.
-        rings: dict[str, list[fanout.RingSample]] = {}
-        echoes: dict[str, list[float]] = {}
         started = time.perf_counter()
         users = await fanout.login_users(session, coord.url, api_key, secret, settings.users)
         connect_seconds = time.perf_counter() - started
         try:
             server_connections = await _health_connections(session, coord.port)
-            for awake in (True, False):
-                for callees in (1, 10):
-                    with _client_gc_paused():
-                        rings[_variant(callees, awake)] = await fanout.ring_latencies(
-                            users,
-                            callees=callees,
-                            samples=settings.ring_samples,
-                            warmup=settings.warmup,
-                            tag=f"r{callees}{'a' if awake else 'i'}",
-                            rng=rng,
-                            awake=awake,
-                        )
+            rings = await _each_variant(fanout.ring_latencies, users, settings, rng)
         finally:
             await close_all(users)
 
@@ -180,18 +194,7 @@ async def _measure(
         idle = await fanout.open_idle(session, echo.url, settings.users)
         echo_connect_seconds = time.perf_counter() - started
         try:
-            for awake in (True, False):
-                for callees in (1, 10):
-                    with _client_gc_paused():
-                        echoes[_variant(callees, awake)] = await fanout.echo_round_trips(
-                            idle,
-                            callees=callees,
-                            samples=settings.ring_samples,
-                            warmup=settings.warmup,
-                            tag=f"r{callees}{'a' if awake else 'i'}",
-                            rng=rng,
-                            awake=awake,
-                        )
+            echoes = await _each_variant(fanout.echo_round_trips, idle, settings, rng)
         finally:
             await close_all(idle)
 

@@ -423,9 +423,15 @@ class Coordinator:
         while True:
             await asyncio.sleep(idle / 4)
             cutoff = loop.time() - idle
-            for peer in list(self._peers.values()):
-                if peer.last_seen < cutoff and not peer.ws.closed:
-                    await peer.ws.close(code=WSCloseCode.GOING_AWAY, message=b"idle timeout")
+            # Concurrently: a close waits for the client's answer, and one slow answer must
+            # not hold up the sweep of the others.
+            await asyncio.gather(
+                *(
+                    peer.ws.close(code=WSCloseCode.GOING_AWAY, message=b"idle timeout")
+                    for peer in list(self._peers.values())
+                    if peer.last_seen < cutoff and not peer.ws.closed
+                )
+            )
 
     async def _timer_loop(self) -> None:
         while True:
