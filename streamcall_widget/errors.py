@@ -20,7 +20,11 @@ also subclasses the builtin it behaves like, so ``except ValueError`` keeps work
     ├── InvalidState (RuntimeError)              70  right request, wrong moment (nothing ringing)
     ├── RateLimited (RuntimeError)               9
     ├── UnsupportedProtocol (ValueError)         71  client speaks another protocol version
-    └── InternalError (RuntimeError)             -1  a bug on the other side; reported, not hidden
+    ├── InternalError (RuntimeError)             -1  a bug on the other side; reported, not hidden
+    │   (client side only, never on the wire:)
+    ├── DeviceError (OSError)                    80  a camera/microphone/speaker missing or busy
+    ├── ConnectionLost (ConnectionError)         81  the coordinator cannot be reached or went away
+    └── RequestTimeout (TimeoutError)            82  no answer in time; the request may still land
 
 Errors received on the wire are turned back into the matching class by
 :func:`error_from_wire`, so a client raises exactly what the server meant.
@@ -32,6 +36,8 @@ from typing import ClassVar
 
 __all__ = [
     "AuthenticationError",
+    "ConnectionLost",
+    "DeviceError",
     "DoesNotExist",
     "InputError",
     "InternalError",
@@ -39,6 +45,7 @@ __all__ = [
     "NotAllowed",
     "PayloadTooBig",
     "RateLimited",
+    "RequestTimeout",
     "StreamCallError",
     "TokenExpired",
     "TokenNotValidYet",
@@ -180,6 +187,30 @@ class InternalError(StreamCallError, RuntimeError):
 
     code = -1
     name = "INTERNAL_ERROR"
+
+
+class DeviceError(StreamCallError, OSError):
+    """A media device is missing, busy or failed; the reason names the devices available.
+
+    Raised in the kernel only. A call goes on without the track the device would have fed.
+    """
+
+    code = 80
+    name = "DEVICE_ERROR"
+
+
+class ConnectionLost(StreamCallError, ConnectionError):
+    """The coordinator could not be reached, or the connection to it closed."""
+
+    code = 81
+    name = "CONNECTION_LOST"
+
+
+class RequestTimeout(StreamCallError, TimeoutError):
+    """A request got no answer in time (it may still have been carried out)."""
+
+    code = 82
+    name = "REQUEST_TIMEOUT"
 
 
 def _leaf_classes(root: type[StreamCallError]) -> list[type[StreamCallError]]:

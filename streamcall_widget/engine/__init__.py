@@ -1,0 +1,12 @@
+"""The kernel side: the ``StreamCall`` client, its calls, peer connections and devices.
+
+Everything here runs on one asyncio loop in a daemon thread (:mod:`.loop`); the public
+objects are :class:`~.client.StreamCall` and :class:`~.call.Call`.
+"""
+
+from .call import Call
+from .client import StreamCall
+from .participants import Participant
+from .peer import IceServer
+
+__all__ = ["Call", "IceServer", "Participant", "StreamCall"]

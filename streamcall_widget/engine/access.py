@@ -1,0 +1,109 @@
+"""Where the coordinator is and how to get a token for it.
+
+With no URL, the client uses the embedded coordinator: one another kernel of this machine
+advertises in its discovery file, or one it starts itself. Its discovery file holds the
+app's secret (owner-only), so development tokens are minted right here. Against a server,
+the user brings a token or a token provider; the provider is called again whenever the
+current token has expired (or the server says it has).
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+
+from streamcall_widget.coordinator.auth import mint_token
+from streamcall_widget.coordinator.embedded import (
+    EmbeddedCoordinator,
+    find_running,
+    start_embedded,
+)
+from streamcall_widget.errors import AuthenticationError, InputError
+
+__all__ = ["Target", "TokenSource", "resolve_target"]
+
+TokenProvider = Callable[[], str | Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A coordinator to connect to."""
+
+    url: str
+    api_key: str
+    api_secret: str | None = None
+    """Known for an embedded coordinator of this machine: tokens are minted locally."""
+    embedded: EmbeddedCoordinator | None = None
+    """Set when this process started the coordinator (and must stop it)."""
+
+
+async def resolve_target(
+    url: str | None, api_key: str | None, runtime_dir: str | Path | None
+) -> Target:
+    """The server at ``url``, else this machine's embedded coordinator (started if none)."""
+    if url is not None:
+        if not api_key:
+            raise InputError(
+                "a coordinator url needs an api_key (StreamCall(url=..., api_key=...))"
+            )
+        return Target(url=url, api_key=api_key)
+    found = await find_running(runtime_dir)
+    if found is not None:
+        return Target(url=found.url, api_key=found.api_key, api_secret=found.api_secret)
+    embedded = await start_embedded(runtime_dir=runtime_dir)
+    found = embedded.discovery
+    return Target(found.url, found.api_key, found.api_secret, embedded)
+
+
+class TokenSource:
+    """The user's token: given, from a provider, or minted for the embedded coordinator."""
+
+    def __init__(
+        self, user_id: str, token: str | None, provider: TokenProvider | None, target: Target
+    ) -> None:
+        if token is None and provider is None and target.api_secret is None:
+            raise AuthenticationError(
+                "a server needs a token or a token_provider: login(user_id=..., token=...)"
+            )
+        if provider is not None and not callable(provider):
+            raise InputError("token_provider must be a function returning a token")
+        self._user_id = user_id
+        self._token = token
+        self._provider = provider
+        self._secret = target.api_secret
+
+    async def current(self) -> str:
+        """A token that has not expired, fetching a new one when needed."""
+        if self._token is None or _expired(self._token):
+            await self.refresh()
+        assert self._token is not None
+        return self._token
+
+    async def refresh(self) -> str:
+        """A new token from the provider (or minted); a fixed token is returned as is."""
+        if self._provider is not None:
+            value = self._provider()
+            token = await value if inspect.isawaitable(value) else value
+            if not isinstance(token, str) or not token:
+                raise AuthenticationError("token_provider must return a non-empty token string")
+            self._token = token
+        elif self._secret is not None and (self._token is None or _expired(self._token)):
+            self._token = mint_token(self._secret, self._user_id)
+        if self._token is None:
+            raise AuthenticationError("no token available")
+        return self._token
+
+
+def _expired(token: str, margin: float = 5.0) -> bool:
+    """Whether the token's ``exp`` has passed (unverified read: the server verifies)."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return False
+    expiry = claims.get("exp")
+    return isinstance(expiry, int | float) and expiry <= time.time() + margin

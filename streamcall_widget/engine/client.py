@@ -1,0 +1,779 @@
+"""``StreamCall``: the Stream Call plugin's API for a notebook, in snake_case.
+
+Every public method may be called from any thread; it schedules its work on the engine
+loop (:mod:`streamcall_widget.engine.loop`) and returns an ``EngineFuture`` to ``await`` or
+to wait on with ``.result(timeout)``. Errors, bad arguments included, come back through
+that future as the typed exceptions of :mod:`streamcall_widget.errors`.
+
+One client is one user (after ``login``) with at most one call in progress: ringing out,
+joining or joined. Incoming rings wait beside it until accepted or rejected. Listeners get
+``callEvent`` (a :class:`~streamcall_widget.protocol.lifecycle.CallEvent`),
+``incomingCall`` (an :class:`~streamcall_widget.protocol.lifecycle.IncomingCall`) and
+``error`` (an :class:`~streamcall_widget.engine.results.ErrorReport`) on their own thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import dataclasses
+import logging
+import threading
+import uuid
+import weakref
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+
+from streamcall_widget.errors import (
+    AuthenticationError,
+    ConnectionLost,
+    InputError,
+    InvalidState,
+    StreamCallError,
+    TokenExpired,
+)
+from streamcall_widget.protocol.call_types import CALL_TYPES
+from streamcall_widget.protocol.events import AnyEvent, CallCreated, CallRing
+from streamcall_widget.protocol.lifecycle import (
+    CallEvent,
+    CallMember,
+    CallState,
+    Direction,
+    IncomingCall,
+    track_state,
+)
+from streamcall_widget.protocol.models import (
+    CallResponse,
+    MemberInput,
+    RejectReason,
+    TrackType,
+    UserData,
+    UserInput,
+)
+from streamcall_widget.protocol.requests import (
+    AcceptCall,
+    GetCall,
+    GetOrCreateCall,
+    QueryCalls,
+    RejectCall,
+    Request,
+    SortParam,
+)
+
+from .access import Target, TokenProvider, TokenSource, resolve_target
+from .call import Call
+from .codecs import install_fast_h264
+from .connection import CoordinatorConnection
+from .devices import DeviceList
+from .listeners import CallbackRunner, ListenerHandle, ListenerRegistry, report_hook_error
+from .local_media import LocalMedia
+from .loop import EngineFuture, acquire_loop, release_loop
+from .peer import IceServer, MediaConfig
+from .results import (
+    CameraEnabled,
+    CurrentUser,
+    DynamicApiKey,
+    ErrorReport,
+    QueryCallsResult,
+    SuccessResponse,
+)
+from .settings import SettingsStore
+
+__all__ = ["StreamCall"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+EVENTS = ("callEvent", "incomingCall", "error")
+RECONNECT_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+_live_clients: weakref.WeakSet[StreamCall] = weakref.WeakSet()
+
+
+class StreamCall:
+    """A calling client for one user: login, ring, accept, talk, mute, listen to events.
+
+    ``StreamCall()`` uses this machine's embedded coordinator (starting it if no other
+    kernel has); ``StreamCall(url="ws://host:8765/ws", api_key="...")`` a server.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        *,
+        runtime_dir: str | Path | None = None,
+        settings_dir: str | Path | None = None,
+        ice_servers: tuple[IceServer, ...] = (),
+        video_codec: str = "video/VP8",
+        camera: str | None = None,
+        microphone: str | None = None,
+        media_files: tuple[str, ...] = (),
+        request_timeout: float = 10.0,
+    ) -> None:
+        self._url = url
+        self._api_key = api_key
+        self._runtime_dir = runtime_dir
+        self._settings = SettingsStore(settings_dir)
+        self.media_config = MediaConfig(ice_servers=tuple(ice_servers), video_codec=video_codec)
+        self._camera_choice = camera
+        self._microphone_choice = microphone
+        self._request_timeout = request_timeout
+        self._runner = CallbackRunner()
+        self._listeners: ListenerRegistry[Any] = ListenerRegistry(EVENTS, self._runner, self._log)
+        self.engine = acquire_loop()
+        self.engine.call_soon(install_fast_h264)
+        self.media = LocalMedia(self.report, tuple(media_files))
+        self._target: Target | None = None
+        self._tokens: TokenSource | None = None
+        self._conn: CoordinatorConnection | None = None
+        self._user: UserData | None = None
+        self._calls: dict[str, Call] = {}
+        self._active: Call | None = None
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+        self._closed = False
+        _live_clients.add(self)
+
+    def __repr__(self) -> str:
+        who = self._user.id if self._user is not None else "not logged in"
+        return f"<StreamCall {who} call={self._active!r}>"
+
+    def __enter__(self) -> StreamCall:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _submit(self, coro: Coroutine[Any, Any, T]) -> EngineFuture[T]:
+        if self._closed:
+            coro.close()
+            future: EngineFuture[T] = EngineFuture()
+            future.set_exception(InvalidState("this StreamCall is closed; create a new one"))
+            return future
+        return self.engine.submit(coro)
+
+    @property
+    def user_id(self) -> str:
+        """The logged-in user's id."""
+        if self._user is None:
+            raise InvalidState("not logged in; call login(user_id=...) first")
+        return self._user.id
+
+    async def request(self, request: Request, result_type: type[R]) -> R:
+        """Send ``request`` to the coordinator (engine loop only)."""
+        if self._conn is None:
+            raise InvalidState("not logged in; call login(user_id=...) first")
+        return await self._conn.request(request, result_type)
+
+    def emit(self, events: list[CallEvent]) -> None:
+        """Hand callEvents to the ``callEvent`` listeners, in order."""
+        for event in events:
+            self._listeners.emit("callEvent", event)
+
+    def report(self, where: str, error: BaseException) -> None:
+        """Log an error that must not stop the engine and send it to ``error`` listeners."""
+        report_hook_error(self._log, where, error)
+
+    def _log(self, where: str, error: BaseException) -> None:
+        if self._listeners.count("error"):
+            self._listeners.emit("error", ErrorReport(where, error))
+
+    def call_finished(self, call: Call) -> None:
+        """Forget a call that is over and close its peers (awaited by ``close()``)."""
+        self._calls.pop(call.cid, None)
+        if self._active is call:
+            self._active = None
+        closing = asyncio.get_running_loop().create_task(call.close())
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
+
+    # -- listeners -------------------------------------------------------------------
+
+    def add_listener(self, event: str, listener: Callable[[Any], Any]) -> ListenerHandle:
+        """Call ``listener(payload)`` for each ``callEvent``, ``incomingCall`` or ``error``.
+
+        Listeners run on one dedicated thread, in the order they were added; one raising
+        is reported (``error`` event, log) and the others still run.
+        """
+        return self._listeners.add(event, listener)
+
+    def remove_all_listeners(self) -> EngineFuture[None]:
+        """Remove every listener."""
+        self._listeners.clear()
+        done: EngineFuture[None] = EngineFuture()
+        done.set_result(None)
+        return done
+
+    # -- login ---------------------------------------------------------------------------
+
+    def login(
+        self,
+        user_id: str,
+        name: str | None = None,
+        image_url: str | None = None,
+        token: str | None = None,
+        token_provider: TokenProvider | None = None,
+        custom: dict[str, Any] | None = None,
+    ) -> EngineFuture[SuccessResponse]:
+        """Connect as ``user_id``; with the embedded coordinator no token is needed."""
+        return self._submit(self._login(user_id, name, image_url, token, token_provider, custom))
+
+    async def _login(
+        self,
+        user_id: str,
+        name: str | None,
+        image_url: str | None,
+        token: str | None,
+        token_provider: TokenProvider | None,
+        custom: dict[str, Any] | None,
+    ) -> SuccessResponse:
+        if not isinstance(user_id, str) or not user_id.strip():
+            raise InputError("user_id must be a non-empty string")
+        if self._user is not None:
+            if self._user.id == user_id:
+                return SuccessResponse()
+            raise InvalidState(f"already logged in as {self._user.id!r}; logout() first")
+        if self._target is None:
+            key = self._settings.dynamic_api_key or self._api_key
+            self._target = await resolve_target(self._url, key, self._runtime_dir)
+        self._tokens = TokenSource(user_id, token, token_provider, self._target)
+        user = UserInput(id=user_id, name=name, image=image_url, custom=custom or {})
+        self._conn = await self._connect(user)
+        self.media.identify(user_id, name or user_id)
+        return SuccessResponse()
+
+    async def _connect(self, user: UserInput) -> CoordinatorConnection:
+        assert self._target is not None and self._tokens is not None
+        for attempt in range(2):
+            conn = CoordinatorConnection(
+                self._target.url,
+                on_event=self._on_event,
+                on_close=self._on_close,
+                request_timeout=self._request_timeout,
+            )
+            token = await (self._tokens.current() if attempt == 0 else self._tokens.refresh())
+            try:
+                result = await conn.open(self._target.api_key, token, user)
+            except TokenExpired:
+                if attempt == 1:
+                    raise
+                continue
+            self._user = result.user
+            return conn
+        raise AuthenticationError("could not authenticate")  # pragma: no cover
+
+    def logout(self) -> EngineFuture[SuccessResponse]:
+        """Leave any call, reject nothing, and disconnect."""
+        return self._submit(self._logout())
+
+    async def _logout(self) -> SuccessResponse:
+        if self._user is None:
+            raise InvalidState("not logged in")
+        if self._reconnect_task is not None:
+            self._reconnect_task.cancel()
+        active = self._active
+        if active is not None and active.lifecycle.in_session:
+            with contextlib.suppress(StreamCallError):
+                await active._leave()
+        for call in list(self._calls.values()):
+            call._finish("logout")
+        await asyncio.gather(*self._closing)
+        conn, self._conn, self._user = self._conn, None, None
+        if conn is not None:
+            await conn.close()
+        return SuccessResponse()
+
+    def get_current_user(self) -> EngineFuture[CurrentUser]:
+        """Who is logged in."""
+        return self._submit(self._current_user())
+
+    async def _current_user(self) -> CurrentUser:
+        user = self._user
+        if user is None:
+            return CurrentUser(user_id="", name="", image_url="", is_logged_in=False)
+        return CurrentUser(user.id, user.name or "", user.image or "", self._conn is not None)
+
+    def set_dynamic_api_key(self, api_key: str | None) -> EngineFuture[SuccessResponse]:
+        """Use ``api_key`` instead of the configured one, from the next login (and after a
+        restart) until cleared with ``None``."""
+        return self._submit(self._set_dynamic_key(api_key))
+
+    async def _set_dynamic_key(self, api_key: str | None) -> SuccessResponse:
+        self._settings.set_dynamic_api_key(api_key)
+        if self._user is None:
+            self._target = None
+        return SuccessResponse()
+
+    def get_dynamic_api_key(self) -> EngineFuture[DynamicApiKey]:
+        """The dynamic API key, if one is set."""
+        return self._submit(self._get_dynamic_key())
+
+    async def _get_dynamic_key(self) -> DynamicApiKey:
+        key = self._settings.dynamic_api_key
+        return DynamicApiKey(api_key=key, has_dynamic_key=key is not None)
+
+    # -- calls ---------------------------------------------------------------------------
+
+    def call(
+        self,
+        user_ids: list[str],
+        type: str = "default",
+        ring: bool = True,
+        team: str | None = None,
+        video: bool = True,
+        custom: dict[str, Any] | None = None,
+        call_id: str | None = None,
+    ) -> EngineFuture[Call]:
+        """Call ``user_ids``: ring them (``ring=True``, the call resolves while ringing and
+        is joined when someone accepts) or just create the call and join it."""
+        return self._submit(self._call(user_ids, type, ring, team, video, custom, call_id))
+
+    async def _call(
+        self,
+        user_ids: list[str],
+        call_type: str,
+        ring: bool,
+        team: str | None,
+        video: bool,
+        custom: dict[str, Any] | None,
+        call_id: str | None,
+    ) -> Call:
+        me = self.user_id
+        if isinstance(user_ids, str) or not all(isinstance(u, str) and u for u in user_ids):
+            raise InputError("user_ids must be a list of user id strings")
+        others = list(dict.fromkeys(u for u in user_ids if u != me))
+        if not others:
+            raise InputError(
+                "call() needs at least one other user to call"
+                + (" (you cannot call yourself)" if me in user_ids else "")
+            )
+        if call_type not in CALL_TYPES:
+            raise InputError(f"unknown call type {call_type!r}; allowed: {', '.join(CALL_TYPES)}")
+        self._require_free()
+        cid = f"{call_type}:{call_id or uuid.uuid4().hex}"
+        members = [MemberInput(user_id=me)] + [MemberInput(user_id=u) for u in others]
+        call = Call(self, cid, Direction.OUTGOING)
+        self._calls[cid] = self._active = call
+        await self._set_track_enabled(TrackType.VIDEO, video, emit=False)
+        try:
+            response = await self.request(
+                GetOrCreateCall(
+                    id="",
+                    call_type=call_type,
+                    call_id=cid.partition(":")[2],
+                    members=members,
+                    custom=custom or {},
+                    ring=ring,
+                    video=video,
+                    team=team,
+                ),
+                CallResponse,
+            )
+        except BaseException:
+            self.call_finished(call)
+            raise
+        call.lifecycle.caller = CallMember.from_user(response.call.created_by)
+        call._apply(response)
+        await self._prepare_media()
+        if ring:
+            call.ringing()
+            return call
+        return await call.join()
+
+    def _require_free(self) -> None:
+        active = self._active
+        if active is not None and active.lifecycle.active:
+            raise InvalidState(
+                f"already in call {active.cid} ({active.state.value}); end_call() first"
+            )
+
+    async def _prepare_media(self) -> None:
+        await self.media.ensure_open(self._camera_choice, self._microphone_choice)
+
+    def join_call(self, call_id: str, call_type: str = "default") -> EngineFuture[Call]:
+        """Join an existing call by id (a member, or anyone the call type lets join)."""
+        return self._submit(self._join_call(call_id, call_type))
+
+    async def _join_call(self, call_id: str, call_type: str) -> Call:
+        self.user_id  # noqa: B018 - raises when not logged in
+        cid = _cid(call_id, call_type)
+        self._require_free()
+        call = self._calls.get(cid) or Call(self, cid, Direction.JOINED)
+        self._calls[cid] = self._active = call
+        await self._prepare_media()
+        return await call.join()
+
+    def get_ringing_call(self) -> EngineFuture[Call | None]:
+        """The most recent incoming call still ringing, if any."""
+        return self._submit(self._ringing_call())
+
+    async def _ringing_call(self) -> Call | None:
+        ringing = [
+            c
+            for c in self._calls.values()
+            if c.direction is Direction.INCOMING and c.state is CallState.RINGING
+        ]
+        return ringing[-1] if ringing else None
+
+    def accept_call(self, call_id: str | None = None) -> EngineFuture[Call]:
+        """Accept the ringing call (the latest, or ``call_id``) and join it."""
+        return self._submit(self._accept(call_id))
+
+    async def _accept(self, call_id: str | None) -> Call:
+        call = await self._incoming(call_id, "accept")
+        self._require_free()
+        self._active = call
+        try:
+            await self.request(AcceptCall(id="", cid=call.cid), CallResponse)
+        except BaseException:
+            self._active = None
+            raise
+        await self._prepare_media()
+        return await call.join()
+
+    async def _incoming(self, call_id: str | None, verb: str) -> Call:
+        self.user_id  # noqa: B018 - raises when not logged in
+        if call_id is None:
+            call = await self._ringing_call()
+        else:
+            found = [c for c in self._calls.values() if call_id in (c.id, c.cid)]
+            call = found[0] if found else None
+        if call is None or call.direction is not Direction.INCOMING:
+            what = f"call {call_id!r}" if call_id else "any call"
+            raise InvalidState(f"nothing to {verb}: {what} is not ringing for you")
+        return call
+
+    def reject_call(
+        self, reason: str = "decline", call_id: str | None = None
+    ) -> EngineFuture[SuccessResponse]:
+        """Reject the ringing call (``decline`` or ``busy``)."""
+        return self._submit(self._reject(reason, call_id))
+
+    async def _reject(self, reason: str, call_id: str | None) -> SuccessResponse:
+        allowed = (RejectReason.DECLINE, RejectReason.BUSY)
+        if reason not in allowed:
+            raise InputError(f"reject reason {reason!r} not allowed; use one of: decline, busy")
+        call = await self._incoming(call_id, "reject")
+        await self.request(RejectCall(id="", cid=call.cid, reason=RejectReason(reason)), object)
+        return SuccessResponse()
+
+    def end_call(self) -> EngineFuture[SuccessResponse]:
+        """Hang up: cancel a ring you started, end a 1:1 call, or leave a group call."""
+        return self._submit(self._end_call())
+
+    async def _end_call(self) -> SuccessResponse:
+        self.user_id  # noqa: B018 - raises when not logged in
+        call = self._active
+        if call is None or not call.lifecycle.active:
+            raise InvalidState("no call to end")
+        if call.state is CallState.RINGING:
+            cancel = RejectCall(id="", cid=call.cid, reason=RejectReason.CANCEL)
+            await self.request(cancel, object)
+        elif len(call.members) <= 2 and "end-call" in call.own_capabilities:
+            await call._end()
+        else:
+            await call._leave()
+        return SuccessResponse()
+
+    def get_call_status(self) -> EngineFuture[CallEvent]:
+        """The current call's phase as a callEvent (``idle`` when there is none)."""
+        return self._submit(self._status())
+
+    async def _status(self) -> CallEvent:
+        if self._active is not None:
+            return self._active.lifecycle.status()
+        return CallEvent(call_id="", state=CallState.IDLE)
+
+    def get_call_info(self, call_id: str, call_type: str = "default") -> EngineFuture[CallEvent]:
+        """A call's state, caller and members (any call you may read)."""
+        return self._submit(self._call_info(call_id, call_type))
+
+    async def _call_info(self, call_id: str, call_type: str) -> CallEvent:
+        self.user_id  # noqa: B018 - raises when not logged in
+        cid = _cid(call_id, call_type)
+        known = self._calls.get(cid)
+        if known is not None:
+            return known.lifecycle.status()
+        response = await self.request(GetCall(id="", cid=cid), CallResponse)
+        data = response.call
+        session = data.session
+        count = len(session.participants) if session is not None else 0
+        if data.ended_at is not None:
+            state = CallState.ENDED
+        elif data.ringing:
+            state = CallState.RINGING
+        elif count:
+            state = CallState.SESSION_STARTED
+        else:
+            state = CallState.CREATED
+        return CallEvent(
+            call_id=data.id,
+            call_type=data.type,
+            state=state,
+            caller=CallMember.from_user(data.created_by),
+            members=tuple(CallMember.from_member(m) for m in response.members),
+            custom=dict(data.custom),
+            count=count,
+        )
+
+    def query_calls(
+        self,
+        filter_conditions: dict[str, Any] | None = None,
+        sort: list[tuple[str, int]] | None = None,
+        limit: int = 25,
+        next: str | None = None,
+    ) -> EngineFuture[QueryCallsResult]:
+        """Calls you may read, filtered and sorted (see docs/protocol.md, calls.query)."""
+        return self._submit(self._query_calls(filter_conditions, sort, limit, next))
+
+    async def _query_calls(
+        self,
+        filter_conditions: dict[str, Any] | None,
+        sort: list[tuple[str, int]] | None,
+        limit: int,
+        cursor: str | None,
+    ) -> QueryCallsResult:
+        self.user_id  # noqa: B018 - raises when not logged in
+        if not isinstance(limit, int) or not 1 <= limit <= 100:
+            raise InputError(f"limit must be an integer from 1 to 100, not {limit!r}")
+        request = QueryCalls(
+            id="",
+            filter_conditions=filter_conditions or {},
+            sort=[SortParam(field=f, direction=d) for f, d in (sort or [])],
+            limit=limit,
+            next=cursor,
+        )
+        page = await self.request(request, _CallsPage)
+        return QueryCallsResult(calls=tuple(page.calls), next=page.next)
+
+    # -- media ---------------------------------------------------------------------------
+
+    def list_devices(self) -> EngineFuture[DeviceList]:
+        """Cameras, microphones, speakers and screens (synthetic ones always included)."""
+        return self._submit(self.media.list())
+
+    def set_microphone_enabled(self, enabled: bool) -> EngineFuture[SuccessResponse]:
+        """Unmute (True) or mute (False) the microphone; the others see it."""
+        return self._submit(self._set_track_enabled(TrackType.AUDIO, enabled))
+
+    def set_camera_enabled(self, enabled: bool) -> EngineFuture[SuccessResponse]:
+        """Turn the camera on or off; the others see it and stop receiving video."""
+        return self._submit(self._set_track_enabled(TrackType.VIDEO, enabled))
+
+    async def _set_track_enabled(
+        self, kind: TrackType, enabled: bool, *, emit: bool = True
+    ) -> SuccessResponse:
+        if not isinstance(enabled, bool):
+            raise InputError(f"enabled must be True or False, not {enabled!r}")
+        track = self.media.video if kind is TrackType.VIDEO else self.media.audio
+        changed = track.enabled != enabled
+        track.enabled = enabled
+        call = self._active
+        if emit and changed:
+            state = track_state(kind, enabled)
+            assert state is not None
+            if call is not None:
+                self.emit([call.lifecycle.note(state, user_id=self._user_id_or_none())])
+            else:
+                self.emit([CallEvent(call_id="", state=state, user_id=self._user_id_or_none())])
+        if call is not None:
+            await call.publish(kind, enabled and track.source is not None)
+        return SuccessResponse()
+
+    def _user_id_or_none(self) -> str | None:
+        return self._user.id if self._user is not None else None
+
+    def is_camera_enabled(self) -> EngineFuture[CameraEnabled]:
+        """Whether the camera is on."""
+        return self._submit(self._camera_enabled())
+
+    async def _camera_enabled(self) -> CameraEnabled:
+        return CameraEnabled(self.media.video.enabled)
+
+    def switch_camera(self, camera: str) -> EngineFuture[SuccessResponse]:
+        """Switch to the ``front`` or ``back`` camera, or to any camera by id or label."""
+        return self._submit(self._switch_camera(camera))
+
+    async def _switch_camera(self, camera: str) -> SuccessResponse:
+        if not isinstance(camera, str) or not camera:
+            raise InputError("camera must be 'front', 'back' or a camera's id or label")
+        await self.media.switch_camera(camera)
+        return SuccessResponse()
+
+    def set_speaker(self, name: str) -> EngineFuture[SuccessResponse]:
+        """Play remote audio on speaker ``name`` (``notebook``, ``null`` or a device)."""
+        return self._submit(self._set_speaker(name))
+
+    async def _set_speaker(self, name: str) -> SuccessResponse:
+        if not isinstance(name, str) or not name:
+            raise InputError("speaker name must be a non-empty string (see list_devices())")
+        device = await self.media.select_speaker(name)
+        state = CallState.SPEAKER_DISABLED if device.id == "null" else CallState.SPEAKER_ENABLED
+        call = self._active
+        event = (
+            call.lifecycle.note(state, user_id=self._user_id_or_none(), reason=device.id)
+            if call is not None
+            else CallEvent(call_id="", state=state, reason=device.id)
+        )
+        self.emit([event])
+        return SuccessResponse()
+
+    def set_video_processor(self, fn: Callable[[Any], Any] | None) -> EngineFuture[SuccessResponse]:
+        """Apply ``fn(rgb_array) -> rgb_array`` to every local video frame before sending."""
+        return self._submit(self._set_processor("video", fn))
+
+    def set_audio_processor(self, fn: Callable[[Any], Any] | None) -> EngineFuture[SuccessResponse]:
+        """Apply ``fn(samples) -> samples`` to every local audio frame before sending."""
+        return self._submit(self._set_processor("audio", fn))
+
+    async def _set_processor(self, kind: str, fn: Callable[[Any], Any] | None) -> SuccessResponse:
+        self.media.set_processor(kind, fn)
+        return SuccessResponse()
+
+    def set_video_codec(self, mime_type: str) -> EngineFuture[SuccessResponse]:
+        """Offer ``video/VP8`` or ``video/H264`` first, for peers connected from now on."""
+        return self._submit(self._set_codec(mime_type))
+
+    async def _set_codec(self, mime_type: str) -> SuccessResponse:
+        self.media_config = dataclasses.replace(self.media_config, video_codec=mime_type)
+        return SuccessResponse()
+
+    # -- coordinator events ----------------------------------------------------------
+
+    def _on_event(self, event: AnyEvent) -> None:
+        if isinstance(event, CallRing):
+            self._on_ring(event)
+            return
+        call = self._calls.get(event.cid)
+        if call is not None:
+            call.receive(event)
+        elif isinstance(event, CallCreated):
+            self.emit(
+                [
+                    CallEvent(
+                        call_id=event.call.id,
+                        call_type=event.call.type,
+                        state=CallState.CREATED,
+                        user_id=event.call.created_by.id,
+                        caller=CallMember.from_user(event.call.created_by),
+                        members=tuple(CallMember.from_member(m) for m in event.members),
+                        custom=dict(event.call.custom),
+                    )
+                ]
+            )
+
+    def _on_ring(self, event: CallRing) -> None:
+        if event.cid in self._calls:
+            return
+        caller = CallMember.from_user(event.user)
+        call = Call(
+            self,
+            event.cid,
+            Direction.INCOMING,
+            caller=caller,
+            members=tuple(CallMember.from_member(m) for m in event.members),
+            custom=dict(event.call.custom),
+        )
+        self._calls[event.cid] = call
+        call.ringing()
+        self._listeners.emit(
+            "incomingCall",
+            IncomingCall(
+                cid=event.cid, caller=caller, custom=dict(event.call.custom), video=event.video
+            ),
+        )
+
+    def _on_close(self, reason: str) -> None:
+        if self._user is None or self._closed:
+            return
+        logger.warning("lost the coordinator (%s); reconnecting", reason)
+        self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect(reason))
+
+    async def _reconnect(self, reason: str) -> None:
+        call = self._active
+        if call is not None and call.lifecycle.in_session:
+            self.emit(call.lifecycle.reconnecting(reason))
+            await call.drop_media()
+        assert self._user is not None
+        user = UserInput(id=self._user.id, name=self._user.name, image=self._user.image)
+        for delay in RECONNECT_DELAYS:
+            await asyncio.sleep(delay)
+            try:
+                self._conn = await self._connect(user)
+                break
+            except (ConnectionLost, TimeoutError) as exc:
+                logger.info("reconnect failed: %s", exc)
+            except StreamCallError as exc:
+                self.report("reconnecting", exc)
+                break
+        else:
+            self.report("reconnecting", ConnectionLost(f"gave up reconnecting ({reason})"))
+        if self._conn is None or not self._conn.connected:
+            for lost in list(self._calls.values()):
+                lost._finish("connection_lost")
+            return
+        if call is not None and call.state is CallState.RECONNECTING:
+            try:
+                await call.rejoin()
+            except StreamCallError as exc:
+                self.report(f"rejoining {call.cid}", exc)
+                call._finish("connection_lost")
+
+    # -- shutdown ------------------------------------------------------------------------
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Leave any call, disconnect, close devices and stop the embedded coordinator."""
+        if self._closed:
+            return
+        try:
+            self.engine.submit(self._shutdown()).result(timeout)
+        except StreamCallError as exc:
+            logger.warning("closing: %s", exc)
+        finally:
+            self._closed = True
+            _live_clients.discard(self)
+            self._runner.close()
+            release_loop()
+
+    async def _shutdown(self) -> None:
+        if self._user is not None:
+            with contextlib.suppress(StreamCallError):
+                await self._logout()
+        await self.media.close()
+        if self._target is not None and self._target.embedded is not None:
+            await self._target.embedded.stop()
+        self._target = None
+
+
+class _CallsPage(msgspec.Struct, kw_only=True):
+    """The ``calls.query`` reply."""
+
+    calls: list[CallResponse]
+    next: str | None = None
+
+
+def _cid(call_id: str, call_type: str) -> str:
+    if not isinstance(call_id, str) or not call_id:
+        raise InputError("call_id must be a non-empty string")
+    if ":" in call_id:
+        return call_id
+    if call_type not in CALL_TYPES:
+        raise InputError(f"unknown call type {call_type!r}; allowed: {', '.join(CALL_TYPES)}")
+    return f"{call_type}:{call_id}"
+
+
+@atexit.register
+def _close_all_at_exit() -> None:
+    """Interpreter exit: close every client before the engine loop itself stops."""
+    if threading.main_thread().is_alive():
+        for client in list(_live_clients):
+            with contextlib.suppress(Exception):
+                client.close(timeout=5)

@@ -1,0 +1,188 @@
+"""The engine's WebSocket to the coordinator: requests with replies, and a stream of events.
+
+Every request gets an id; its reply resolves the matching future (an ``error`` frame
+becomes the typed exception :func:`~streamcall_widget.errors.error_from_wire` names), and
+a reply that does not come within ``request_timeout`` raises ``RequestTimeout``, so no
+caller ever hangs. Events are handed to ``on_event`` in ``seq`` order, on the engine loop.
+When the socket closes, every pending request fails with ``ConnectionLost`` and
+``on_close`` is told why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import aiohttp
+import msgspec
+
+from streamcall_widget.errors import ConnectionLost, RequestTimeout, error_from_wire
+from streamcall_widget.protocol.events import AnyEvent
+from streamcall_widget.protocol.frames import (
+    ErrorFrame,
+    EventFrame,
+    ResultFrame,
+    encode,
+    parse_server_frame,
+)
+from streamcall_widget.protocol.models import UserData, UserInput
+from streamcall_widget.protocol.requests import Auth, Request
+
+__all__ = ["AuthResult", "CoordinatorConnection"]
+
+logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+
+class AuthResult(msgspec.Struct, kw_only=True):
+    """What the coordinator answers to ``auth``."""
+
+    connection_id: str
+    user: UserData
+    protocol_version: int
+    server_time: str
+
+
+class CoordinatorConnection:
+    """One authenticated WebSocket to the coordinator."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        on_event: Callable[[AnyEvent], None],
+        on_close: Callable[[str], None],
+        request_timeout: float = 10.0,
+        heartbeat: float = 20.0,
+    ) -> None:
+        self.url = url
+        self._on_event = on_event
+        self._on_close = on_close
+        self.request_timeout = request_timeout
+        self._heartbeat = heartbeat
+        self._ids = itertools.count(1)
+        self._pending: dict[str, asyncio.Future[Any]] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._last_seq = 0
+        self._closing = False
+
+    @property
+    def connected(self) -> bool:
+        """Whether the socket is open."""
+        return self._ws is not None and not self._ws.closed
+
+    async def open(self, api_key: str, token: str, user: UserInput) -> AuthResult:
+        """Connect and authenticate; errors are typed (token expired, unknown key...)."""
+        self._session = aiohttp.ClientSession()
+        try:
+            self._ws = await self._session.ws_connect(
+                self.url, heartbeat=self._heartbeat, timeout=aiohttp.ClientWSTimeout(ws_close=2)
+            )
+        except (aiohttp.ClientError, OSError) as exc:
+            await self._session.close()
+            raise ConnectionLost(f"cannot reach the coordinator at {self.url}: {exc}") from None
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+        try:
+            return await self.request(
+                Auth(id="", api_key=api_key, token=token, user=user), AuthResult
+            )
+        except BaseException:
+            await self.close()
+            raise
+
+    async def request(self, request: Request, result_type: type[R] | None = None) -> R:
+        """Send ``request`` and return its reply's data, converted to ``result_type``."""
+        if not self.connected:
+            raise ConnectionLost("not connected to the coordinator")
+        assert self._ws is not None
+        request_id = f"r{next(self._ids)}"
+        request.id = request_id
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        try:
+            await self._ws.send_str(encode(request).decode())
+            async with asyncio.timeout(self.request_timeout):
+                data = await future
+        except TimeoutError:
+            raise RequestTimeout(
+                f"{request.__struct_config__.tag} got no reply within {self.request_timeout} s"
+            ) from None
+        except ConnectionResetError as exc:
+            raise ConnectionLost(f"connection to the coordinator lost: {exc}") from None
+        finally:
+            self._pending.pop(request_id, None)
+        if result_type is None:
+            return data  # type: ignore[no-any-return]
+        return msgspec.convert(data, result_type)
+
+    async def _read(self) -> None:
+        assert self._ws is not None
+        reason = "closed by the coordinator"
+        try:
+            async for message in self._ws:
+                if message.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                    if self._dispatch(message.data):
+                        # Let the requester go on before the events its request caused
+                        # are handled: callEvents then follow the order things happened.
+                        await asyncio.sleep(0)
+                elif message.type == aiohttp.WSMsgType.ERROR:
+                    reason = f"connection error: {self._ws.exception()}"
+        except Exception as exc:
+            reason = f"connection error: {exc}"
+            logger.exception("coordinator connection reader failed")
+        finally:
+            if self._ws.close_code is not None and self._ws.close_code != 1000:
+                reason = f"closed by the coordinator ({self._ws.close_code})"
+            self._fail_pending(reason)
+            if not self._closing:
+                self._on_close(reason)
+
+    def _dispatch(self, data: str | bytes) -> bool:
+        """Handle one frame; True if it answered a pending request."""
+        try:
+            frame = parse_server_frame(data)
+        except ValueError:
+            logger.exception("ignoring a frame the coordinator sent")
+            return False
+        if isinstance(frame, EventFrame):
+            if frame.seq != self._last_seq + 1:
+                logger.warning("event seq jumped from %d to %d", self._last_seq, frame.seq)
+            self._last_seq = frame.seq
+            self._on_event(frame.event)
+            return False
+        future = self._pending.get(frame.id or "")
+        if future is None or future.done():
+            if isinstance(frame, ErrorFrame):
+                logger.warning("coordinator error without request: %s", frame.message)
+            return False
+        if isinstance(frame, ResultFrame):
+            future.set_result(frame.data)
+        else:
+            future.set_exception(error_from_wire(frame.name, frame.message))
+        return True
+
+    def _fail_pending(self, reason: str) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ConnectionLost(reason))
+        self._pending.clear()
+
+    async def close(self) -> None:
+        """Close the socket (pending requests fail with ConnectionLost)."""
+        self._closing = True
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        if self._session is not None:
+            await self._session.close()
+        self._fail_pending("connection closed")

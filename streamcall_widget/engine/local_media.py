@@ -1,0 +1,148 @@
+"""The local user's media: which camera and microphone, on or off, and who reads them.
+
+One :class:`~streamcall_widget.engine.media.LocalTrack` per kind is fed by the chosen
+device (opened by the :class:`~streamcall_widget.engine.devices.DeviceManager`, which
+shares each device through a ``MediaRelay``); every peer and the preview read the local
+track through one more ``MediaRelay``, so a camera switch, a mute or a processor applies
+to all of them at once. A device that fails to open raises ``DeviceError`` and leaves the
+track without a source: the call goes on without it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamTrack
+
+from streamcall_widget.errors import DeviceError, InputError
+
+from .devices import Device, DeviceKind, DeviceList, DeviceManager, list_devices
+from .listeners import ErrorSink
+from .media import Hook, LocalTrack
+from .stamp import user_stamp, user_tone
+
+__all__ = ["LocalMedia"]
+
+logger = logging.getLogger(__name__)
+
+_FACING = {"front": 0, "back": 1}
+
+
+class LocalMedia:
+    """Camera and microphone of the local user, shared by the preview and every peer."""
+
+    def __init__(self, on_error: ErrorSink, files: tuple[str, ...] = ()) -> None:
+        self._on_error = on_error
+        self._files = files
+        self.devices = DeviceManager()
+        self._relay = MediaRelay()
+        self.audio = LocalTrack("audio", None, enabled=True)
+        self.video = LocalTrack("video", None, enabled=True)
+        self.camera: Device | None = None
+        self.microphone: Device | None = None
+        self.speaker: Device | None = None
+        self._user_id = ""
+        self._label = ""
+
+    async def list(self) -> DeviceList:
+        """The devices of this machine (probed in a worker thread)."""
+        return await list_devices(self._files)
+
+    def identify(self, user_id: str, label: str) -> None:
+        """Whose name the synthetic camera draws and whose tone the microphone plays."""
+        self._user_id, self._label = user_id, label
+
+    async def ensure_open(self, camera: str | None, microphone: str | None) -> None:
+        """Open the chosen (or default) devices if none is open yet; failures are reported."""
+        devices = await self.list()
+        if self.camera is None:
+            await self._open_quietly(self.select_camera, devices, camera)
+        if self.microphone is None:
+            await self._open_quietly(self.select_microphone, devices, microphone)
+        if self.speaker is None:
+            self.speaker = devices.speakers[0]
+
+    async def _open_quietly(
+        self, select: Callable[[DeviceList, str | None], Any], devices: DeviceList, name: str | None
+    ) -> None:
+        try:
+            await select(devices, name)
+        except DeviceError as exc:
+            self._on_error("opening a device", exc)
+
+    async def select_camera(self, devices: DeviceList, name: str | None) -> Device:
+        """Feed the video track from camera ``name`` (default: the first camera)."""
+        device = devices.find(DeviceKind.CAMERA, name) if name else devices.cameras[0]
+        source = await self.devices.open_video(
+            device, label=self._label or self._user_id, stamp=user_stamp(self._user_id)
+        )
+        self._swap(self.video, source)
+        self.camera = device
+        return device
+
+    async def select_microphone(self, devices: DeviceList, name: str | None) -> Device:
+        """Feed the audio track from microphone ``name`` (default: the first one)."""
+        device = devices.find(DeviceKind.MICROPHONE, name) if name else devices.microphones[0]
+        source = await self.devices.open_audio(device, frequency=user_tone(self._user_id))
+        self._swap(self.audio, source)
+        self.microphone = device
+        return device
+
+    async def switch_camera(self, facing_or_name: str) -> Device:
+        """``front``/``back`` by label (or list order: first, second), or any camera's name."""
+        devices = await self.list()
+        name = facing_or_name
+        if facing_or_name in _FACING:
+            labelled = [c for c in devices.cameras if facing_or_name in c.label.lower()]
+            index = _FACING[facing_or_name]
+            if labelled:
+                name = labelled[0].id
+            elif index < len(devices.cameras):
+                name = devices.cameras[index].id
+            else:
+                available = ", ".join(c.id for c in devices.cameras)
+                raise DeviceError(
+                    f"no {facing_or_name} camera: this machine has {len(devices.cameras)} "
+                    f"camera(s): {available}"
+                )
+        return await self.select_camera(devices, name)
+
+    async def select_speaker(self, name: str) -> Device:
+        """Where remote audio plays (``notebook``: the browser page; ``null``: nowhere)."""
+        devices = await self.list()
+        self.speaker = devices.find(DeviceKind.SPEAKER, name)
+        return self.speaker
+
+    def _swap(self, track: LocalTrack, source: MediaStreamTrack) -> None:
+        previous = track.set_source(source)
+        if previous is not None:
+            previous.stop()
+
+    def subscribe(self, kind: str) -> MediaStreamTrack:
+        """A new reader of the local ``audio`` or ``video`` track (one per peer/preview)."""
+        track = self.audio if kind == "audio" else self.video
+        return self._relay.subscribe(track, buffered=False)
+
+    def set_processor(self, kind: str, fn: Callable[[Any], Any] | None) -> None:
+        """Apply ``fn`` (array in, array out) to every local ``kind`` frame before sending."""
+        if fn is not None and not callable(fn):
+            raise InputError(f"a processor must be callable or None, not {type(fn).__name__}")
+        track = self.audio if kind == "audio" else self.video
+        if track.processor is not None:
+            track.processor.close()
+        track.processor = (
+            Hook(fn, f"{kind} processor {getattr(fn, '__qualname__', fn)!r}", self._on_error)
+            if fn is not None
+            else None
+        )
+
+    async def close(self) -> None:
+        """Stop both tracks and close every device."""
+        for track in (self.audio, self.video):
+            if track.processor is not None:
+                track.processor.close()
+            track.stop()
+        await self.devices.close()

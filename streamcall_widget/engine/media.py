@@ -1,0 +1,258 @@
+"""Local tracks as the call sends them, remote tracks as Python sees them, and user hooks.
+
+:class:`LocalTrack` is what every peer (through one ``MediaRelay``) and the preview read
+for one kind of local media. It forwards frames from the current device while enabled and
+waits while disabled (mute: no media leaves, and unmute resumes the same RTP stream without
+renegotiating); switching the device swaps its source in place; a processor hook (frame in,
+frame out) is applied to each frame before anyone sees it.
+
+:class:`RemoteSink` drains one remote track (aiortc queues received frames until someone
+reads them), measures audio level, keeps the latest video frame for the renderer and feeds
+``on_remote_video``/``on_remote_audio`` hooks.
+
+User hooks run in worker threads through :class:`Hook`: the engine loop never waits on user
+code longer than one frame, an analysis hook that is still busy skips frames instead of
+queueing them, and an error is reported once per burst while the frame passes unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fractions
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Generic, TypeVar, cast
+
+import av
+import numpy as np
+import numpy.typing as npt
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from .listeners import ErrorSink, report_hook_error
+from .quality import SpeakingDetector, audio_level
+
+__all__ = ["Hook", "LocalTrack", "RemoteSink"]
+
+logger = logging.getLogger(__name__)
+
+Frame = av.VideoFrame | av.AudioFrame
+Array = npt.NDArray[Any]
+P = TypeVar("P")
+
+
+class Hook(Generic[P]):
+    """A user function run in a worker thread, its errors reported once per burst."""
+
+    def __init__(self, fn: Callable[..., Any], where: str, on_error: ErrorSink) -> None:
+        self.fn = fn
+        self._where = where
+        self._on_error = on_error
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="streamcall-hook")
+        self._failing = False
+        self.busy = False
+        self.errors = 0
+
+    async def run(self, *args: Any) -> Any:
+        """``fn(*args)`` in the worker; None (and a report, once per burst) if it raised."""
+        self.busy = True
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self.fn, *args
+            )
+        except Exception as exc:
+            self.errors += 1
+            if not self._failing:
+                self._failing = True
+                report_hook_error(self._on_error, self._where, exc)
+            return None
+        finally:
+            self.busy = False
+        self._failing = False
+        return result
+
+    def close(self) -> None:
+        """Let the worker thread end once its current call returns (without waiting)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def aclose(self) -> None:
+        """Stop the worker thread and wait until it has ended."""
+        self.close()
+        await asyncio.to_thread(self._executor.shutdown, wait=True)
+
+
+class LocalTrack(MediaStreamTrack):
+    """One kind of local media as sent: current device, on/off switch, processor hook."""
+
+    def __init__(self, kind: str, source: MediaStreamTrack | None, enabled: bool) -> None:
+        super().__init__()
+        self.kind = kind
+        self._source = source
+        self._enabled = enabled
+        self._wake = asyncio.Event()
+        self.processor: Hook[Any] | None = None
+        self.frames = 0
+
+    @property
+    def enabled(self) -> bool:
+        """Whether frames flow (camera on / microphone unmuted)."""
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        self._enabled = value
+        self._wake.set()
+
+    @property
+    def source(self) -> MediaStreamTrack | None:
+        """The device track frames come from (None: no device, nothing is sent)."""
+        return self._source
+
+    def set_source(self, source: MediaStreamTrack | None) -> MediaStreamTrack | None:
+        """Read from ``source`` from the next frame on; returns the previous source."""
+        previous, self._source = self._source, source
+        self._wake.set()
+        return previous
+
+    async def recv(self) -> Frame:
+        """The next frame from the current source, processed; waits while disabled."""
+        while True:
+            if self.readyState != "live":
+                raise MediaStreamError
+            source = self._source
+            if source is None or not self._enabled:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            frame = await self._next_from(source)
+            if frame is None or source is not self._source or not self._enabled:
+                continue
+            self.frames += 1
+            if self.processor is not None:
+                return await self._process(frame, self.processor)
+            return frame
+
+    async def _next_from(self, source: MediaStreamTrack) -> Frame | None:
+        """A frame from ``source``, or None when the source or switch changed meanwhile."""
+        self._wake.clear()
+        receive = asyncio.ensure_future(source.recv())
+        wake = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait((receive, wake), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            wake.cancel()
+        if not receive.done():
+            receive.cancel()
+            return None
+        if receive.exception() is not None:
+            if source is self._source:  # the device itself ended: send nothing more from it
+                self._source = None
+            return None
+        return cast(Frame, receive.result())
+
+    async def _process(self, frame: Frame, hook: Hook[Any]) -> Frame:
+        array = _as_array(frame)
+        result = await hook.run(array)
+        if result is None:
+            return frame
+        try:
+            return _rebuild(frame, np.asarray(result), self.kind)
+        except (ValueError, TypeError) as exc:
+            report_hook_error(hook._on_error, hook._where, exc)
+            return frame
+
+    def stop(self) -> None:
+        """Stop sending; the device itself belongs to the DeviceManager."""
+        super().stop()
+        self._wake.set()
+
+
+def _as_array(frame: Frame) -> Array:
+    """A video frame as HxWx3 RGB, an audio frame as its samples (planes x samples)."""
+    if isinstance(frame, av.VideoFrame):
+        return frame.to_ndarray(format="rgb24")
+    return frame.to_ndarray()
+
+
+def _rebuild(frame: Frame, array: Array, kind: str) -> Frame:
+    """A frame with ``array``'s pixels/samples and ``frame``'s timing."""
+    new: Frame
+    if kind == "video":
+        if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
+            raise ValueError(
+                f"video processor must return an HxWx3 uint8 RGB array, got {array.dtype} "
+                f"{array.shape}"
+            )
+        new = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgb24")
+    else:
+        assert isinstance(frame, av.AudioFrame)
+        expected = frame.to_ndarray()
+        if array.shape != expected.shape or array.dtype != expected.dtype:
+            raise ValueError(
+                f"audio processor must return an array shaped {expected.shape} of "
+                f"{expected.dtype}, got {array.shape} of {array.dtype}"
+            )
+        new = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(array), format=frame.format.name, layout=frame.layout.name
+        )
+        new.sample_rate = frame.sample_rate
+    new.pts = frame.pts
+    new.time_base = frame.time_base or fractions.Fraction(1, 90000)
+    return new
+
+
+class RemoteSink:
+    """Reads one remote track to its end: level, latest frame, frame count, hooks.
+
+    Hooks are called as ``fn(subject(), array)``; ``subject`` gives the participant.
+    """
+
+    def __init__(
+        self,
+        track: MediaStreamTrack,
+        hooks: Callable[[], list[Hook[Any]]],
+        subject: Callable[[], object],
+        on_level: Callable[[float, bool], None] | None = None,
+    ) -> None:
+        self.track = track
+        self._subject = subject
+        self.kind = track.kind
+        self._hooks = hooks
+        self._on_level = on_level
+        self._speaking = SpeakingDetector()
+        self.frames = 0
+        self.latest: Frame | None = None
+        self.first_frame: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
+        self._hook_tasks: set[asyncio.Future[Any]] = set()
+        self._task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = cast(Frame, await self.track.recv())
+                self.frames += 1
+                self.latest = frame
+                if not self.first_frame.done():
+                    self.first_frame.set_result(frame)
+                if self._on_level is not None and isinstance(frame, av.AudioFrame):
+                    level = audio_level(frame.to_ndarray())
+                    self._on_level(level, self._speaking.update(level))
+                hooks = [hook for hook in self._hooks() if not hook.busy]
+                if hooks:
+                    self._feed(frame, hooks)
+
+    def _feed(self, frame: Frame, hooks: list[Hook[Any]]) -> None:
+        array = _as_array(frame)
+        subject = self._subject()
+        for hook in hooks:
+            # Busy hooks were skipped above: analysis never queues frames behind a slow hook.
+            task = asyncio.ensure_future(hook.run(subject, array))
+            self._hook_tasks.add(task)
+            task.add_done_callback(self._hook_tasks.discard)
+
+    async def close(self) -> None:
+        """Stop reading (the track itself ends with its peer connection)."""
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
