@@ -217,6 +217,7 @@ class StreamCall:
     def login(
         self,
         user_id: str,
+        *,
         name: str | None = None,
         image_url: str | None = None,
         token: str | None = None,
@@ -224,17 +225,13 @@ class StreamCall:
         custom: dict[str, Any] | None = None,
     ) -> EngineFuture[SuccessResponse]:
         """Connect as ``user_id``; with the embedded coordinator no token is needed."""
-        return self._submit(self._login(user_id, name, image_url, token, token_provider, custom))
+        user = UserInput(id=user_id, name=name, image=image_url, custom=custom or {})
+        return self._submit(self._login(user, token=token, provider=token_provider))
 
     async def _login(
-        self,
-        user_id: str,
-        name: str | None,
-        image_url: str | None,
-        token: str | None,
-        token_provider: TokenProvider | None,
-        custom: dict[str, Any] | None,
+        self, user: UserInput, *, token: str | None, provider: TokenProvider | None
     ) -> SuccessResponse:
+        user_id = user.id
         if not isinstance(user_id, str) or not user_id.strip():
             raise InputError("user_id must be a non-empty string")
         if self._user is not None:
@@ -244,14 +241,14 @@ class StreamCall:
         if self._target is None:
             key = self._settings.dynamic_api_key or self._api_key
             self._target = await resolve_target(self._url, key, self._runtime_dir)
-        self._tokens = TokenSource(user_id, token, token_provider, self._target)
-        user = UserInput(id=user_id, name=name, image=image_url, custom=custom or {})
+        self._tokens = TokenSource(user_id, token, provider, self._target)
         self._conn = await self._connect(user)
-        self.media.identify(user_id, name or user_id)
+        self.media.identify(user_id, user.name or user_id)
         return SuccessResponse()
 
     async def _connect(self, user: UserInput) -> CoordinatorConnection:
-        assert self._target is not None and self._tokens is not None
+        assert self._target is not None
+        assert self._tokens is not None
         for attempt in range(2):
             conn = CoordinatorConnection(
                 self._target.url,
@@ -325,6 +322,7 @@ class StreamCall:
     def call(
         self,
         user_ids: list[str],
+        *,
         type: str = "default",
         ring: bool = True,
         team: str | None = None,
@@ -334,18 +332,15 @@ class StreamCall:
     ) -> EngineFuture[Call]:
         """Call ``user_ids``: ring them (``ring=True``, the call resolves while ringing and
         is joined when someone accepts) or just create the call and join it."""
-        return self._submit(self._call(user_ids, type, ring, team, video, custom, call_id))
+        options = _CallOptions(type, ring, team, video, custom or {}, call_id)
+        return self._submit(self._call(user_ids, options))
 
     async def _call(
         self,
         user_ids: list[str],
-        call_type: str,
-        ring: bool,
-        team: str | None,
-        video: bool,
-        custom: dict[str, Any] | None,
-        call_id: str | None,
+        options: _CallOptions,
     ) -> Call:
+        call_type, ring, video = options.type, options.ring, options.video
         me = self.user_id
         if isinstance(user_ids, str) or not all(isinstance(u, str) and u for u in user_ids):
             raise InputError("user_ids must be a list of user id strings")
@@ -358,7 +353,7 @@ class StreamCall:
         if call_type not in CALL_TYPES:
             raise InputError(f"unknown call type {call_type!r}; allowed: {', '.join(CALL_TYPES)}")
         self._require_free()
-        cid = f"{call_type}:{call_id or uuid.uuid4().hex}"
+        cid = f"{call_type}:{options.call_id or uuid.uuid4().hex}"
         members = [MemberInput(user_id=me)] + [MemberInput(user_id=u) for u in others]
         call = Call(self, cid, Direction.OUTGOING)
         self._calls[cid] = self._active = call
@@ -370,10 +365,10 @@ class StreamCall:
                     call_type=call_type,
                     call_id=cid.partition(":")[2],
                     members=members,
-                    custom=custom or {},
+                    custom=options.custom,
                     ring=ring,
                     video=video,
-                    team=team,
+                    team=options.team,
                 ),
                 CallResponse,
             )
@@ -751,6 +746,18 @@ class StreamCall:
         if self._target is not None and self._target.embedded is not None:
             await self._target.embedded.stop()
         self._target = None
+
+
+@dataclasses.dataclass(frozen=True)
+class _CallOptions:
+    """What ``call()`` was asked for, besides whom to call."""
+
+    type: str
+    ring: bool
+    team: str | None
+    video: bool
+    custom: dict[str, Any]
+    call_id: str | None
 
 
 class _CallsPage(msgspec.Struct, kw_only=True):
