@@ -13,8 +13,8 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
-from .engine import Call, IceServer, Participant, StreamCall  # noqa: E402 - after __version__
-from .protocol.lifecycle import CallEvent, CallMember, CallState, IncomingCall  # noqa: E402
+from .engine import Call, IceServer, Participant, StreamCall
+from .protocol.lifecycle import CallEvent, CallMember, CallState, IncomingCall
 
 __all__ = [
     "Call",

@@ -1,4 +1,4 @@
-"""The ``streamcall`` command: ``serve`` a standalone coordinator, mint a ``token``.
+"""The ``streamcall`` command: ``serve`` a coordinator, mint a ``token``, run a ``bot``.
 
 Every option also reads an environment variable (``STREAMCALL_HOST``, ``STREAMCALL_PORT``,
 ``STREAMCALL_API_KEY``, ``STREAMCALL_API_SECRET``, ``STREAMCALL_DB``,
@@ -15,6 +15,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from .bot import add_bot_parser, run_bot
 from .coordinator.auth import App, mint_token, new_app
 from .coordinator.embedded import discovery_path, read_discovery
 from .coordinator.server import LOOPBACK_ORIGINS, Coordinator, CoordinatorConfig
@@ -57,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         default=_env("API_SECRET"),
         help="app secret (default: the embedded coordinator's, from its discovery file)",
     )
+    add_bot_parser(commands)
     return parser
 
 
@@ -115,7 +117,8 @@ def _token(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``streamcall`` console script."""
     args = _parser().parse_args(argv)
-    return _serve(args) if args.command == "serve" else _token(args)
+    commands = {"serve": _serve, "token": _token, "bot": run_bot}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

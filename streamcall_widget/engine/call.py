@@ -87,6 +87,9 @@ class CallHost(Protocol):
     def report(self, where: str, error: BaseException) -> None:
         """Show an error that must not stop the engine."""
 
+    async def prepare_media(self) -> None:
+        """Open the local devices (once)."""
+
     def call_finished(self, call: Call) -> None:
         """The call was left; forget it."""
 
@@ -265,6 +268,7 @@ class Call:
         return await self._enter_session()
 
     async def _enter_session(self) -> Call:
+        await self._host.prepare_media()
         try:
             response = await self._host.request(JoinCall(id="", cid=self.cid), CallResponse)
         except StreamCallError:

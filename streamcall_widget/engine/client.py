@@ -19,7 +19,6 @@ import atexit
 import contextlib
 import dataclasses
 import logging
-import threading
 import uuid
 import weakref
 from collections.abc import Callable, Coroutine
@@ -137,6 +136,7 @@ class StreamCall:
         self._active: Call | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[None]] = set()
+        self._media_ready: asyncio.Task[None] | None = None
         self._closed = False
         _live_clients.add(self)
 
@@ -244,6 +244,8 @@ class StreamCall:
         self._tokens = TokenSource(user_id, token, provider, self._target)
         self._conn = await self._connect(user)
         self.media.identify(user_id, user.name or user_id)
+        # Open devices now, while nothing waits for them: a call then starts at once.
+        self._start_media()
         return SuccessResponse()
 
     async def _connect(self, user: UserInput) -> CoordinatorConnection:
@@ -377,7 +379,6 @@ class StreamCall:
             raise
         call.lifecycle.caller = CallMember.from_user(response.call.created_by)
         call._apply(response)
-        await self._prepare_media()
         if ring:
             call.ringing()
             return call
@@ -390,8 +391,16 @@ class StreamCall:
                 f"already in call {active.cid} ({active.state.value}); end_call() first"
             )
 
-    async def _prepare_media(self) -> None:
-        await self.media.ensure_open(self._camera_choice, self._microphone_choice)
+    def _start_media(self) -> asyncio.Task[None]:
+        if self._media_ready is None:
+            self._media_ready = asyncio.get_running_loop().create_task(
+                self.media.ensure_open(self._camera_choice, self._microphone_choice)
+            )
+        return self._media_ready
+
+    async def prepare_media(self) -> None:
+        """Open the camera and microphone once (a call joins only when they are ready)."""
+        await asyncio.shield(self._start_media())
 
     def join_call(self, call_id: str, call_type: str = "default") -> EngineFuture[Call]:
         """Join an existing call by id (a member, or anyone the call type lets join)."""
@@ -403,7 +412,6 @@ class StreamCall:
         self._require_free()
         call = self._calls.get(cid) or Call(self, cid, Direction.JOINED)
         self._calls[cid] = self._active = call
-        await self._prepare_media()
         return await call.join()
 
     def get_ringing_call(self) -> EngineFuture[Call | None]:
@@ -431,7 +439,7 @@ class StreamCall:
         except BaseException:
             self._active = None
             raise
-        await self._prepare_media()
+        call._emit(call.lifecycle.accepted())
         return await call.join()
 
     async def _incoming(self, call_id: str | None, verb: str) -> Call:
@@ -742,6 +750,10 @@ class StreamCall:
         if self._user is not None:
             with contextlib.suppress(StreamCallError):
                 await self._logout()
+        if self._media_ready is not None:
+            with contextlib.suppress(Exception):
+                await self._media_ready
+            self._media_ready = None
         await self.media.close()
         if self._target is not None and self._target.embedded is not None:
             await self._target.embedded.stop()
@@ -780,7 +792,6 @@ def _cid(call_id: str, call_type: str) -> str:
 @atexit.register
 def _close_all_at_exit() -> None:
     """Interpreter exit: close every client before the engine loop itself stops."""
-    if threading.main_thread().is_alive():
-        for client in list(_live_clients):
-            with contextlib.suppress(Exception):
-                client.close(timeout=5)
+    for client in list(_live_clients):
+        with contextlib.suppress(Exception):
+            client.close(timeout=5)

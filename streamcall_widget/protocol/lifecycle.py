@@ -216,6 +216,11 @@ class CallLifecycle:
         """The call rings: rung (incoming) or ringing others (outgoing)."""
         return [self._move(CallState.RINGING, user_id=self._caller_id())]
 
+    def accepted(self) -> list[CallEvent]:
+        """The local user accepted the ring (the coordinator's echo is then not repeated)."""
+        self.accepted_by = self.self_user_id
+        return [self._event(CallState.ACCEPTED, user_id=self.self_user_id)]
+
     def joining(self) -> list[CallEvent]:
         """The engine starts joining the call's session."""
         return [self._move(CallState.JOINING, user_id=self.self_user_id)]
@@ -260,6 +265,8 @@ class CallLifecycle:
             case CallCreated():
                 return [self._event(CallState.CREATED, user_id=event.call.created_by.id)]
             case CallAccepted():
+                if event.user.id == self.accepted_by == self.self_user_id:
+                    return []
                 self.accepted_by = event.user.id
                 out = [self._event(CallState.ACCEPTED, user_id=event.user.id)]
                 if self._rung_here() and event.user.id != self.self_user_id:
