@@ -68,6 +68,7 @@ from .call import Call
 from .codecs import install_fast_h264
 from .connection import CoordinatorConnection
 from .devices import DeviceList
+from .ice import DEFAULT_GATHER_TIMEOUT, bound_gathering
 from .listeners import CallbackRunner, ListenerHandle, ListenerRegistry, report_hook_error
 from .local_media import LocalMedia
 from .loop import EngineFuture, acquire_loop, release_loop
@@ -114,6 +115,7 @@ class StreamCall:
         microphone: str | None = None,
         media_files: tuple[str, ...] = (),
         request_timeout: float = 10.0,
+        gather_timeout: float = DEFAULT_GATHER_TIMEOUT,
     ) -> None:
         self._url = url
         self._api_key = api_key
@@ -126,7 +128,8 @@ class StreamCall:
         self._runner = CallbackRunner()
         self._listeners: ListenerRegistry[Any] = ListenerRegistry(EVENTS, self._runner, self._log)
         self.engine = acquire_loop()
-        self.engine.call_soon(install_fast_h264)
+        install_fast_h264()
+        bound_gathering(gather_timeout)
         self.media = LocalMedia(self.report, tuple(media_files))
         self._target: Target | None = None
         self._tokens: TokenSource | None = None
