@@ -114,7 +114,7 @@ def run_bot(args: argparse.Namespace) -> int:
         if echo is not None:
             client.set_video_processor(echo.video_out).result(10)
             client.set_audio_processor(echo.audio_out).result(10)
-        client.login(args.user, name=args.name, token=args.token).result(30)
+        client.login(args.user, name=args.name or args.user, token=args.token).result(30)
         print(json.dumps({"event": "ready", "user_id": args.user}), flush=True)
         if args.call:
             call = client.call(args.call).result(30)

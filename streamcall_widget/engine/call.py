@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from aiortc.mediastreams import MediaStreamTrack
 
-from streamcall_widget.errors import InputError, InvalidState, StreamCallError
+from streamcall_widget.errors import DoesNotExist, InputError, InvalidState, StreamCallError
 from streamcall_widget.protocol.events import (
     AnyEvent,
     CallAccepted,
@@ -124,6 +124,8 @@ class Call:
         self._stats_task: asyncio.Task[None] | None = None
         self._phase_waiters: list[tuple[frozenset[CallState], asyncio.Future[Call]]] = []
         self._finished = False
+        self.video = True
+        """Whether the ring asked for video (an audio ring is accepted with the camera off)."""
 
     def __repr__(self) -> str:
         return f"<Call {self.cid} {self.state.value} participants={len(self._participants)}>"
@@ -268,8 +270,8 @@ class Call:
         return await self._enter_session()
 
     async def _enter_session(self) -> Call:
-        await self._host.prepare_media()
         try:
+            await self._host.prepare_media()
             response = await self._host.request(JoinCall(id="", cid=self.cid), CallResponse)
         except StreamCallError:
             self._finish("join_failed")
@@ -310,7 +312,8 @@ class Call:
         try:
             await self._host.request(request, type(None))
         except StreamCallError as exc:
-            self._host.report(f"publishing {track} in {self.cid}", exc)
+            if self.lifecycle.in_session:
+                self._host.report(f"publishing {track} in {self.cid}", exc)
             return
         if self.session_id is not None:
             self._participants.set_track(self.session_id, track, published)
@@ -374,7 +377,11 @@ class Call:
 
         async def send(signal: Signal) -> None:
             request = SendSignal(id="", cid=self.cid, session_id=session_id, signal=signal)
-            await self._host.request(request, type(None))
+            try:
+                await self._host.request(request, type(None))
+            except (InvalidState, DoesNotExist):
+                if self.lifecycle.phase is CallState.JOINED and session_id in self._peers:
+                    raise  # otherwise one side left while negotiating: nothing to tell
 
         peer = PeerSession(
             self.session_id,

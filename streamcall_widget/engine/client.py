@@ -19,6 +19,7 @@ import atexit
 import contextlib
 import dataclasses
 import logging
+import threading
 import uuid
 import weakref
 from collections.abc import Callable, Coroutine
@@ -27,6 +28,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from streamcall_widget.coordinator.embedded import EmbeddedCoordinator
 from streamcall_widget.errors import (
     AuthenticationError,
     ConnectionLost,
@@ -117,6 +119,7 @@ class StreamCall:
         request_timeout: float = 10.0,
         gather_timeout: float = DEFAULT_GATHER_TIMEOUT,
     ) -> None:
+        bound_gathering(gather_timeout)  # validates first: nothing is started on bad input
         self._url = url
         self._api_key = api_key
         self._runtime_dir = runtime_dir
@@ -129,9 +132,10 @@ class StreamCall:
         self._listeners: ListenerRegistry[Any] = ListenerRegistry(EVENTS, self._runner, self._log)
         self.engine = acquire_loop()
         install_fast_h264()
-        bound_gathering(gather_timeout)
         self.media = LocalMedia(self.report, tuple(media_files))
         self._target: Target | None = None
+        self._embedded: EmbeddedCoordinator | None = None
+        self._token_given: tuple[str | None, TokenProvider | None] = (None, None)
         self._tokens: TokenSource | None = None
         self._conn: CoordinatorConnection | None = None
         self._user: UserData | None = None
@@ -241,17 +245,25 @@ class StreamCall:
             if self._user.id == user_id:
                 return SuccessResponse()
             raise InvalidState(f"already logged in as {self._user.id!r}; logout() first")
-        if self._target is None:
-            key = self._settings.dynamic_api_key or self._api_key
-            self._target = await resolve_target(self._url, key, self._runtime_dir)
-        self._tokens = TokenSource(user_id, token, provider, self._target)
+        self._token_given = (token, provider)
         self._conn = await self._connect(user)
         self.media.identify(user_id, user.name or user_id)
         # Open devices now, while nothing waits for them: a call then starts at once.
         self._start_media()
         return SuccessResponse()
 
+    async def _resolve(self, user_id: str) -> None:
+        """Find the coordinator (again: an embedded one may have moved) and token source."""
+        if self._target is None or self._target.embedded is None:
+            key = self._settings.dynamic_api_key or self._api_key
+            self._target = await resolve_target(self._url, key, self._runtime_dir)
+            if self._target.embedded is not None:
+                self._embedded = self._target.embedded
+        token, provider = self._token_given
+        self._tokens = TokenSource(user_id, token, provider, self._target)
+
     async def _connect(self, user: UserInput) -> CoordinatorConnection:
+        await self._resolve(user.id)
         assert self._target is not None
         assert self._tokens is not None
         for attempt in range(2):
@@ -282,15 +294,17 @@ class StreamCall:
         if self._reconnect_task is not None:
             self._reconnect_task.cancel()
         active = self._active
-        if active is not None and active.lifecycle.in_session:
+        if active is not None and active.lifecycle.active:
             with contextlib.suppress(StreamCallError):
-                await active._leave()
+                await self._hang_up(active)
         for call in list(self._calls.values()):
             call._finish("logout")
         await asyncio.gather(*self._closing)
         conn, self._conn, self._user = self._conn, None, None
         if conn is not None:
             await conn.close()
+        if self._target is not None and self._target.embedded is None:
+            self._target = None  # the next login looks again (and reads the dynamic key)
         return SuccessResponse()
 
     def get_current_user(self) -> EngineFuture[CurrentUser]:
@@ -310,8 +324,6 @@ class StreamCall:
 
     async def _set_dynamic_key(self, api_key: str | None) -> SuccessResponse:
         self._settings.set_dynamic_api_key(api_key)
-        if self._user is None:
-            self._target = None
         return SuccessResponse()
 
     def get_dynamic_api_key(self) -> EngineFuture[DynamicApiKey]:
@@ -362,7 +374,7 @@ class StreamCall:
         members = [MemberInput(user_id=me)] + [MemberInput(user_id=u) for u in others]
         call = Call(self, cid, Direction.OUTGOING)
         self._calls[cid] = self._active = call
-        await self._set_track_enabled(TrackType.VIDEO, video, emit=False)
+        await self._set_track_enabled(TrackType.VIDEO, video)
         try:
             response = await self.request(
                 GetOrCreateCall(
@@ -443,6 +455,7 @@ class StreamCall:
             self._active = None
             raise
         call._emit(call.lifecycle.accepted())
+        await self._set_track_enabled(TrackType.VIDEO, call.video)
         return await call.join()
 
     async def _incoming(self, call_id: str | None, verb: str) -> Call:
@@ -480,6 +493,11 @@ class StreamCall:
         call = self._active
         if call is None or not call.lifecycle.active:
             raise InvalidState("no call to end")
+        await self._hang_up(call)
+        return SuccessResponse()
+
+    async def _hang_up(self, call: Call) -> None:
+        """Cancel a ring, end a 1:1 call for both, or leave a group call."""
         if call.state is CallState.RINGING:
             cancel = RejectCall(id="", cid=call.cid, reason=RejectReason.CANCEL)
             await self.request(cancel, object)
@@ -487,15 +505,15 @@ class StreamCall:
             await call._end()
         else:
             await call._leave()
-        return SuccessResponse()
 
     def get_call_status(self) -> EngineFuture[CallEvent]:
         """The current call's phase as a callEvent (``idle`` when there is none)."""
         return self._submit(self._status())
 
     async def _status(self) -> CallEvent:
-        if self._active is not None:
-            return self._active.lifecycle.status()
+        call = self._active or await self._ringing_call()
+        if call is not None:
+            return call.lifecycle.status()
         return CallEvent(call_id="", state=CallState.IDLE)
 
     def get_call_info(self, call_id: str, call_type: str = "default") -> EngineFuture[CallEvent]:
@@ -688,6 +706,7 @@ class StreamCall:
             members=tuple(CallMember.from_member(m) for m in event.members),
             custom=dict(event.call.custom),
         )
+        call.video = event.video
         self._calls[event.cid] = call
         call.ringing()
         self._listeners.emit(
@@ -704,6 +723,8 @@ class StreamCall:
         self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect(reason))
 
     async def _reconnect(self, reason: str) -> None:
+        if self._conn is not None:
+            await self._conn.close()
         call = self._active
         if call is not None and call.lifecycle.in_session:
             self.emit(call.lifecycle.reconnecting(reason))
@@ -725,6 +746,7 @@ class StreamCall:
         if self._conn is None or not self._conn.connected:
             for lost in list(self._calls.values()):
                 lost._finish("connection_lost")
+            self._conn = self._user = self._target = None  # logged out; login() starts over
             return
         if call is not None and call.state is CallState.RECONNECTING:
             try:
@@ -758,8 +780,9 @@ class StreamCall:
                 await self._media_ready
             self._media_ready = None
         await self.media.close()
-        if self._target is not None and self._target.embedded is not None:
-            await self._target.embedded.stop()
+        if self._embedded is not None:
+            await self._embedded.stop()
+            self._embedded = None
         self._target = None
 
 
@@ -792,9 +815,16 @@ def _cid(call_id: str, call_type: str) -> str:
     return f"{call_type}:{call_id}"
 
 
-@atexit.register
 def _close_all_at_exit() -> None:
-    """Interpreter exit: close every client before the engine loop itself stops."""
+    """Interpreter exit: close every client while worker pools still take work."""
     for client in list(_live_clients):
         with contextlib.suppress(Exception):
             client.close(timeout=5)
+
+
+# concurrent.futures refuses new work once its own exit hook (registered the same way) has
+# run, and aiortc encodes in the default executor: close calls before that, in reverse
+# registration order, as threading does. atexit also runs, for interpreters without it.
+_register_early = getattr(threading, "_register_atexit", atexit.register)
+_register_early(_close_all_at_exit)
+atexit.register(_close_all_at_exit)

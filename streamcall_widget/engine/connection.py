@@ -23,7 +23,6 @@ import msgspec
 from streamcall_widget.errors import ConnectionLost, RequestTimeout, error_from_wire
 from streamcall_widget.protocol.events import AnyEvent
 from streamcall_widget.protocol.frames import (
-    ErrorFrame,
     EventFrame,
     ResultFrame,
     encode,
@@ -159,8 +158,8 @@ class CoordinatorConnection:
             return False
         future = self._pending.get(frame.id or "")
         if future is None or future.done():
-            if isinstance(frame, ErrorFrame):
-                logger.warning("coordinator error without request: %s", frame.message)
+            # The answer to a request given up on (timed out, or its call was left).
+            logger.debug("reply to %s after its request was given up: %s", frame.id, frame)
             return False
         if isinstance(frame, ResultFrame):
             future.set_result(frame.data)

@@ -48,8 +48,13 @@ class LocalMedia:
         self._label = ""
 
     async def list(self) -> DeviceList:
-        """The devices of this machine (probed in a worker thread)."""
-        return await list_devices(self._files)
+        """The devices of this machine (probed in a worker thread); an unreadable media file
+        is reported and left out."""
+        try:
+            return await list_devices(self._files)
+        except DeviceError as exc:
+            self._on_error("reading media files", exc)
+            return await list_devices(())
 
     def identify(self, user_id: str, label: str) -> None:
         """Whose name the synthetic camera draws and whose tone the microphone plays."""

@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from .listeners import ErrorSink, report_hook_error
+from .listeners import ErrorSink
 from .quality import SpeakingDetector, audio_level
 
 __all__ = ["Hook", "LocalTrack", "RemoteSink"]
@@ -54,18 +54,21 @@ class Hook(Generic[P]):
         self.busy = False
         self.errors = 0
 
-    async def run(self, *args: Any) -> Any:
-        """``fn(*args)`` in the worker; None (and a report, once per burst) if it raised."""
+    async def run(self, *args: Any, check: Callable[[Any], Any] | None = None) -> Any:
+        """``check(fn(*args))`` (``check`` validates or converts the result, on the loop);
+        None if either raised, reported once per burst of failures."""
         self.busy = True
         try:
             result = await asyncio.get_running_loop().run_in_executor(
                 self._executor, self.fn, *args
             )
+            if check is not None:
+                result = check(result)
         except Exception as exc:
             self.errors += 1
             if not self._failing:
                 self._failing = True
-                report_hook_error(self._on_error, self._where, exc)
+                self._on_error(self._where, exc)
             return None
         finally:
             self.busy = False
@@ -152,15 +155,10 @@ class LocalTrack(MediaStreamTrack):
         return cast(Frame, receive.result())
 
     async def _process(self, frame: Frame, hook: Hook[Any]) -> Frame:
-        array = _as_array(frame)
-        result = await hook.run(array)
-        if result is None:
-            return frame
-        try:
-            return _rebuild(frame, np.asarray(result), self.kind)
-        except (ValueError, TypeError) as exc:
-            report_hook_error(hook._on_error, hook._where, exc)
-            return frame
+        processed = await hook.run(
+            _as_array(frame), check=lambda result: _rebuild(frame, np.asarray(result), self.kind)
+        )
+        return processed if processed is not None else frame
 
     def stop(self) -> None:
         """Stop sending; the device itself belongs to the DeviceManager."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiortc import (
     RTCConfiguration,
@@ -61,13 +61,12 @@ class MediaConfig:
     """How peer connections are made."""
 
     ice_servers: tuple[IceServer, ...] = ()
-    """No servers by default: host candidates only, gathered in milliseconds (aioice gives
-    STUN/TURN servers at most 5 s)."""
+    """No servers by default: host candidates only, gathered in milliseconds (STUN/TURN
+    answers are awaited at most ``StreamCall(gather_timeout=...)``, 1 s by default)."""
     video_codec: str = "video/VP8"
     """The video codec offered first: ``video/VP8`` or ``video/H264``."""
     stats_interval: float = 2.0
     """Seconds between RTCP statistics reads (connection quality)."""
-    extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.video_codec not in VIDEO_CODECS:

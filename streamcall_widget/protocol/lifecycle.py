@@ -165,7 +165,9 @@ _PHASES = frozenset(
 _ALLOWED: dict[CallState, frozenset[CallState]] = {
     CallState.IDLE: frozenset({CallState.RINGING, CallState.JOINING, CallState.LEFT}),
     CallState.RINGING: frozenset({CallState.JOINING, CallState.LEFT}),
-    CallState.JOINING: frozenset({CallState.JOINED, CallState.LEAVING, CallState.LEFT}),
+    CallState.JOINING: frozenset(
+        {CallState.JOINED, CallState.RECONNECTING, CallState.LEAVING, CallState.LEFT}
+    ),
     CallState.JOINED: frozenset({CallState.RECONNECTING, CallState.LEAVING, CallState.LEFT}),
     CallState.RECONNECTING: frozenset({CallState.JOINED, CallState.LEAVING, CallState.LEFT}),
     CallState.LEAVING: frozenset({CallState.LEFT}),
@@ -270,12 +272,11 @@ class CallLifecycle:
                 self.accepted_by = event.user.id
                 out = [self._event(CallState.ACCEPTED, user_id=event.user.id)]
                 if self._rung_here() and event.user.id != self.self_user_id:
-                    out += self.left("accepted_elsewhere")
+                    out += self.left("accepted_by_other")
                 return out
-            case CallRejected():
-                return [self._event(CallState.REJECTED, user_id=event.user.id, reason=event.reason)]
-            case CallMissed():
-                out = [self._event(CallState.MISSED, user_id=event.user.id, reason=event.reason)]
+            case CallRejected() | CallMissed():
+                state = CallState.REJECTED if isinstance(event, CallRejected) else CallState.MISSED
+                out = [self._event(state, user_id=event.user.id, reason=event.reason)]
                 if self._rung_here() and event.user.id == self.self_user_id:
                     out += self.left(str(event.reason))
                 return out
@@ -294,11 +295,11 @@ class CallLifecycle:
                 ]
             case TrackPublished() | TrackUnpublished():
                 published = isinstance(event, TrackPublished)
-                state = track_state(event.track_type, published)
-                if state is None:
+                toggled = track_state(event.track_type, published)
+                if toggled is None:
                     return []
                 reason = None if published else getattr(event, "reason", None)
-                return [self._event(state, user_id=event.user_id, reason=reason)]
+                return [self._event(toggled, user_id=event.user_id, reason=reason)]
         return []
 
     def _ended(self, event: CallEnded) -> list[CallEvent]:
