@@ -247,7 +247,9 @@ class StreamCall:
             raise InvalidState(f"already logged in as {self._user.id!r}; logout() first")
         self._token_given = (token, provider)
         self._conn = await self._connect(user)
-        self.media.identify(user_id, user.name or user_id)
+        await self.media.identify(user_id, user.name or user_id)
+        if self.media.camera is None and self.media.microphone is None:
+            self._media_ready = None
         # Open devices now, while nothing waits for them: a call then starts at once.
         self._start_media()
         return SuccessResponse()

@@ -31,6 +31,21 @@ logger = logging.getLogger(__name__)
 _FACING = {"front": 0, "back": 1}
 
 
+def _facing(devices: DeviceList, facing: str) -> Device:
+    """The ``front``/``back`` camera: a real one labelled so, else the first/second real
+    camera, else the synthetic one labelled so."""
+    real = [c for c in devices.cameras if not c.id.startswith("synthetic")]
+    index = _FACING[facing]
+    for candidates in (
+        [c for c in real if facing in c.label.lower()],
+        real[index : index + 1],
+        [c for c in devices.cameras if facing in c.label.lower()],
+    ):
+        if candidates:
+            return candidates[0]
+    raise DeviceError(f"no {facing} camera; available: {devices.describe(DeviceKind.CAMERA)}")
+
+
 class LocalMedia:
     """Camera and microphone of the local user, shared by the preview and every peer."""
 
@@ -56,9 +71,17 @@ class LocalMedia:
             self._on_error("reading media files", exc)
             return await list_devices(())
 
-    def identify(self, user_id: str, label: str) -> None:
-        """Whose name the synthetic camera draws and whose tone the microphone plays."""
+    async def identify(self, user_id: str, label: str) -> None:
+        """Whose name the synthetic camera draws and whose tone the microphone plays; a new
+        user closes the devices opened for the previous one (they reopen on demand)."""
+        if (user_id, label) == (self._user_id, self._label):
+            return
         self._user_id, self._label = user_id, label
+        for track, device in ((self.video, self.camera), (self.audio, self.microphone)):
+            self._swap(track, None)
+            if device is not None:
+                await self.devices.close_source(device)
+        self.camera = self.microphone = None
 
     async def ensure_open(self, camera: str | None, microphone: str | None) -> None:
         """Open the chosen (or default) devices if none is open yet; failures are reported."""
@@ -85,7 +108,9 @@ class LocalMedia:
             device, label=self._label or self._user_id, stamp=user_stamp(self._user_id)
         )
         self._swap(self.video, source)
-        self.camera = device
+        previous, self.camera = self.camera, device
+        if previous is not None and previous != device:
+            await self.devices.close_source(previous)  # a camera left on would stay lit
         return device
 
     async def select_microphone(self, devices: DeviceList, name: str | None) -> Device:
@@ -93,27 +118,17 @@ class LocalMedia:
         device = devices.find(DeviceKind.MICROPHONE, name) if name else devices.microphones[0]
         source = await self.devices.open_audio(device, frequency=user_tone(self._user_id))
         self._swap(self.audio, source)
-        self.microphone = device
+        previous, self.microphone = self.microphone, device
+        if previous is not None and previous != device:
+            await self.devices.close_source(previous)
         return device
 
     async def switch_camera(self, facing_or_name: str) -> Device:
         """``front``/``back`` by label (or list order: first, second), or any camera's name."""
         devices = await self.list()
-        name = facing_or_name
-        if facing_or_name in _FACING:
-            labelled = [c for c in devices.cameras if facing_or_name in c.label.lower()]
-            index = _FACING[facing_or_name]
-            if labelled:
-                name = labelled[0].id
-            elif index < len(devices.cameras):
-                name = devices.cameras[index].id
-            else:
-                available = ", ".join(c.id for c in devices.cameras)
-                raise DeviceError(
-                    f"no {facing_or_name} camera: this machine has {len(devices.cameras)} "
-                    f"camera(s): {available}"
-                )
-        return await self.select_camera(devices, name)
+        if facing_or_name not in _FACING:
+            return await self.select_camera(devices, facing_or_name)
+        return await self.select_camera(devices, _facing(devices, facing_or_name).id)
 
     async def select_speaker(self, name: str) -> Device:
         """Where remote audio plays (``notebook``: the browser page; ``null``: nowhere)."""
@@ -121,7 +136,7 @@ class LocalMedia:
         self.speaker = devices.find(DeviceKind.SPEAKER, name)
         return self.speaker
 
-    def _swap(self, track: LocalTrack, source: MediaStreamTrack) -> None:
+    def _swap(self, track: LocalTrack, source: MediaStreamTrack | None) -> None:
         previous = track.set_source(source)
         if previous is not None:
             previous.stop()
