@@ -37,7 +37,7 @@ from streamcall_widget.errors import (
     StreamCallError,
     TokenExpired,
 )
-from streamcall_widget.protocol.call_types import CALL_TYPES
+from streamcall_widget.protocol.call_types import CALL_TYPES, RingSettings
 from streamcall_widget.protocol.events import AnyEvent, CallCreated, CallRing
 from streamcall_widget.protocol.lifecycle import (
     CallEvent,
@@ -51,6 +51,7 @@ from streamcall_widget.protocol.models import (
     CallResponse,
     MemberInput,
     RejectReason,
+    SettingsOverride,
     TrackType,
     UserData,
     UserInput,
@@ -348,10 +349,15 @@ class StreamCall:
         video: bool = True,
         custom: dict[str, Any] | None = None,
         call_id: str | None = None,
+        ring_timeout_ms: int | None = None,
     ) -> EngineFuture[Call]:
         """Call ``user_ids``: ring them (``ring=True``, the call resolves while ringing and
-        is joined when someone accepts) or just create the call and join it."""
-        options = _CallOptions(type, ring, team, video, custom or {}, call_id)
+        is joined when someone accepts) or just create the call and join it.
+
+        ``ring_timeout_ms`` (5 000 to 180 000) replaces the call type's ring timeouts:
+        callees who have not answered by then miss the call.
+        """
+        options = _CallOptions(type, ring, team, video, custom or {}, call_id, ring_timeout_ms)
         return self._submit(self._call(user_ids, options))
 
     async def _call(
@@ -360,6 +366,7 @@ class StreamCall:
         options: _CallOptions,
     ) -> Call:
         call_type, ring, video = options.type, options.ring, options.video
+        settings = _ring_settings(options.ring_timeout_ms)
         me = self.user_id
         if isinstance(user_ids, str) or not all(isinstance(u, str) and u for u in user_ids):
             raise InputError("user_ids must be a list of user id strings")
@@ -388,6 +395,7 @@ class StreamCall:
                     ring=ring,
                     video=video,
                     team=options.team,
+                    settings_override=settings,
                 ),
                 CallResponse,
             )
@@ -451,9 +459,11 @@ class StreamCall:
         call = await self._incoming(call_id, "accept")
         self._require_free()
         self._active = call
+        call.lifecycle.accepting()
         try:
             await self.request(AcceptCall(id="", cid=call.cid), CallResponse)
         except BaseException:
+            call.lifecycle.accepting(started=False)
             self._active = None
             raise
         call._emit(call.lifecycle.accepted())
@@ -798,6 +808,24 @@ class _CallOptions:
     video: bool
     custom: dict[str, Any]
     call_id: str | None
+    ring_timeout_ms: int | None
+
+
+def _ring_settings(timeout_ms: int | None) -> SettingsOverride | None:
+    """The settings override for one ring timeout (None: the call type's)."""
+    if timeout_ms is None:
+        return None
+    if not isinstance(timeout_ms, int) or isinstance(timeout_ms, bool):
+        raise InputError(f"ring_timeout_ms must be an integer of milliseconds, not {timeout_ms!r}")
+    try:
+        ring = RingSettings(
+            auto_cancel_timeout_ms=timeout_ms,
+            incoming_call_timeout_ms=timeout_ms,
+            missed_call_timeout_ms=timeout_ms,
+        )
+    except ValueError as exc:
+        raise InputError(f"ring_timeout_ms: {exc}") from None
+    return SettingsOverride(ring=ring)
 
 
 class _CallsPage(msgspec.Struct, kw_only=True):

@@ -218,9 +218,16 @@ class CallLifecycle:
         """The call rings: rung (incoming) or ringing others (outgoing)."""
         return [self._move(CallState.RINGING, user_id=self._caller_id())]
 
+    def accepting(self, started: bool = True) -> None:
+        """This client is accepting the ring (``started=False``: the accept failed).
+
+        Marked before the request goes out, so the coordinator's ``call.accepted`` echo is
+        told apart from the same user accepting on another device.
+        """
+        self.accepted_by = self.self_user_id if started else None
+
     def accepted(self) -> list[CallEvent]:
         """The local user accepted the ring (the coordinator's echo is then not repeated)."""
-        self.accepted_by = self.self_user_id
         return [self._event(CallState.ACCEPTED, user_id=self.self_user_id)]
 
     def joining(self) -> list[CallEvent]:
@@ -271,8 +278,9 @@ class CallLifecycle:
                     return []
                 self.accepted_by = event.user.id
                 out = [self._event(CallState.ACCEPTED, user_id=event.user.id)]
-                if self._rung_here() and event.user.id != self.self_user_id:
-                    out += self.left("accepted_by_other")
+                if self._rung_here():  # someone else, or this user on another device
+                    mine = event.user.id == self.self_user_id
+                    out += self.left("accepted_elsewhere" if mine else "accepted_by_other")
                 return out
             case CallRejected() | CallMissed():
                 state = CallState.REJECTED if isinstance(event, CallRejected) else CallState.MISSED
