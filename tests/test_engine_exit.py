@@ -44,4 +44,5 @@ def test_exit_in_a_call_cleans_up(tmp_path: Path) -> None:
     assert "in call" in done.stdout
     assert "Traceback" not in done.stderr, done.stderr
     assert "Task was destroyed" not in done.stderr, done.stderr
+    assert "reconnecting" not in done.stderr, done.stderr
     assert not (tmp_path / DISCOVERY_NAME).exists()

@@ -847,7 +847,8 @@ def _cid(call_id: str, call_type: str) -> str:
 
 def _close_all_at_exit() -> None:
     """Interpreter exit: close every client while worker pools still take work."""
-    for client in list(_live_clients):
+    # Clients hosting the embedded coordinator last, so the others do not see it go away.
+    for client in sorted(_live_clients, key=lambda c: c._embedded is not None):
         with contextlib.suppress(Exception):
             client.close(timeout=5)
 
