@@ -96,6 +96,7 @@ class LocalTrack(MediaStreamTrack):
         self._wake = asyncio.Event()
         self.processor: Hook[Any] | None = None
         self.frames = 0
+        self._timeline = _Timeline()
 
     @property
     def enabled(self) -> bool:
@@ -131,6 +132,7 @@ class LocalTrack(MediaStreamTrack):
             frame = await self._next_from(source)
             if frame is None or source is not self._source or not self._enabled:
                 continue
+            self._timeline.place(frame)
             self.frames += 1
             if self.processor is not None:
                 return await self._process(frame, self.processor)
@@ -164,6 +166,31 @@ class LocalTrack(MediaStreamTrack):
         """Stop sending; the device itself belongs to the DeviceManager."""
         super().stop()
         self._wake.set()
+
+
+class _Timeline:
+    """Keeps a track's timestamps rising across device switches.
+
+    Each device counts time from its own start, so a switch (or a looped file) would send
+    timestamps that go back; encoders refuse those (libvpx stops with "invalid data").
+    Frames are shifted so each comes at least one frame period after the last one sent.
+    """
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._last: float | None = None
+
+    def place(self, frame: Frame) -> None:
+        """Shift ``frame.pts`` (in place) to continue the timeline."""
+        if frame.pts is None or frame.time_base is None:
+            return
+        base = frame.time_base
+        at = float(frame.pts * base)
+        period = frame.samples / frame.sample_rate if isinstance(frame, av.AudioFrame) else 1 / 30
+        if self._last is not None and at + self._offset <= self._last:
+            self._offset = self._last + period - at
+        self._last = at + self._offset
+        frame.pts = round(self._last / float(base))
 
 
 def _as_array(frame: Frame) -> Array:
