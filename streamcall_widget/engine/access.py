@@ -9,9 +9,11 @@ current token has expired (or the server says it has).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,7 @@ import jwt
 from streamcall_widget.coordinator.auth import mint_token
 from streamcall_widget.coordinator.embedded import (
     EmbeddedCoordinator,
+    discovery_path,
     find_running,
     start_embedded,
 )
@@ -52,12 +55,32 @@ async def resolve_target(
                 "a coordinator url needs an api_key (StreamCall(url=..., api_key=...))"
             )
         return Target(url=url, api_key=api_key)
-    found = await find_running(runtime_dir)
-    if found is not None:
-        return Target(url=found.url, api_key=found.api_key, api_secret=found.api_secret)
-    embedded = await start_embedded(runtime_dir=runtime_dir)
+    async with _machine_lock(discovery_path(runtime_dir).with_suffix(".lock")):
+        # One process at a time looks and starts, so kernels that lost their coordinator
+        # together do not each start their own and end up apart.
+        found = await find_running(runtime_dir)
+        if found is not None:
+            return Target(url=found.url, api_key=found.api_key, api_secret=found.api_secret)
+        embedded = await start_embedded(runtime_dir=runtime_dir)
     found = embedded.discovery
     return Target(found.url, found.api_key, found.api_secret, embedded)
+
+
+@contextlib.asynccontextmanager
+async def _machine_lock(path: Path) -> AsyncIterator[None]:
+    """An exclusive lock shared by the processes of this machine (none where flock is not)."""
+    try:
+        import fcntl  # noqa: PLC0415 - POSIX only
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(path, "a") as handle:  # noqa: ASYNC230 - creating an empty local file
+        await asyncio.to_thread(fcntl.flock, handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 class TokenSource:

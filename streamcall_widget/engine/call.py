@@ -21,7 +21,13 @@ import numpy as np
 import numpy.typing as npt
 from aiortc.mediastreams import MediaStreamTrack
 
-from streamcall_widget.errors import DoesNotExist, InputError, InvalidState, StreamCallError
+from streamcall_widget.errors import (
+    ConnectionLost,
+    DoesNotExist,
+    InputError,
+    InvalidState,
+    StreamCallError,
+)
 from streamcall_widget.protocol.events import (
     AnyEvent,
     CallAccepted,
@@ -273,9 +279,15 @@ class Call:
         try:
             await self._host.prepare_media()
             response = await self._host.request(JoinCall(id="", cid=self.cid), CallResponse)
+        except ConnectionLost:
+            if self.lifecycle.phase is not CallState.RECONNECTING:
+                self._finish("join_failed")
+            raise  # reconnecting: the client rejoins once it is back
         except StreamCallError:
             self._finish("join_failed")
             raise
+        if self.lifecycle.phase is CallState.JOINED:
+            return self  # a rejoin raced a join that completed first
         self.session_id = response.session_id
         self._apply(response)
         self._emit(self.lifecycle.joined())

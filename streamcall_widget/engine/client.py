@@ -732,14 +732,18 @@ class StreamCall:
         if self._user is None or self._closed:
             return
         logger.warning("lost the coordinator (%s); reconnecting", reason)
+        call = self._active
+        if call is not None and call.lifecycle.in_session:
+            # Now, before a join whose request just failed sees the error: it then leaves
+            # the call to the rejoin instead of ending it.
+            self.emit(call.lifecycle.reconnecting(reason))
         self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect(reason))
 
     async def _reconnect(self, reason: str) -> None:
         if self._conn is not None:
             await self._conn.close()
         call = self._active
-        if call is not None and call.lifecycle.in_session:
-            self.emit(call.lifecycle.reconnecting(reason))
+        if call is not None and call.state is CallState.RECONNECTING:
             await call.drop_media()
         assert self._user is not None
         user = UserInput(id=self._user.id, name=self._user.name, image=self._user.image)

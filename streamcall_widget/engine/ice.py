@@ -27,7 +27,7 @@ _ORIGINAL = ice.Connection.get_component_candidates
 
 def bound_gathering(seconds: float = DEFAULT_GATHER_TIMEOUT) -> None:
     """Give STUN/TURN answers at most ``seconds`` in every peer connection of the process."""
-    if not isinstance(seconds, int | float) or not 0 < seconds <= 30:
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds <= 30:
         raise InputError(f"gather timeout must be a number of seconds in (0, 30], not {seconds!r}")
 
     @functools.wraps(_ORIGINAL)

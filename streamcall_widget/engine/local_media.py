@@ -52,6 +52,7 @@ class LocalMedia:
     def __init__(self, on_error: ErrorSink, files: tuple[str, ...] = ()) -> None:
         self._on_error = on_error
         self._files = files
+        self._readable_files: tuple[str, ...] | None = None
         self.devices = DeviceManager()
         self._relay = MediaRelay()
         self.audio = LocalTrack("audio", None, enabled=True)
@@ -65,11 +66,17 @@ class LocalMedia:
     async def list(self) -> DeviceList:
         """The devices of this machine (probed in a worker thread); an unreadable media file
         is reported and left out."""
-        try:
-            return await list_devices(self._files)
-        except DeviceError as exc:
-            self._on_error("reading media files", exc)
-            return await list_devices(())
+        if self._readable_files is None:
+            readable = []
+            for path in self._files:
+                try:
+                    await list_devices((path,))
+                except DeviceError as exc:
+                    self._on_error("reading media files", exc)
+                else:
+                    readable.append(path)
+            self._readable_files = tuple(readable)
+        return await list_devices(self._readable_files)
 
     async def identify(self, user_id: str, label: str) -> None:
         """Whose name the synthetic camera draws and whose tone the microphone plays; a new
