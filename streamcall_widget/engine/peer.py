@@ -28,13 +28,11 @@ from aiortc.sdp import candidate_from_sdp
 from streamcall_widget.errors import InputError
 from streamcall_widget.protocol.models import Signal, SignalKind
 
-from .codecs import prefer_codec
+from .codecs import VIDEO_CODECS, prefer_codec
 
-__all__ = ["VIDEO_CODECS", "IceServer", "MediaConfig", "PeerSession"]
+__all__ = ["IceServer", "MediaConfig", "PeerSession"]
 
 logger = logging.getLogger(__name__)
-
-VIDEO_CODECS = ("video/VP8", "video/H264")
 
 
 @dataclass(frozen=True)
