@@ -26,6 +26,7 @@ from streamcall_widget.coordinator import App, Coordinator, CoordinatorConfig
 from streamcall_widget.engine.devices import SYNTHETIC_CAMERA, SYNTHETIC_MICROPHONE
 from streamcall_widget.engine.results import ErrorReport
 from streamcall_widget.engine.stamp import dominant_frequency, read_stamp
+from streamcall_widget.protocol.lifecycle import PHASES
 
 T = TypeVar("T")
 
@@ -36,17 +37,6 @@ RESULT = 15.0
 SAMPLE_RATE = 48_000
 """aiortc decodes Opus to 48 kHz interleaved s16 stereo."""
 
-PHASES = frozenset(
-    {
-        CallState.IDLE,
-        CallState.RINGING,
-        CallState.JOINING,
-        CallState.JOINED,
-        CallState.RECONNECTING,
-        CallState.LEAVING,
-        CallState.LEFT,
-    }
-)
 
 Triple = tuple[str, str | None, str | None]
 """A callEvent as the sequence tests compare it: (state, user_id, reason)."""

@@ -260,15 +260,16 @@ class RemoteSink:
                 self.latest = frame
                 if not self.first_frame.done():
                     self.first_frame.set_result(frame)
+                array: Array | None = None  # converted at most once per frame
                 if self._on_level is not None and isinstance(frame, av.AudioFrame):
-                    level = audio_level(frame.to_ndarray())
+                    array = frame.to_ndarray()
+                    level = audio_level(array)
                     self._on_level(level, self._speaking.update(level))
                 hooks = [hook for hook in self._hooks() if not hook.busy]
                 if hooks:
-                    self._feed(frame, hooks)
+                    self._feed(array if array is not None else _as_array(frame), hooks)
 
-    def _feed(self, frame: Frame, hooks: list[Hook[Any]]) -> None:
-        array = _as_array(frame)
+    def _feed(self, array: Array, hooks: list[Hook[Any]]) -> None:
         subject = self._subject()
         for hook in hooks:
             # Busy hooks were skipped above: analysis never queues frames behind a slow hook.

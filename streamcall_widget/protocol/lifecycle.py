@@ -36,6 +36,7 @@ from .events import (
 from .models import MemberData, TrackType, UserData
 
 __all__ = [
+    "PHASES",
     "CallEvent",
     "CallLifecycle",
     "CallMember",
@@ -150,18 +151,6 @@ class IncomingCall:
     """Whether the caller asked for video."""
 
 
-_PHASES = frozenset(
-    {
-        CallState.IDLE,
-        CallState.RINGING,
-        CallState.JOINING,
-        CallState.JOINED,
-        CallState.RECONNECTING,
-        CallState.LEAVING,
-        CallState.LEFT,
-    }
-)
-
 _ALLOWED: dict[CallState, frozenset[CallState]] = {
     CallState.IDLE: frozenset({CallState.RINGING, CallState.JOINING, CallState.LEFT}),
     CallState.RINGING: frozenset({CallState.JOINING, CallState.LEFT}),
@@ -173,6 +162,9 @@ _ALLOWED: dict[CallState, frozenset[CallState]] = {
     CallState.LEAVING: frozenset({CallState.LEFT}),
     CallState.LEFT: frozenset(),
 }
+
+PHASES = frozenset(_ALLOWED)
+"""The CallState words that are a call's phase; the others say what happened to it."""
 
 _TRACK_STATES = {
     (TrackType.VIDEO, True): CallState.CAMERA_ENABLED,
@@ -328,7 +320,7 @@ class CallLifecycle:
     # -- the one place a phase changes ---------------------------------------------------
 
     def _move(self, new: CallState, **fields: Any) -> CallEvent:
-        assert new in _PHASES
+        assert new in PHASES
         if new not in _ALLOWED[self.phase]:
             raise InvalidState(f"call {self.cid} is {self.phase.value}; cannot become {new.value}")
         logger.debug("call %s: %s -> %s", self.cid, self.phase.value, new.value)
