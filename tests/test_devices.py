@@ -66,11 +66,11 @@ def worker_threads() -> set[threading.Thread]:
 
 
 def test_synthetic_devices_are_always_listed() -> None:
-    """Synthetic camera and microphones, and the notebook and null speakers, are there."""
+    """Synthetic camera and microphones, and the browser and null speakers, are there."""
     devices = probe_devices()
     assert {"synthetic-camera"} <= {d.id for d in devices.cameras}
     assert {"synthetic-microphone", "silent-microphone"} <= {d.id for d in devices.microphones}
-    assert [d.id for d in devices.speakers[:2]] == ["notebook", "null"]
+    assert [d.id for d in devices.speakers[:2]] == ["browser", "null"]
 
 
 def test_files_are_listed_by_their_streams(media: Path, tmp_path: Path) -> None:
@@ -100,7 +100,7 @@ def test_find_by_id_or_label_case_insensitively() -> None:
     assert devices.find(DeviceKind.MICROPHONE, "synthetic microphone (TONE)") == (
         SYNTHETIC_MICROPHONE
     )
-    assert devices.find(DeviceKind.SPEAKER, "Notebook (browser)").id == "notebook"
+    assert devices.find(DeviceKind.SPEAKER, "This browser page").id == "browser"
 
 
 def test_unknown_device_error_lists_available() -> None:

@@ -635,7 +635,7 @@ def test_bad_arguments_are_input_errors(clients: Clients) -> None:
     for make in bad:
         with pytest.raises(InputError):
             make().result(RESULT)
-    with pytest.raises(DeviceError, match="notebook"):
+    with pytest.raises(DeviceError, match="browser"):
         alice.sc.set_speaker("no-such-speaker").result(RESULT)
     assert alice.sc.is_camera_enabled().result(RESULT).enabled is True
     assert alice.events.items == []
@@ -707,7 +707,7 @@ def test_removed_listeners_are_not_called(clients: Clients) -> None:
     assert dropped.items == []
 
     alice.sc.remove_all_listeners().result(RESULT)
-    alice.sc.set_speaker("notebook").result(RESULT)
+    alice.sc.set_speaker("browser").result(RESULT)
     alice.flush()
     assert len(kept.items) == 1
     assert alice.events.items == [kept.items[0]]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
@@ -63,6 +64,7 @@ from .media import Hook, RemoteSink
 from .participants import Participant, ParticipantTable
 from .peer import MediaConfig, PeerSession
 from .quality import ConnectionQuality, connection_quality
+from .taps import FrameTaps
 
 __all__ = ["Call", "CallHost"]
 
@@ -79,6 +81,7 @@ class CallHost(Protocol):
     engine: EngineLoop
     media: LocalMedia
     media_config: MediaConfig
+    taps: FrameTaps
 
     @property
     def user_id(self) -> str:
@@ -132,6 +135,8 @@ class Call:
         self._finished = False
         self.video = True
         """Whether the ring asked for video (an audio ring is accepted with the camera off)."""
+        self.joined_at: float | None = None
+        """When the call was first joined (epoch seconds; a rejoin keeps it), for timers."""
 
     def __repr__(self) -> str:
         return f"<Call {self.cid} {self.state.value} participants={len(self._participants)}>"
@@ -290,6 +295,8 @@ class Call:
             return self  # a rejoin raced a join that completed first
         self.session_id = response.session_id
         self._apply(response)
+        if self.joined_at is None:
+            self.joined_at = time.time()
         self._emit(self.lifecycle.joined())
         await self._publish_local_tracks()
         for participant in self.remote_participants:
@@ -424,6 +431,7 @@ class Call:
             hooks=lambda: list(self._hooks[kind].values()),
             subject=lambda: self._participants.get(session_id),
             on_level=on_level if kind == "audio" else None,
+            on_frame=lambda frame: self._host.taps(session_id, kind, frame),
         )
 
     async def _close_peer(self, session_id: str) -> None:

@@ -85,6 +85,7 @@ from .results import (
     SuccessResponse,
 )
 from .settings import SettingsStore
+from .taps import FrameTap, FrameTaps
 
 __all__ = ["StreamCall"]
 
@@ -134,6 +135,7 @@ class StreamCall:
         self.engine = acquire_loop()
         install_fast_h264()
         self.media = LocalMedia(self.report, tuple(media_files))
+        self.taps = FrameTaps(self.engine.loop, self.media)
         self._target: Target | None = None
         self._embedded: EmbeddedCoordinator | None = None
         self._token_given: tuple[str | None, TokenProvider | None] = (None, None)
@@ -174,6 +176,45 @@ class StreamCall:
         if self._user is None:
             raise InvalidState("not logged in; call login(user_id=...) first")
         return self._user.id
+
+    @property
+    def user(self) -> UserData | None:
+        """The logged-in user (None when logged out); readable from any thread."""
+        return self._user
+
+    @property
+    def status(self) -> str:
+        """``logged_out``, ``logged_in`` or ``reconnecting`` (the coordinator link)."""
+        if self._user is None:
+            return "logged_out"
+        reconnecting = self._reconnect_task is not None and not self._reconnect_task.done()
+        return "reconnecting" if reconnecting else "logged_in"
+
+    @property
+    def embedded(self) -> bool:
+        """Whether this client uses the machine's embedded coordinator (dev tokens)."""
+        return self._url is None
+
+    @property
+    def current_call(self) -> Call | None:
+        """The call in progress, else the latest incoming call still ringing (any thread)."""
+        active = self._active
+        if active is not None:
+            return active
+        ringing = [
+            c
+            for c in list(self._calls.values())
+            if c.direction is Direction.INCOMING and c.state is CallState.RINGING
+        ]
+        return ringing[-1] if ringing else None
+
+    def watch_media(self, tap: FrameTap) -> ListenerHandle:
+        """Call ``tap(key, kind, frame)`` on the engine loop for every frame shown or sent.
+
+        ``key`` is a remote session id or ``"local"``; the tap must return at once. This is
+        how the widgets get frames; ``Call.on_remote_video`` is the API for analysis.
+        """
+        return self.taps.add(tap)
 
     async def request(self, request: Request, result_type: type[R]) -> R:
         """Send ``request`` to the coordinator (engine loop only)."""
@@ -444,12 +485,8 @@ class StreamCall:
         return self._submit(self._ringing_call())
 
     async def _ringing_call(self) -> Call | None:
-        ringing = [
-            c
-            for c in self._calls.values()
-            if c.direction is Direction.INCOMING and c.state is CallState.RINGING
-        ]
-        return ringing[-1] if ringing else None
+        call = self.current_call
+        return call if call is not None and call is not self._active else None
 
     def accept_call(self, call_id: str | None = None) -> EngineFuture[Call]:
         """Accept the ringing call (the latest, or ``call_id``) and join it."""
@@ -644,8 +681,18 @@ class StreamCall:
         await self.media.switch_camera(camera)
         return SuccessResponse()
 
+    def set_microphone(self, name: str) -> EngineFuture[SuccessResponse]:
+        """Take sound from microphone ``name`` (an id or label from ``list_devices()``)."""
+        return self._submit(self._set_microphone(name))
+
+    async def _set_microphone(self, name: str) -> SuccessResponse:
+        if not isinstance(name, str) or not name:
+            raise InputError("microphone name must be a non-empty string (see list_devices())")
+        await self.media.select_microphone(await self.media.list(), name)
+        return SuccessResponse()
+
     def set_speaker(self, name: str) -> EngineFuture[SuccessResponse]:
-        """Play remote audio on speaker ``name`` (``notebook``, ``null`` or a device)."""
+        """Play remote audio on speaker ``name`` (``browser``, ``null`` or a device)."""
         return self._submit(self._set_speaker(name))
 
     async def _set_speaker(self, name: str) -> SuccessResponse:
@@ -795,6 +842,7 @@ class StreamCall:
             with contextlib.suppress(Exception):
                 await self._media_ready
             self._media_ready = None
+        await self.taps.close()
         await self.media.close()
         if self._embedded is not None:
             await self._embedded.stop()

@@ -5,7 +5,7 @@ camera to look at it can take seconds): device nodes and ``/proc`` entries for t
 formats this PyAV build has, plus synthetic devices that are always there, plus media
 files given by the caller. The first device of each kind is the default: files first (the
 caller asked for them), then real devices, then synthetic ones; speakers start with the
-notebook page.
+browser page (``browser``: CallView plays the call).
 
 :class:`DeviceManager` opens a device on first use and shares it through one
 ``MediaRelay``: the preview and every peer get their own proxy of the same source. PyAV
@@ -41,7 +41,7 @@ from .synthetic import SyntheticCamera, SyntheticMicrophone
 
 __all__ = [
     "BACK_STAMP_MASK",
-    "NOTEBOOK_SPEAKER",
+    "BROWSER_SPEAKER",
     "NULL_SPEAKER",
     "SILENT_MICROPHONE",
     "SYNTHETIC_BACK_CAMERA",
@@ -74,7 +74,7 @@ class Device:
     ``id`` is stable across runs (``synthetic-camera``, ``v4l2:/dev/video0``,
     ``file:/abs/clip.mp4``); ``label`` is for people. ``url`` and ``format`` are what
     ``av.open`` gets (``format`` None: a media file, its format detected); synthetic and
-    notebook devices have neither.
+    the browser speaker have neither.
     """
 
     kind: DeviceKind
@@ -96,7 +96,7 @@ SYNTHETIC_MICROPHONE = Device(
     DeviceKind.MICROPHONE, "synthetic-microphone", "Synthetic microphone (tone)"
 )
 SILENT_MICROPHONE = Device(DeviceKind.MICROPHONE, "silent-microphone", "Silent microphone")
-NOTEBOOK_SPEAKER = Device(DeviceKind.SPEAKER, "notebook", "Notebook (browser)")
+BROWSER_SPEAKER = Device(DeviceKind.SPEAKER, "browser", "This browser page")
 NULL_SPEAKER = Device(DeviceKind.SPEAKER, "null", "Null (discard)")
 
 _FILE = "file:"
@@ -286,7 +286,7 @@ def probe_devices(files: Sequence[str | Path] = ()) -> DeviceList:
     return DeviceList.of(
         [
             *from_files,
-            NOTEBOOK_SPEAKER,
+            BROWSER_SPEAKER,
             NULL_SPEAKER,
             *platform_devices,
             SYNTHETIC_CAMERA,

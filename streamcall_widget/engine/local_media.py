@@ -138,7 +138,7 @@ class LocalMedia:
         return await self.select_camera(devices, _facing(devices, facing_or_name).id)
 
     async def select_speaker(self, name: str) -> Device:
-        """Where remote audio plays (``notebook``: the browser page; ``null``: nowhere)."""
+        """Where remote audio plays (``browser``: the page, through CallView; ``null``: nowhere)."""
         devices = await self.list()
         self.speaker = devices.find(DeviceKind.SPEAKER, name)
         return self.speaker

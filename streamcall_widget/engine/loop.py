@@ -40,8 +40,11 @@ class EngineFuture(concurrent.futures.Future[T]):
     """
 
     def result(self, timeout: float | None = None) -> T:
-        """Block until the operation finishes and return its value (or raise its error)."""
-        if threading.current_thread().name == THREAD_NAME:
+        """Block until the operation finishes and return its value (or raise its error).
+
+        A finished future can be read anywhere, e.g. in a done callback on the engine thread.
+        """
+        if not self.done() and threading.current_thread().name == THREAD_NAME:
             raise InvalidState(
                 "result() called on the engine thread would deadlock; use 'await' instead"
             )

@@ -228,7 +228,7 @@ def _rebuild(frame: Frame, array: Array, kind: str) -> Frame:
 
 
 class RemoteSink:
-    """Reads one remote track to its end: level, latest frame, frame count, hooks.
+    """Reads one remote track to its end: level, latest frame, frame count, hooks, taps.
 
     Hooks are called as ``fn(subject(), array)``; ``subject`` gives the participant.
     """
@@ -239,12 +239,14 @@ class RemoteSink:
         hooks: Callable[[], list[Hook[Any]]],
         subject: Callable[[], object],
         on_level: Callable[[float, bool], None] | None = None,
+        on_frame: Callable[[Frame], None] | None = None,
     ) -> None:
         self.track = track
         self._subject = subject
         self.kind = track.kind
         self._hooks = hooks
         self._on_level = on_level
+        self._on_frame = on_frame
         self._speaking = SpeakingDetector()
         self.frames = 0
         self.latest: Frame | None = None
@@ -258,6 +260,8 @@ class RemoteSink:
                 frame = cast(Frame, await self.track.recv())
                 self.frames += 1
                 self.latest = frame
+                if self._on_frame is not None:
+                    self._on_frame(frame)
                 if not self.first_frame.done():
                     self.first_frame.set_result(frame)
                 array: Array | None = None  # converted at most once per frame

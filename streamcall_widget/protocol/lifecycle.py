@@ -203,6 +203,8 @@ class CallLifecycle:
         self.participant_count = 0
         """Participants in the session; the engine keeps it current before ``receive``."""
         self.accepted_by: str | None = None
+        self.reason: str | None = None
+        """Why the phase last changed, when the change had a reason (why the call was left)."""
 
     # -- what the local user does ---------------------------------------------------------
 
@@ -325,6 +327,7 @@ class CallLifecycle:
             raise InvalidState(f"call {self.cid} is {self.phase.value}; cannot become {new.value}")
         logger.debug("call %s: %s -> %s", self.cid, self.phase.value, new.value)
         self.phase = new
+        self.reason = fields.get("reason")
         return self._event(new, **fields)
 
     def _event(self, state: CallState, **fields: Any) -> CallEvent:
