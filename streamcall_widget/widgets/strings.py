@@ -1,0 +1,102 @@
+"""The words the widgets show, by language, under the Stream Call plugin's own keys.
+
+The call screen uses the plugin's resource keys (``stream_video_call_incoming``...), so a
+translation written for the plugin applies here unchanged; the rest of the widgets use keys
+of ours in the same style. ``%1$s`` is replaced by the page (a caller's name, a reason).
+English and French are bundled; ``strings_for(language, overrides)`` adds or replaces any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from streamcall_widget.errors import InputError
+
+__all__ = ["LANGUAGES", "STRINGS", "strings_for"]
+
+STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "stream_video_call_incoming": "Incoming call from %1$s",
+        "stream_video_call_accept": "Accept",
+        "stream_video_call_reject": "Reject",
+        "stream_video_call_hangup": "Hang up",
+        "stream_video_call_joining": "Joining...",
+        "stream_video_call_reconnecting": "Reconnecting...",
+        "streamcall_outgoing": "Calling %1$s",
+        "streamcall_cancel": "Cancel",
+        "streamcall_ended": "Call ended: %1$s",
+        "streamcall_dismiss": "Close",
+        "streamcall_layout": "Layout",
+        "streamcall_no_call": "No call",
+        "streamcall_login": "Log in",
+        "streamcall_logout": "Log out",
+        "streamcall_user_id": "User id",
+        "streamcall_name": "Display name",
+        "streamcall_image_url": "Avatar URL",
+        "streamcall_api_key": "API key",
+        "streamcall_token": "Token",
+        "streamcall_dev_token": "Embedded coordinator: a development token is minted for you.",
+        "streamcall_status_logged_out": "Logged out",
+        "streamcall_status_logging_in": "Logging in...",
+        "streamcall_status_logged_in": "Logged in",
+        "streamcall_status_reconnecting": "Connection lost, reconnecting...",
+        "streamcall_microphone": "Microphone",
+        "streamcall_camera": "Camera",
+        "streamcall_speaker": "Speaker",
+        "streamcall_switch_camera": "Switch camera",
+        "streamcall_muted": "Muted",
+        "streamcall_level": "Microphone level",
+    },
+    "fr": {
+        "stream_video_call_incoming": "Appel entrant de %1$s",
+        "stream_video_call_accept": "Accepter",
+        "stream_video_call_reject": "Refuser",
+        "stream_video_call_hangup": "Raccrocher",
+        "stream_video_call_joining": "Connexion...",
+        "stream_video_call_reconnecting": "Reconnexion...",
+        "streamcall_outgoing": "Appel de %1$s",
+        "streamcall_cancel": "Annuler",
+        "streamcall_ended": "Appel terminé : %1$s",
+        "streamcall_dismiss": "Fermer",
+        "streamcall_layout": "Disposition",
+        "streamcall_no_call": "Aucun appel",
+        "streamcall_login": "Se connecter",
+        "streamcall_logout": "Se déconnecter",
+        "streamcall_user_id": "Identifiant",
+        "streamcall_name": "Nom affiché",
+        "streamcall_image_url": "URL de l'avatar",
+        "streamcall_api_key": "Clé d'API",
+        "streamcall_token": "Jeton",
+        "streamcall_dev_token": (
+            "Coordinateur intégré : un jeton de développement est créé pour vous."
+        ),
+        "streamcall_status_logged_out": "Déconnecté",
+        "streamcall_status_logging_in": "Connexion...",
+        "streamcall_status_logged_in": "Connecté",
+        "streamcall_status_reconnecting": "Connexion perdue, reconnexion...",
+        "streamcall_microphone": "Micro",
+        "streamcall_camera": "Caméra",
+        "streamcall_speaker": "Haut-parleur",
+        "streamcall_switch_camera": "Changer de caméra",
+        "streamcall_muted": "Micro coupé",
+        "streamcall_level": "Niveau du micro",
+    },
+}
+
+LANGUAGES = tuple(STRINGS)
+"""The bundled languages."""
+
+
+def strings_for(
+    language: str, overrides: Mapping[str, Mapping[str, str]] | None = None
+) -> dict[str, str]:
+    """Every string of ``language``: English, then the bundled language, then overrides.
+
+    ``overrides`` maps a language to strings replacing or adding keys, so a new language
+    needs only the keys it translates (the rest stay English, never blank).
+    """
+    extra = dict(overrides or {})
+    if language not in STRINGS and language not in extra:
+        known = sorted({*STRINGS, *extra})
+        raise InputError(f"language {language!r} has no strings; choose one of {known}")
+    return {**STRINGS["en"], **STRINGS.get(language, {}), **extra.get(language, {})}

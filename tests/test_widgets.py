@@ -1,0 +1,206 @@
+"""The three widgets against real clients: page requests, engine state in traits, media out.
+
+The page is recorded (``tests/widget_helpers.py``); the clients, the embedded coordinator
+and the calls are real, with synthetic devices.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import simplejpeg
+import traitlets
+
+from streamcall_widget.errors import InputError
+from streamcall_widget.widgets import LAYOUTS, CallView, DeviceControls, LoginPanel, phone
+from streamcall_widget.widgets.assets import load_module
+
+from .engine_helpers import Clients, wait_for
+from .widget_helpers import Page, page
+
+__all__ = ["page"]
+
+
+@pytest.fixture
+def clients(tmp_path: Path) -> Iterator[Clients]:
+    """Clients on a fresh embedded coordinator."""
+    with Clients(tmp_path) as made:
+        yield made
+
+
+def test_login_panel_logs_in_and_out_from_the_page(clients: Clients, page: Page) -> None:
+    """The Log in button's request logs the form's user in; the traits show the engine."""
+    alice = clients("alice", login=False)
+    panel = LoginPanel(alice.sc)
+    try:
+        assert panel.embedded
+        assert panel.status == "logged_out"
+        page.set_trait(panel, "user_id", "alice")
+        page.set_trait(panel, "name", "Alice Liddell")
+        assert page.request(panel, "login", token="")["ok"]
+        wait_for(lambda: panel.status == "logged_in", "status logged_in")
+        wait_for(lambda: panel.current_user.get("name") == "Alice Liddell", "current user")
+        assert panel.current_user["user_id"] == "alice"
+        assert page.request(panel, "logout")["ok"]
+        wait_for(lambda: panel.status == "logged_out" and not panel.current_user, "logged out")
+    finally:
+        panel.close()
+
+
+def test_bad_requests_get_typed_errors_and_change_nothing(clients: Clients, page: Page) -> None:
+    """An empty user id, an unknown request and a wrong state each get an error reply."""
+    alice = clients("alice")
+    panel = LoginPanel(alice.sc)
+    try:
+        page.set_trait(panel, "user_id", "mallory")
+        reply = page.request(panel, "login", token="")
+        assert not reply["ok"]
+        assert reply["error"]["name"] == "INVALID_STATE"
+        assert "already logged in as 'alice'" in panel.error["message"]
+        unknown = page.request(panel, "fly")
+        assert unknown["error"]["name"] == "INPUT_ERROR"
+        assert "allowed: login, logout" in unknown["error"]["message"]
+        assert alice.sc.status == "logged_in"
+        wait_for(lambda: panel.current_user.get("user_id") == "alice", "alice still logged in")
+    finally:
+        panel.close()
+
+
+def test_call_view_rings_accepts_streams_and_hangs_up(clients: Clients, page: Page) -> None:
+    """Incoming screen data, Accept from the page, JPEG tiles at the page's size, Hang up."""
+    alice, bob = clients("alice", name="Alice"), clients("bob", name="Bob")
+    view = CallView(bob.sc)
+    try:
+        outgoing = alice.sc.call(["bob"]).result(15)
+        wait_for(lambda: view.call.get("state") == "ringing", "the incoming screen")
+        assert view.call["direction"] == "incoming"
+        assert view.call["caller"]["name"] == "Alice"
+        assert page.request(view, "accept")["ok"]
+        wait_for(lambda: view.call.get("state") == "joined", "joined")
+        wait_for(lambda: len(view.participants) == 2, "two tiles")
+        remote = next(t for t in view.participants if not t["is_local"])
+        assert remote["name"] == "Alice"
+        assert {t["key"] for t in view.participants} == {"local", remote["key"]}
+
+        page.send(view, {"kind": "viewport", "visible": True, "tiles": {remote["key"]: [320, 240]}})
+        recorded = page.comm_of(view)
+
+        def remote_frame() -> bytes | None:
+            for message in recorded.messages("frames"):
+                tiles = message.data["content"]["tiles"]
+                for index, tile in enumerate(tiles):
+                    if tile["key"] == remote["key"]:
+                        return message.buffers[index]
+            return None
+
+        jpeg = wait_for(remote_frame, "a frame of Alice's tile")
+        height, width, _, _ = simplejpeg.decode_jpeg_header(jpeg)
+        assert (width, height) == (320, 240)
+
+        assert page.request(view, "hangup")["ok"]
+        wait_for(lambda: view.call.get("state") == "left", "the ended screen")
+        assert view.call["reason"]
+        wait_for(lambda: outgoing.state.value == "left", "alice's call ended too")
+        assert page.request(view, "dismiss")["ok"]
+        wait_for(lambda: view.call == {}, "no call shown")
+    finally:
+        view.close()
+
+
+def test_call_view_cycles_layouts_from_python_and_page(clients: Clients, page: Page) -> None:
+    """toggle_views() cycles the four layouts; the page may set one; others are refused."""
+    view = CallView(clients("alice").sc)
+    try:
+        start = view.tile_layout
+        seen = [view.toggle_views() for _ in LAYOUTS]
+        assert sorted(seen) == sorted(LAYOUTS)
+        assert view.tile_layout == start
+        page.set_trait(view, "tile_layout", "spotlight")
+        assert view.tile_layout == "spotlight"
+        with pytest.raises(traitlets.TraitError, match="grid"):
+            view.tile_layout = "carousel"
+    finally:
+        view.close()
+
+
+def test_device_controls_switch_and_pick_devices(clients: Clients, page: Page) -> None:
+    """Pickers list the engine's devices; toggles and picks go through the engine."""
+    alice = clients("alice")
+    controls = DeviceControls(alice.sc)
+    try:
+        wait_for(lambda: controls.devices.get("cameras"), "the camera list")
+        camera_ids = [c["id"] for c in controls.devices["cameras"]]
+        assert "synthetic-camera-back" in camera_ids
+        assert "browser" in [s["id"] for s in controls.devices["speakers"]]
+        wait_for(lambda: controls.camera == "synthetic-camera", "the camera in use")
+
+        reply = page.request(
+            controls, "select", device_kind="camera", device="synthetic-camera-back"
+        )
+        assert reply["ok"]
+        wait_for(lambda: controls.camera == "synthetic-camera-back", "the back camera")
+        assert page.request(controls, "switch_camera")["ok"]
+        wait_for(lambda: controls.camera == "synthetic-camera", "the front camera again")
+
+        assert page.request(controls, "set_microphone", enabled=False)["ok"]
+        wait_for(lambda: not controls.microphone_enabled, "the microphone off")
+        assert page.request(controls, "select", device_kind="speaker", device="null")["ok"]
+        wait_for(lambda: controls.speaker == "null", "the null speaker")
+
+        bad = page.request(controls, "select", device_kind="printer", device="x")
+        assert bad["error"]["name"] == "INPUT_ERROR"
+        missing = page.request(controls, "select", device_kind="camera", device="nope")
+        assert missing["error"]["name"] == "DEVICE_ERROR"
+        assert controls.camera == "synthetic-camera"
+    finally:
+        controls.close()
+
+
+def test_language_selects_bundled_or_given_strings(clients: Clients, page: Page) -> None:
+    """French is bundled; a new language needs only its own keys; unknown ones are refused."""
+    alice = clients("alice")
+    view = CallView(alice.sc, language="fr")
+    try:
+        assert view._strings["stream_video_call_accept"] == "Accepter"
+        view.language = "en"
+        assert view._strings["stream_video_call_accept"] == "Accept"
+        with pytest.raises(InputError, match="choose one of"):
+            view.language = "xx"
+        assert view.language == "en"
+    finally:
+        view.close()
+    custom = LoginPanel(alice.sc, language="de", strings={"de": {"streamcall_login": "Anmelden"}})
+    try:
+        assert custom._strings["streamcall_login"] == "Anmelden"
+        assert custom._strings["stream_video_call_accept"] == "Accept"
+    finally:
+        custom.close()
+
+
+def test_phone_composes_the_three_widgets_of_one_client(clients: Clients, page: Page) -> None:
+    """phone() puts LoginPanel, CallView and DeviceControls of one client in one box."""
+    alice = clients("alice", login=False)
+    box = phone(alice.sc, user_id="alice", language="fr", layout="grid")
+    try:
+        kinds = (LoginPanel, CallView, DeviceControls)
+        assert [isinstance(w, kind) for w, kind in zip(box.children, kinds, strict=True)] == [
+            True,
+            True,
+            True,
+        ]
+        assert box.login.user_id == "alice"
+        assert box.view.tile_layout == "grid"
+        assert all(w.language == "fr" and w.client is alice.sc for w in box.children)
+    finally:
+        box.close()
+
+
+@pytest.mark.parametrize("name", ["login_panel", "call_view", "device_controls"])
+def test_renderer_modules_compose_without_relative_imports(name: str) -> None:
+    """Each widget's module is self-contained once composed, with one default export."""
+    module = load_module(name)
+    assert not re.search(r'^import .* from "\./', module, re.MULTILINE)
+    assert module.count("export default") == 1
