@@ -1,0 +1,310 @@
+/**
+ * CallView renderer (the "magicDiv"): the call screens (incoming, outgoing, joining,
+ * reconnecting, ended), the participant tiles in four layouts, the call timer and the
+ * hang-up button. Media is per model (`initialize`): one frame receiver, one audio player,
+ * the ringtone, the viewport report and the incoming-call notice shared by all views.
+ */
+import { actionButton, avatar, h, listen } from "./lib/dom.js";
+import { createAudioGate, createAudioPlayer, createRingtone } from "./lib/audio.js";
+import { createFrameReceiver } from "./lib/frames.js";
+import { onMessage, setTrait, watch } from "./lib/model.js";
+import { showIncomingNotice } from "./lib/notify.js";
+import { createErrorLine, createRequester } from "./lib/requests.js";
+import { tr } from "./lib/strings.js";
+import { arrangeTiles, createTileSet } from "./lib/tiles.js";
+import { observeTileSizes, createViewportReporter } from "./lib/viewport.js";
+import { observeVisibility } from "./lib/visibility.js";
+
+/** The layouts, in the order the layout button cycles them. */
+const LAYOUTS = ["grid", "spotlight", "dynamic", "fullscreen"];
+
+/** How long a ringing call waits for a view to report itself visible before the notice. */
+const NOTICE_GRACE_MS = 400;
+
+/** Button actions → request kinds (the Cancel of an outgoing call is a hang-up). */
+const ACTION_REQUESTS = { accept: "accept", reject: "reject", hangup: "hangup", cancel: "hangup", dismiss: "dismiss" };
+
+/** The per-model states made by `initialize`, by the model's `_instance` id (see `stateOf`). */
+const MODEL_STATES = new Map();
+
+/**
+ * Whether `call` is an incoming call still ringing.
+ * @param {any} call
+ */
+function isIncomingRinging(call) {
+  return Boolean(call) && call.state === "ringing" && call.direction === "incoming";
+}
+
+/**
+ * anywidget gives `initialize` and each `render` a different proxy of one model, so the
+ * state is found by the `_instance` trait: a random id the kernel gives each CallView.
+ * @param {any} model
+ */
+function stateOf(model) {
+  return MODEL_STATES.get(model.get("_instance")) ?? null;
+}
+
+/**
+ * Play the call's audio while `audio_output` is on; flush and close the player when off.
+ * @param {any} model
+ * @param {{allowed: () => boolean}} gate
+ * @param {AbortSignal} signal
+ */
+function playCallAudio(model, gate, signal) {
+  const player = createAudioPlayer(gate);
+  onMessage(model, "audio", (content, buffers) => {
+    if (model.get("audio_output") && buffers[0]) player.push(buffers[0], content.rate, content.channels || 1);
+  }, signal);
+  watch(model, ["audio_output"], () => model.get("audio_output") || player.stop(), signal);
+  signal.addEventListener("abort", player.stop, { once: true });
+}
+
+/**
+ * The alerts of an incoming call: the ringtone (once the page allows audio, started after
+ * the banner is drawn) and, when no view is visible, the notice with Accept / Reject.
+ * @param {any} model
+ * @param {ReturnType<typeof createRequester>} request
+ * @param {AbortSignal} signal
+ * @returns {(visible: boolean) => void} to call when the views' visibility changes
+ */
+function alertIncomingCalls(model, request, signal) {
+  const gate = createAudioGate(signal);
+  const ringtone = createRingtone();
+  let visible = false;
+  let closeNotice = null;
+  let timer = 0;
+
+  const notice = () => ({
+    message: tr(model, "stream_video_call_incoming", (model.get("call").caller || {}).name || ""),
+    acceptLabel: tr(model, "stream_video_call_accept"),
+    rejectLabel: tr(model, "stream_video_call_reject"),
+    onAction: (action) => request(action),
+  });
+  const update = () => {
+    clearTimeout(timer);
+    const ringing = isIncomingRinging(model.get("call"));
+    timer = setTimeout(() => {
+      if (ringing && gate.allowed()) ringtone.start();
+      else ringtone.stop();
+      if (ringing && !visible && !closeNotice) {
+        closeNotice = showIncomingNotice(notice());
+      } else if ((!ringing || visible) && closeNotice) {
+        closeNotice();
+        closeNotice = null;
+      }
+    }, ringing && !visible ? NOTICE_GRACE_MS : 0);
+  };
+
+  watch(model, ["call"], update, signal);
+  gate.onAllow(update);
+  signal.addEventListener("abort", () => {
+    clearTimeout(timer);
+    ringtone.stop();
+    if (closeNotice) closeNotice();
+  }, { once: true });
+  update();
+  playCallAudio(model, gate, signal);
+  return (nowVisible) => {
+    visible = nowVisible;
+    update();
+  };
+}
+
+/**
+ * The media and alerts of one model, shared by its views, until `signal` aborts.
+ * @param {any} model
+ * @param {AbortSignal} signal
+ */
+function createModelState(model, signal) {
+  const request = createRequester(model, signal);
+  const onVisible = alertIncomingCalls(model, request, signal);
+  return {
+    model,
+    request,
+    frames: createFrameReceiver(model, signal),
+    viewport: createViewportReporter(model, signal, onVisible),
+  };
+}
+
+/** Model setup: the shared state, found again by each view. */
+function initialize({ model }) {
+  const controller = new AbortController();
+  const state = createModelState(model, controller.signal);
+  const instance = model.get("_instance");
+  MODEL_STATES.set(instance, state);
+  return () => {
+    MODEL_STATES.delete(instance);
+    controller.abort();
+  };
+}
+
+/**
+ * `seconds` as m:ss (h:mm:ss past an hour).
+ * @param {number} seconds
+ */
+function formatDuration(seconds) {
+  const total = Math.max(0, Math.floor(seconds));
+  const two = (n) => String(n).padStart(2, "0");
+  const hours = Math.floor(total / 3600);
+  const clock = `${two(Math.floor((total % 3600) / 60))}:${two(total % 60)}`;
+  return hours ? `${hours}:${clock}` : clock;
+}
+
+/**
+ * A labelled action button.
+ * @param {string} action
+ * @param {string} label
+ * @param {string} [extraClass]
+ */
+function labelledButton(action, label, extraClass) {
+  const button = actionButton(action, extraClass);
+  button.textContent = label;
+  return button;
+}
+
+/**
+ * The screen shown for the call's phase (empty while joined: the tiles are the screen).
+ * @param {any} model
+ * @param {any} call
+ * @returns {Array<HTMLElement>}
+ */
+function screenFor(model, call) {
+  const text = (key, ...args) => tr(model, key, ...args);
+  if (!call.state) return [h("p", { class: "sc-idle", text: text("streamcall_no_call") })];
+  if (call.state === "ringing" && call.direction === "incoming") {
+    const caller = call.caller || {};
+    return [
+      avatar(caller, "sc-avatar--large"),
+      h("p", { class: "sc-headline", text: text("stream_video_call_incoming", caller.name || caller.user_id || "") }),
+      h("div", { class: "sc-actions" }, [
+        labelledButton("accept", text("stream_video_call_accept"), "sc-button--accept"),
+        labelledButton("reject", text("stream_video_call_reject"), "sc-button--reject"),
+      ]),
+    ];
+  }
+  if (call.state === "ringing") {
+    const local = (model.get("participants") || []).find((p) => p.is_local) || {};
+    const callerId = (call.caller || {}).user_id;
+    const callees = (call.members || []).filter((m) => m.user_id !== callerId && m.user_id !== local.user_id);
+    return [
+      h("div", { class: "sc-avatars" }, callees.map((m) => avatar(m, "sc-avatar--large"))),
+      h("p", { class: "sc-headline", text: text("streamcall_outgoing", callees.map((m) => m.name || m.user_id).join(", ")) }),
+      h("div", { class: "sc-actions" }, [labelledButton("cancel", text("streamcall_cancel"), "sc-button--reject")]),
+    ];
+  }
+  if (call.state === "left") {
+    return [
+      h("p", { class: "sc-headline", text: text("streamcall_ended", call.reason || "") }),
+      h("div", { class: "sc-actions" }, [labelledButton("dismiss", text("streamcall_dismiss"))]),
+    ];
+  }
+  const phase = { joining: "stream_video_call_joining", reconnecting: "stream_video_call_reconnecting" }[call.state];
+  return phase ? [h("p", { class: "sc-banner", role: "status", text: text(phase) })] : [];
+}
+
+/**
+ * Enter the browser's fullscreen for the fullscreen layout when allowed (it needs a user
+ * gesture); otherwise the stylesheet makes the view fill the window. Leaving the layout
+ * leaves fullscreen.
+ * @param {HTMLElement} el
+ * @param {boolean} wanted
+ */
+function applyFullscreen(el, wanted) {
+  if (wanted && !document.fullscreenElement && el.requestFullscreen) {
+    el.requestFullscreen().catch(() => {});
+  } else if (!wanted && document.fullscreenElement === el) {
+    document.exitFullscreen().catch(() => {});
+  }
+}
+
+/** Render one CallView view. */
+function render({ model, el }) {
+  const controller = new AbortController();
+  const signal = controller.signal;
+  let state = stateOf(model);
+  if (!state) {
+    // A host without `initialize`: this view owns the model's media.
+    state = createModelState(model, signal);
+  }
+  const errorLine = createErrorLine(model, signal);
+  const report = state.viewport.addView();
+  observeVisibility(el, report.setVisible, signal);
+  const sizes = observeTileSizes((tiles) => {
+    report.setTiles(tiles);
+    state.frames.redraw();
+  }, signal);
+
+  let framesDrawn = 0;
+  el.dataset.framesDrawn = "0";
+  const stage = h("div", { class: "sc-stage" });
+  const tileSet = createTileSet(stage, state.frames, sizes, () => {
+    el.dataset.framesDrawn = String(++framesDrawn);
+  });
+  const screen = h("div", { class: "sc-screen" });
+  const timer = h("span", { class: "sc-timer", role: "timer" });
+  const layoutButton = actionButton("layout");
+  const hangup = actionButton("hangup", "sc-button--reject");
+  const bar = h("div", { class: "sc-bar" }, [timer, h("span", { class: "sc-spacer" }), layoutButton, hangup]);
+
+  let screenShown = "";
+  let clock = { base: 0, at: performance.now() };
+  let layoutShown = "";
+
+  const showTimer = () => {
+    const joined = (model.get("call") || {}).state === "joined";
+    timer.hidden = !joined;
+    if (joined) timer.textContent = formatDuration(clock.base + (performance.now() - clock.at) / 1000);
+  };
+  const refresh = () => {
+    const call = model.get("call") || {};
+    const layout = model.get("tile_layout") || "grid";
+    const participants = model.get("participants") || [];
+    const text = (key, ...args) => tr(model, key, ...args);
+    el.dataset.state = call.state || "idle";
+    el.dataset.layout = layout;
+    const shown = JSON.stringify([call, model.get("_strings"), participants.find((p) => p.is_local)?.user_id]);
+    if (shown !== screenShown) screen.replaceChildren(...screenFor(model, call));
+    screenShown = shown;
+    tileSet.update(participants, arrangeTiles(layout, participants), text);
+    layoutButton.textContent = text("streamcall_layout");
+    layoutButton.setAttribute("aria-label", `${text("streamcall_layout")}: ${layout}`);
+    hangup.textContent = text("stream_video_call_hangup");
+    hangup.hidden = !["joining", "joined", "reconnecting"].includes(call.state);
+    if (layout !== layoutShown) applyFullscreen(el, layout === "fullscreen");
+    layoutShown = layout;
+    showTimer();
+  };
+
+  listen(el, "click", (event) => {
+    const target = event.target.closest("[data-action]");
+    if (!target || !el.contains(target)) return;
+    const action = target.dataset.action;
+    if (action === "layout") {
+      const next = LAYOUTS[(LAYOUTS.indexOf(model.get("tile_layout")) + 1) % LAYOUTS.length];
+      setTrait(model, "tile_layout", next);
+    } else if (ACTION_REQUESTS[action]) {
+      state.request(ACTION_REQUESTS[action]).then(errorLine.showReply);
+    }
+  }, signal);
+  watch(model, ["duration"], () => {
+    clock = { base: Number(model.get("duration")) || 0, at: performance.now() };
+    showTimer();
+  }, signal);
+  watch(model, ["call", "tile_layout", "participants", "_strings"], refresh, signal);
+  const ticker = setInterval(showTimer, 1000);
+  clock = { base: Number(model.get("duration")) || 0, at: performance.now() };
+  refresh();
+
+  el.classList.add("sc-root", "sc-call");
+  el.replaceChildren(screen, stage, bar, errorLine.el);
+  return () => {
+    clearInterval(ticker);
+    tileSet.clear();
+    report.remove();
+    applyFullscreen(el, false);
+    controller.abort();
+    el.replaceChildren();
+  };
+}
+
+export default { initialize, render };

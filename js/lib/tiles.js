@@ -1,0 +1,135 @@
+/**
+ * The participant tiles of a call view: one element per tile key (kept across updates, so
+ * its canvas stays attached to the frame receiver), showing live video in a <canvas> or the
+ * avatar when the video is off, the name, a muted microphone, the speaking highlight and
+ * the connection-quality bars. Also where each layout puts the tiles.
+ */
+import { avatar, h } from "./dom.js";
+
+/** Bars shown for each connection quality. */
+const QUALITY_BARS = { excellent: 3, good: 2, poor: 1, unspecified: 0 };
+
+/** A crossed-out microphone (static markup, no user data). */
+const MIC_OFF_SVG =
+  '<svg viewBox="0 0 24 24" width="14" height="14" aria-hidden="true" focusable="false">' +
+  '<path fill="currentColor" d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.92V21h2v-3.08A7 7 0 0 0 19 11z"/>' +
+  '<path stroke="currentColor" stroke-width="2" d="M4 4l16 16"/></svg>';
+
+/**
+ * Which tile is big and which is a picture-in-picture for `layout`: spotlight makes the
+ * dominant (else first) remote big; dynamic with one remote shows it full with the local
+ * tile inset; grid and fullscreen give every tile the same room.
+ * @param {string} layout
+ * @param {Array<any>} participants
+ * @returns {{main: string | null, pip: string | null}}
+ */
+export function arrangeTiles(layout, participants) {
+  const remotes = participants.filter((p) => !p.is_local);
+  const local = participants.find((p) => p.is_local);
+  if (layout === "spotlight") {
+    const main = remotes.find((p) => p.dominant) || remotes[0] || participants[0];
+    return { main: main ? main.key : null, pip: null };
+  }
+  if (layout === "dynamic" && remotes.length === 1) {
+    return { main: remotes[0].key, pip: local ? local.key : null };
+  }
+  return { main: null, pip: null };
+}
+
+/**
+ * Build the element of one tile.
+ * @param {string} key
+ * @returns {{el: HTMLElement, canvas: HTMLCanvasElement, face: HTMLElement, name: HTMLElement, muted: HTMLElement, quality: HTMLElement, faceOf: string}}
+ */
+function buildTile(key) {
+  const canvas = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "sc-video" }));
+  const face = h("div", { class: "sc-face" });
+  const muted = h("span", { class: "sc-muted", role: "img" });
+  muted.innerHTML = MIC_OFF_SVG;
+  const name = h("span", { class: "sc-name" });
+  const quality = h("span", { class: "sc-quality", role: "img" }, [1, 2, 3].map(() => h("i")));
+  const el = h("div", { class: "sc-tile", "data-key": key }, [
+    canvas,
+    face,
+    h("div", { class: "sc-tile-bar" }, [muted, name, quality]),
+  ]);
+  return { el, canvas, face, name, muted, quality, faceOf: "" };
+}
+
+/**
+ * Show participant `p` in `tile`.
+ * @param {ReturnType<typeof buildTile>} tile
+ * @param {any} p
+ * @param {{main: string | null, pip: string | null}} arrangement
+ * @param {(key: string, ...args: string[]) => string} text
+ */
+function updateTile(tile, p, arrangement, text) {
+  const label = p.name || p.user_id || p.key;
+  const faceOf = `${label}\n${p.image || ""}`;
+  if (tile.faceOf !== faceOf) {
+    tile.face.replaceChildren(avatar({ name: label, image: p.image }, "sc-avatar--large"));
+    tile.faceOf = faceOf;
+  }
+  const classes = tile.el.classList;
+  classes.toggle("sc-video-off", !p.video);
+  classes.toggle("sc-speaking", Boolean(p.speaking));
+  classes.toggle("sc-dominant", Boolean(p.dominant));
+  classes.toggle("sc-local", Boolean(p.is_local));
+  classes.toggle("sc-main", arrangement.main === p.key);
+  classes.toggle("sc-pip", arrangement.pip === p.key);
+  tile.canvas.setAttribute("aria-label", label);
+  tile.name.textContent = label;
+  tile.muted.hidden = p.audio !== false;
+  tile.muted.setAttribute("aria-label", text("streamcall_muted"));
+  const quality = p.quality in QUALITY_BARS ? p.quality : "unspecified";
+  tile.quality.dataset.bars = String(QUALITY_BARS[quality]);
+  tile.quality.setAttribute("aria-label", quality);
+}
+
+/**
+ * The tiles of one view, inside `stage`. `update` adds, updates, reorders (the big tile
+ * first) and removes tiles; a new tile's canvas is attached to `frames` and its size
+ * observed by `sizes`, both undone when the tile goes.
+ * @param {HTMLElement} stage
+ * @param {{attach: (key: string, canvas: HTMLCanvasElement, onDrawn: () => void) => () => void}} frames
+ * @param {{observe: (key: string, el: Element) => void, unobserve: (key: string) => void}} sizes
+ * @param {() => void} onDrawn
+ */
+export function createTileSet(stage, frames, sizes, onDrawn) {
+  const tiles = new Map();
+  const remove = (key) => {
+    const tile = tiles.get(key);
+    tile.detach();
+    sizes.unobserve(key);
+    tile.el.remove();
+    tiles.delete(key);
+  };
+  return {
+    /**
+     * @param {Array<any>} participants
+     * @param {{main: string | null, pip: string | null}} arrangement
+     * @param {(key: string, ...args: string[]) => string} text
+     */
+    update(participants, arrangement, text) {
+      const keys = new Set(participants.map((p) => p.key));
+      for (const key of [...tiles.keys()]) if (!keys.has(key)) remove(key);
+      const ordered = [...participants].sort((a, b) => (b.key === arrangement.main) - (a.key === arrangement.main));
+      ordered.forEach((p, index) => {
+        let tile = tiles.get(p.key);
+        if (!tile) {
+          tile = buildTile(p.key);
+          tile.detach = frames.attach(p.key, tile.canvas, onDrawn);
+          sizes.observe(p.key, tile.canvas);
+          tiles.set(p.key, tile);
+        }
+        updateTile(tile, p, arrangement, text);
+        if (stage.children[index] !== tile.el) stage.insertBefore(tile.el, stage.children[index] || null);
+      });
+      stage.classList.toggle("sc-has-main", Boolean(arrangement.main));
+    },
+    /** Detach every tile (view cleanup). */
+    clear() {
+      for (const key of [...tiles.keys()]) remove(key);
+    },
+  };
+}
