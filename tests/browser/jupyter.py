@@ -446,3 +446,22 @@ def kernel_execute(page: Page, code: str, *, timeout_ms: float = RUN_TIMEOUT_MS)
     if result["error"]:
         raise RuntimeError(f"kernel error:\n{result['error']}")
     return result["text"]
+
+
+def kernel_start(page: Page, code: str) -> None:
+    """Start running ``code`` in the notebook's kernel and return at once (for a cell that
+    keeps the kernel busy while the test watches the page)."""
+    page.evaluate(
+        "(code) => {"
+        + _PANEL
+        + "panel().sessionContext.session.kernel.requestExecute({code, store_history: false});}",
+        code,
+    )
+
+
+def kernel_status(page: Page) -> str:
+    """The notebook's kernel status as the page knows it (``idle``, ``busy``...)."""
+    status: str = page.evaluate(
+        "() => {" + _PANEL + "return panel().sessionContext.session.kernel.status;}"
+    )
+    return status

@@ -1,0 +1,195 @@
+"""A whole call in JupyterLab, driven in Chromium as a person would.
+
+The notebook shows Alice's LoginPanel, CallView and DeviceControls; Bob is a second client
+in the same kernel (real aiortc peers, synthetic cameras). The test logs Alice in by
+clicking, has Bob ring, clicks Accept on the incoming screen, sees Bob's tile change over
+time (also while a cell keeps the kernel busy), sees Bob's avatar once his camera is off,
+and hangs up.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+from .conftest import NotebookPageFactory
+from .jupyter import (
+    JupyterServer,
+    kernel_execute,
+    kernel_start,
+    kernel_status,
+    run_all_cells,
+    wait_for_widget,
+)
+
+CELLS = [
+    "from streamcall_widget import StreamCall\n"
+    "from streamcall_widget.widgets import CallView, DeviceControls, LoginPanel\n"
+    "alice = StreamCall(camera='synthetic-camera', microphone='synthetic-microphone')\n"
+    "LoginPanel(alice, user_id='alice', name='Alice')",
+    "view = CallView(alice, tile_layout='grid')\nview",
+    "DeviceControls(alice)",
+]
+BOB_RINGS = (
+    "bob = StreamCall(camera='synthetic-camera', microphone='synthetic-microphone')\n"
+    "bob.login('bob', name='Bob').result(20)\n"
+    "ring = bob.call(['alice']).result(20)\n"
+    "print(ring.state.value)"
+)
+CLOSE_CLIENTS = (
+    "for name in ('bob', 'alice'):\n    if name in globals():\n        globals()[name].close()"
+)
+TIMEOUT_MS = 30_000
+SCREENSHOT = os.environ.get("STREAMCALL_SCREENSHOT")
+"""Where to save a screenshot of the live call (the README's picture), when set."""
+
+
+def _pixels(canvas: Locator) -> str:
+    """A digest of a canvas's pixels, to see them change."""
+    digest: str = canvas.evaluate(
+        """(canvas) => {
+          const {width, height} = canvas;
+          const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+          let sum = 0;
+          for (let i = 0; i < data.length; i += 97) sum = (sum * 31 + data[i]) % 1000000007;
+          return `${width}x${height}:${sum}`;
+        }"""
+    )
+    return digest
+
+
+def _frames_drawn(view: Locator) -> int:
+    return int(view.get_attribute("data-frames-drawn") or 0)
+
+
+def _wait_pixels_change(canvas: Locator, timeout: float = 20.0) -> None:
+    first = _pixels(canvas)
+    deadline = time.monotonic() + timeout
+    while _pixels(canvas) == first:
+        assert time.monotonic() < deadline, f"the tile stayed {first} for {timeout} s"
+        canvas.page.wait_for_timeout(100)
+
+
+def _log_in(page: Page) -> None:
+    panel = wait_for_widget(page, 0, ".sc-login")
+    panel.locator("[data-action=login]").click()
+    expect(panel).to_contain_text("Logged in", timeout=TIMEOUT_MS)
+    expect(panel).to_contain_text("Alice")
+
+
+def _accept_bobs_ring(page: Page, view: Locator) -> None:
+    assert kernel_execute(page, BOB_RINGS).strip() == "ringing"
+    expect(view).to_have_attribute("data-state", "ringing", timeout=TIMEOUT_MS)
+    expect(view).to_contain_text("Incoming call from Bob")
+    view.locator("[data-action=accept]").click()
+    expect(view).to_have_attribute("data-state", "joined", timeout=TIMEOUT_MS)
+
+
+def _frames_flow_while_a_cell_runs(page: Page, view: Locator) -> None:
+    kernel_start(page, "import time; time.sleep(4)")
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+        " === 'busy'"
+    )
+    before = _frames_drawn(view)
+    page.wait_for_timeout(2000)
+    drawn = _frames_drawn(view) - before
+    assert kernel_status(page) == "busy", "the sleeping cell ended before the check"
+    assert drawn >= 10, f"only {drawn} frames drawn in 2 s while a cell ran"
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+        " === 'idle'",
+        timeout=TIMEOUT_MS,
+    )
+
+
+def test_login_ring_accept_watch_and_hang_up(
+    jupyter_lab: JupyterServer, notebook_page: NotebookPageFactory
+) -> None:
+    """Log in by click; Bob rings; Accept; his tile moves (even during a busy cell); his
+    camera off shows his avatar; Hang up leaves the call."""
+    page = notebook_page(jupyter_lab, CELLS)
+    run_all_cells(page)
+    _log_in(page)
+    view = wait_for_widget(page, 1, ".sc-call")
+    try:
+        _accept_bobs_ring(page, view)
+        bob_tile = view.locator(".sc-tile:not([data-key=local])")
+        expect(bob_tile).to_contain_text("Bob", timeout=TIMEOUT_MS)
+        canvas = bob_tile.locator("canvas")
+        expect(canvas).to_be_visible(timeout=TIMEOUT_MS)
+        _wait_pixels_change(canvas)
+        _frames_flow_while_a_cell_runs(page, view)
+        if SCREENSHOT:
+            Path(SCREENSHOT).parent.mkdir(parents=True, exist_ok=True)
+            view.screenshot(path=SCREENSHOT)
+
+        kernel_execute(page, "bob.set_camera_enabled(False).result(20)")
+        expect(bob_tile).to_have_class(re.compile(r"\bsc-video-off\b"), timeout=TIMEOUT_MS)
+        expect(canvas).to_be_hidden()
+        expect(bob_tile.locator(".sc-face")).to_contain_text("B")
+
+        view.locator("[data-action=hangup]").click()
+        expect(view).to_have_attribute("data-state", "left", timeout=TIMEOUT_MS)
+        expect(view).to_contain_text("Call ended")
+    finally:
+        kernel_execute(
+            page, "for c in ('bob', 'alice'):\n    globals()[c].close() if c in globals() else None"
+        )
+
+
+def test_incoming_call_notifies_when_no_call_view_is_shown(
+    jupyter_lab: JupyterServer, notebook_page: NotebookPageFactory
+) -> None:
+    """With a CallView made but not displayed, a ring raises a JupyterLab notification whose
+    Accept joins the call."""
+    page = notebook_page(
+        jupyter_lab,
+        [
+            "from streamcall_widget import StreamCall\n"
+            "from streamcall_widget.widgets import CallView\n"
+            "alice = StreamCall()\n"
+            "alice.login('alice', name='Alice').result(20)\n"
+            "view = CallView(alice)",
+        ],
+    )
+    run_all_cells(page)
+    try:
+        assert kernel_execute(page, BOB_RINGS).strip() == "ringing"
+        toast = page.locator(".Toastify__toast").filter(has_text="Incoming call from Bob")
+        expect(toast).to_be_visible(timeout=TIMEOUT_MS)
+        toast.get_by_role("button", name="Accept").click()
+        joined = "print(view.call.get('state'))"
+        deadline = time.monotonic() + 30
+        while kernel_execute(page, joined).strip() != "joined":
+            assert time.monotonic() < deadline, "Accept in the notification did not join"
+            page.wait_for_timeout(200)
+        expect(toast).to_be_hidden(timeout=TIMEOUT_MS)
+    finally:
+        kernel_execute(page, CLOSE_CLIENTS)
+
+
+def test_phone_works_in_notebook7(
+    jupyter_notebook7: JupyterServer, notebook_page: NotebookPageFactory
+) -> None:
+    """In Notebook 7, phone() renders; logging in by click shows the user's live preview."""
+    page = notebook_page(
+        jupyter_notebook7,
+        [
+            "import streamcall_widget\nphone = streamcall_widget.phone(user_id='carol', name='Carol')\nphone"
+        ],
+    )
+    run_all_cells(page)
+    try:
+        login = wait_for_widget(page, 0, ".sc-login")
+        login.locator("[data-action=login]").click()
+        expect(login).to_contain_text("Logged in", timeout=TIMEOUT_MS)
+        preview = wait_for_widget(page, 0, ".sc-call").locator(".sc-tile[data-key=local] canvas")
+        expect(preview).to_be_visible(timeout=TIMEOUT_MS)
+        _wait_pixels_change(preview)
+    finally:
+        kernel_execute(page, "phone.client.close()")
