@@ -199,8 +199,9 @@ class StreamCall:
     def current_call(self) -> Call | None:
         """The call in progress, else the latest incoming call still ringing (any thread)."""
         active = self._active
-        if active is not None:
-            return active
+        return active if active is not None else self._latest_ringing()
+
+    def _latest_ringing(self) -> Call | None:
         ringing = [
             c
             for c in list(self._calls.values())
@@ -485,8 +486,7 @@ class StreamCall:
         return self._submit(self._ringing_call())
 
     async def _ringing_call(self) -> Call | None:
-        call = self.current_call
-        return call if call is not None and call is not self._active else None
+        return self._latest_ringing()
 
     def accept_call(self, call_id: str | None = None) -> EngineFuture[Call]:
         """Accept the ringing call (the latest, or ``call_id``) and join it."""
