@@ -248,11 +248,14 @@ def test_busy_kernel_keeps_sending_without_acks(recorder: Recorder) -> None:
 
 
 def test_audio_sent_when_enabled(pipe: MediaPipe, recorder: Recorder) -> None:
-    """Enabled audio goes out as 40 ms mono s16 chunks, with no view and no acks."""
+    """Enabled audio goes out as 100 ms mono s16 chunks, with no view and no acks."""
     pipe.audio_frame("alice", tone(0))  # before enabling: dropped
     pipe.audio_enabled = True
-    for index in range(10):
-        pipe.audio_frame("alice", tone(index))
+    frames_per_chunk = CHUNK_SAMPLES // 960
+    for chunk in range(5):
+        for index in range(frames_per_chunk):
+            pipe.audio_frame("alice", tone(chunk * frames_per_chunk + index))
+        recorder.wait_for(chunk + 1, "audio")
     messages = recorder.wait_for(5, "audio")
     assert [m[0] for m in messages] == [
         {"kind": "audio", "seq": seq, "rate": 48_000, "channels": 1} for seq in range(1, 6)

@@ -19,7 +19,7 @@ from bench.media.tally import FPS, HEIGHT, WIDTH
 
 from .page import Draw, PageWindow
 
-__all__ = ["Figure", "Phase", "Results", "WidgetReport", "build_report", "to_json"]
+__all__ = ["Figure", "Phase", "Results", "Settings", "WidgetReport", "build_report", "to_json"]
 
 FPS_TARGET = 0.98
 """Frames drawn per second, at least this fraction of the rate the kernel received."""
@@ -33,6 +33,17 @@ CPU_TARGET_MS = 1.5
 STAMP_MATCH_MS = 5.0
 """A drawn frame's ``ts`` and the kernel's arrival time of the id read from its pixels
 come from two taps on the same frame: farther apart than this, they are different frames."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sizes of one run."""
+
+    seconds: float = 60.0
+    """Each window's length."""
+    settle: float = 3.0
+    """Seconds before each window (first keyframes, bitrate ramp-up, the page's layout)."""
+    quick: bool = False
 
 
 @dataclass(frozen=True)
@@ -292,7 +303,7 @@ def _kernel_detail(phase: Phase) -> str:
     )
 
 
-def _notes(seconds: float, quick: bool, pinned: bool, throttle_ms: float) -> list[str]:
+def _notes(settings: Settings, pinned: bool, throttle_ms: float) -> list[str]:
     notes = [
         f"Source: bob's synthetic camera, {WIDTH}x{HEIGHT} at {FPS} fps, a frame counter "
         "stamped into each frame by his video processor; alice's CallView in JupyterLab "
@@ -300,7 +311,8 @@ def _notes(seconds: float, quick: bool, pinned: bool, throttle_ms: float) -> lis
         f"grid, bench CSS pinning the remote tile's canvas at {WIDTH}x{HEIGHT} and hiding "
         "the local preview tile (so only the remote tile is encoded). Both clients in one "
         "kernel on an embedded coordinator; VP8; the page also plays the call's audio.",
-        f"Three windows of {seconds:g} s on the same call, each after a 3 s settle: hidden "
+        f"Three windows of {settings.seconds:g} s on the same call, each after a "
+        f"{settings.settle:g} s settle: hidden "
         "(view created, not displayed: nothing encoded or sent), shown (native animation "
         f"frames), throttled (requestAnimationFrame wrapped to run callbacks at most every "
         f"{throttle_ms:g} ms).",
@@ -321,12 +333,12 @@ def _notes(seconds: float, quick: bool, pinned: bool, throttle_ms: float) -> lis
             else "Nothing was pinned (--no-pin, or one CPU or no sched_setaffinity)."
         ),
     ]
-    if quick:
+    if settings.quick:
         notes.insert(0, "SHORT RUN: windows shorter than 60 s, figures are indicative only.")
     return notes
 
 
-def build_report(seconds: float, quick: bool, pinned: bool, results: Results) -> WidgetReport:
+def build_report(settings: Settings, pinned: bool, results: Results) -> WidgetReport:
     """Rows with targets and verdicts, the conditions, and the raw per-window figures."""
     figures = _figures(results)
     rows = [
@@ -346,11 +358,11 @@ def build_report(seconds: float, quick: bool, pinned: bool, results: Results) ->
         *(_breakdown(p) for p in shown_phases),
         *(_stamp_check(p) for p in shown_phases),
     ]
-    notes = _notes(seconds, quick, pinned, results.throttle_ms)
+    notes = _notes(settings, pinned, results.throttle_ms)
     return WidgetReport(figures, Report("streamcall CallView benchmark", rows, notes, details))
 
 
-def to_json(report: WidgetReport, results: Results) -> dict[str, Any]:
+def to_json(report: WidgetReport, settings: Settings, results: Results) -> dict[str, Any]:
     """Everything the JSON file holds."""
     return {
         "title": report.report.title,
@@ -367,6 +379,7 @@ def to_json(report: WidgetReport, results: Results) -> dict[str, Any]:
             }
             for f in report.figures
         },
+        "settings": {"seconds": settings.seconds, "settle": settings.settle},
         "frames_drawn": len(results.shown.fresh_draws()),
         "notes": report.report.notes,
         "details": report.report.details,

@@ -27,7 +27,6 @@ import tempfile
 import time
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -47,9 +46,9 @@ from tests.browser.jupyter import (
 )
 
 from .page import BENCH_CSS, INIT_SCRIPT, PageWindow, read_window, set_raf_interval, start_window
-from .report import Phase, Results, build_report, to_json
+from .report import Phase, Results, Settings, build_report, to_json
 
-__all__ = ["Settings", "main"]
+__all__ = ["main"]
 
 OUT_FILE = REPO_ROOT / "bench" / "out" / "widget.json"
 NOTEBOOK = "widget_bench.ipynb"
@@ -58,17 +57,6 @@ THROTTLE_MS = 100.0
 """The throttled page's animation frame interval: at most 10 draws a second."""
 KERNEL_CPU, DRIVER_CPU = 1, 0
 FIRST_DRAW_TIMEOUT_MS = 30_000
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Sizes of one run."""
-
-    seconds: float = 60.0
-    """Each window's length."""
-    settle: float = 3.0
-    """Seconds before each window (first keyframes, bitrate ramp-up, the page's layout)."""
-    quick: bool = False
 
 
 def _cells(pin: bool) -> list[str]:
@@ -178,7 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; 0 when it ran (targets missed or not), 1 on an error."""
     args = _parser().parse_args(argv)
     seconds = args.seconds if args.seconds is not None else (10.0 if args.quick else 60.0)
-    settings = Settings(seconds=seconds, quick=args.quick or args.seconds is not None)
+    settings = Settings(
+        seconds=seconds, settle=min(3.0, seconds), quick=args.quick or args.seconds is not None
+    )
     pin = not args.no_pin and (os.cpu_count() or 1) >= 2 and hasattr(os, "sched_setaffinity")
     if pin:
         os.sched_setaffinity(0, {DRIVER_CPU})
@@ -192,9 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         print("benchmark failed", file=sys.stderr)
         return 1
-    report = build_report(settings.seconds, settings.quick, pin, results)
+    report = build_report(settings, pin, results)
     print(render_media(report.report))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(to_json(report, results), indent=1), encoding="utf-8")
+    args.out.write_text(json.dumps(to_json(report, settings, results), indent=1), encoding="utf-8")
     print(f"written to {args.out}")
     return 0

@@ -5,9 +5,9 @@
  */
 
 /** The jitter buffer: playback starts once this much is queued (s)... */
-const JITTER_PREFILL_S = 0.06;
+const JITTER_PREFILL_S = 0.12;
 /** ...and holds at most this much, dropping the oldest samples beyond (s). */
-const JITTER_MAX_S = 0.15;
+const JITTER_MAX_S = 0.3;
 
 /**
  * The worklet: a ring buffer per channel, fed interleaved Float32 samples through its port

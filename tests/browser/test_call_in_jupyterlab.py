@@ -180,7 +180,9 @@ def test_phone_works_in_notebook7(
     page = notebook_page(
         jupyter_notebook7,
         [
-            "import streamcall_widget\nphone = streamcall_widget.phone(user_id='carol', name='Carol')\nphone"
+            "import streamcall_widget\n"
+            "phone = streamcall_widget.phone(user_id='carol', name='Carol')\n"
+            "phone"
         ],
     )
     run_all_cells(page)
