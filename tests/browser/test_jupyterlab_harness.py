@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import pytest
 
@@ -54,6 +55,12 @@ def test_counter_clicks_reach_the_kernel(
     page.wait_for_function(
         "() => document.querySelector('button.counter').textContent === 'count 3'"
     )
+    # ipywidgets holds a state update back while another is unanswered (msg_throttle), so
+    # the page may show 3 before the kernel has it: wait for the kernel, then rerun the cell.
+    deadline = time.monotonic() + 20
+    while kernel_execute(page, "print(counter.value)").strip() != "3":
+        assert time.monotonic() < deadline, "the third click never reached the kernel"
+        page.wait_for_timeout(100)
     run_cell(page, 1)
     assert "value=3" in cell_output_text(page, 1)
     assert kernel_execute(page, "print(counter.value * 2)").strip() == "6"
