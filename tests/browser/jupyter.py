@@ -450,18 +450,29 @@ def kernel_execute(page: Page, code: str, *, timeout_ms: float = RUN_TIMEOUT_MS)
 
 def kernel_start(page: Page, code: str) -> None:
     """Start running ``code`` in the notebook's kernel and return at once (for a cell that
-    keeps the kernel busy while the test watches the page)."""
+    keeps the kernel busy while the test watches the page). ``kernel_run_state`` tells when
+    that very request started and ended (comm messages flip the kernel's status too)."""
     page.evaluate(
         "(code) => {"
         + _PANEL
-        + "panel().sessionContext.session.kernel.requestExecute({code, store_history: false});}",
+        + """const run = {started: false, done: false};
+        window.__kernelRun = run;
+        const future = panel().sessionContext.session.kernel.requestExecute(
+          {code, store_history: false});
+        future.onIOPub = (msg) => {
+          if (msg.header.msg_type !== 'status') return;
+          if (msg.content.execution_state === 'busy') run.started = true;
+          if (msg.content.execution_state === 'idle') run.done = true;
+        };
+        }""",
         code,
     )
 
 
-def kernel_status(page: Page) -> str:
-    """The notebook's kernel status as the page knows it (``idle``, ``busy``...)."""
-    status: str = page.evaluate(
-        "() => {" + _PANEL + "return panel().sessionContext.session.kernel.status;}"
+def kernel_run_state(page: Page) -> str:
+    """``queued``, ``running`` or ``done``: the request of the last ``kernel_start``."""
+    state: str = page.evaluate(
+        "() => { const r = window.__kernelRun;"
+        " return r.done ? 'done' : r.started ? 'running' : 'queued'; }"
     )
-    return status
+    return state

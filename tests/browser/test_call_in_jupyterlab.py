@@ -20,8 +20,8 @@ from .conftest import NotebookPageFactory
 from .jupyter import (
     JupyterServer,
     kernel_execute,
+    kernel_run_state,
     kernel_start,
-    kernel_status,
     run_all_cells,
     wait_for_widget,
 )
@@ -90,21 +90,14 @@ def _accept_bobs_ring(page: Page, view: Locator) -> None:
 
 
 def _frames_flow_while_a_cell_runs(page: Page, view: Locator) -> None:
-    kernel_start(page, "import time; time.sleep(4)")
-    page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
-        " === 'busy'"
-    )
+    kernel_start(page, "import time; time.sleep(5)")
+    page.wait_for_function("() => window.__kernelRun.started", timeout=TIMEOUT_MS)
     before = _frames_drawn(view)
     page.wait_for_timeout(2000)
     drawn = _frames_drawn(view) - before
-    assert kernel_status(page) == "busy", "the sleeping cell ended before the check"
+    assert kernel_run_state(page) == "running", "the sleeping cell ended before the check"
     assert drawn >= 10, f"only {drawn} frames drawn in 2 s while a cell ran"
-    page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
-        " === 'idle'",
-        timeout=TIMEOUT_MS,
-    )
+    page.wait_for_function("() => window.__kernelRun.done", timeout=TIMEOUT_MS)
 
 
 def test_login_ring_accept_watch_and_hang_up(
