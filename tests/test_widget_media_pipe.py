@@ -266,6 +266,16 @@ def test_audio_sent_when_enabled(pipe: MediaPipe, recorder: Recorder) -> None:
     wait_until(lambda: pipe.stats.audio_chunks == 5)
 
 
+def test_audio_enabled_again_keeps_queued_audio(pipe: MediaPipe, recorder: Recorder) -> None:
+    """Setting audio_enabled to its current value (every widget refresh) drops nothing."""
+    pipe.audio_enabled = True
+    for index in range(CHUNK_SAMPLES // 960):
+        pipe.audio_frame("alice", tone(index))
+        pipe.audio_enabled = True
+    messages = recorder.wait_for(1, "audio")
+    assert len(messages[0][1][0]) == CHUNK_SAMPLES * 2
+
+
 @pytest.mark.parametrize(
     "content",
     [

@@ -205,7 +205,10 @@ class MediaPipe:
 
     @audio_enabled.setter
     def audio_enabled(self, enabled: bool) -> None:
-        if enabled and not self._audio_enabled:
+        # The widget sets this on every refresh (10 Hz): only a change may drop queued audio.
+        if enabled == self._audio_enabled:
+            return
+        if enabled:
             self._mixer = AudioMixer(max_samples=3 * CHUNK_SAMPLES)
         self._audio_enabled = enabled
         self._audio_in.clear()
