@@ -52,8 +52,13 @@ function stateOf(model) {
  */
 function playCallAudio(model, gate, signal) {
   const player = createAudioPlayer(gate);
-  onMessage(model, "audio", (content, buffers) => {
-    if (model.get("audio_output") && buffers[0]) player.push(buffers[0], content.rate, content.channels || 1);
+  const play = (audio, pcm) => {
+    if (model.get("audio_output") && pcm) player.push(pcm, audio.rate, audio.channels || 1);
+  };
+  onMessage(model, "audio", (content, buffers) => play(content, buffers[0]), signal);
+  // Audio riding in a frames message: its PCM is the buffer after the tiles' JPEGs.
+  onMessage(model, "frames", (content, buffers) => {
+    if (content.audio) play(content.audio, buffers[(content.tiles || []).length]);
   }, signal);
   watch(model, ["audio_output"], () => model.get("audio_output") || player.stop(), signal);
   signal.addEventListener("abort", player.stop, { once: true });

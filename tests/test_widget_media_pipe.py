@@ -247,8 +247,18 @@ def test_busy_kernel_keeps_sending_without_acks(recorder: Recorder) -> None:
         media.close()
 
 
-def test_audio_sent_when_enabled(pipe: MediaPipe, recorder: Recorder) -> None:
-    """Enabled audio goes out as 100 ms mono s16 chunks, with no view and no acks."""
+def test_audio_sent_alone_without_video(recorder: Recorder) -> None:
+    """With no view, enabled audio goes out alone as 100 ms mono s16 chunks once each has
+    waited the hold for a frames message, with no acks."""
+    pipe = MediaPipe(recorder, audio_hold=0.01)
+    try:
+        send_audio_alone(pipe, recorder)
+    finally:
+        pipe.close()
+    assert pipe.stats.audio_messages == 5
+
+
+def send_audio_alone(pipe: MediaPipe, recorder: Recorder) -> None:
     pipe.audio_frame("alice", tone(0))  # before enabling: dropped
     pipe.audio_enabled = True
     frames_per_chunk = CHUNK_SAMPLES // 960
@@ -266,13 +276,37 @@ def test_audio_sent_when_enabled(pipe: MediaPipe, recorder: Recorder) -> None:
     wait_until(lambda: pipe.stats.audio_chunks == 5)
 
 
-def test_audio_enabled_again_keeps_queued_audio(pipe: MediaPipe, recorder: Recorder) -> None:
-    """Setting audio_enabled to its current value (every widget refresh) drops nothing."""
+def test_audio_rides_in_the_next_frames_message(
+    pipe: MediaPipe, recorder: Recorder, clock: CountingClock
+) -> None:
+    """A ready chunk goes out in the next frames message, after the JPEGs, not alone."""
     pipe.audio_enabled = True
+    pipe.video_frame("alice", video())  # held: no view yet, so the clock is not read
     for index in range(CHUNK_SAMPLES // 960):
         pipe.audio_frame("alice", tone(index))
+    clock.wait_reads(1)  # the chunk is ready (it reads the clock), and the clock is frozen
+    pipe.receive(viewport(alice=(64, 48)))
+    content, buffers = recorder.wait_for(1)[0]
+    assert content["audio"] == {"seq": 1, "rate": 48_000, "channels": 1}
+    assert len(buffers) == len(content["tiles"]) + 1 == 2
+    assert buffers[0][:2] == b"\xff\xd8"  # the JPEG first
+    assert len(buffers[1]) == CHUNK_SAMPLES * 2
+    assert recorder.messages("audio") == []
+    wait_until(lambda: pipe.stats.audio_chunks == 1)
+    assert pipe.stats.audio_messages == 0
+
+
+def test_audio_enabled_again_keeps_queued_audio(recorder: Recorder) -> None:
+    """Setting audio_enabled to its current value (every widget refresh) drops nothing."""
+    pipe = MediaPipe(recorder, audio_hold=0)
+    try:
         pipe.audio_enabled = True
-    messages = recorder.wait_for(1, "audio")
+        for index in range(CHUNK_SAMPLES // 960):
+            pipe.audio_frame("alice", tone(index))
+            pipe.audio_enabled = True
+        messages = recorder.wait_for(1, "audio")
+    finally:
+        pipe.close()
     assert len(messages[0][1][0]) == CHUNK_SAMPLES * 2
 
 

@@ -4,8 +4,11 @@ The engine hands every decoded frame over on its asyncio thread, where only the 
 frame per tile is kept (O(1), so the call never waits on the page). One daemon thread,
 ``streamcall-frames``, does the rest: when :class:`~.flow.FlowControl` allows, it encodes
 every tile that changed at the size the page draws it and sends them all in one ``frames``
-message, with one binary buffer per tile; and it sends the mixed audio as 100 ms PCM
-chunks, which are not held back by the video window. The messages are those of
+message, with one binary buffer per tile. The mixed audio is cut into 100 ms PCM chunks
+that ride in the next ``frames`` message, so a call costs Jupyter one message per video
+tick; a chunk that finds no frames message within :data:`AUDIO_HOLD` (no view on screen,
+a stalled page, an audio-only call) goes alone as an ``audio`` message, since audio is
+never held back by the video window. The messages are those of
 docs/widgets.md, "Media (CallView only)"; page messages are parsed and checked here too,
 since the page is not trusted to keep the kernel running.
 
@@ -42,7 +45,13 @@ Send = Callable[[dict[str, Any], list[bytes]], None]
 
 MIME = "image/jpeg"
 CHUNK_SAMPLES = RATE * 100 // 1000
-"""Samples per audio message: 100 ms (fewer messages through Jupyter: 25 → 10 a second)."""
+"""Samples per audio chunk: 100 ms, the unit the page's jitter buffer is tuned for."""
+AUDIO_HOLD = 0.06
+"""Seconds a ready chunk waits for a frames message to ride in before it goes alone.
+
+Longer than a tick at 30 fps (33 ms), so while video flows every chunk rides along, and
+well inside the page's 120 ms jitter prefill, so audio never waits long on stalled video.
+"""
 _MAX_SIDE = 16384
 _AUDIO_BACKLOG = 256
 """Audio frames waiting for the sender thread at most (seconds of audio for a few sources)."""
@@ -61,7 +70,9 @@ class PipeStats:
     encode_cpu_seconds: float = 0.0
     """CPU time of the sender thread spent encoding (scaling included)."""
     audio_chunks: int = 0
-    """Audio messages sent."""
+    """Audio chunks sent, in frames messages or alone."""
+    audio_messages: int = 0
+    """Audio messages sent alone (no frames message to ride in)."""
 
 
 @dataclass(frozen=True)
@@ -144,9 +155,9 @@ class _Failures:
 class MediaPipe:
     """Sends a call's remote video tiles and mixed audio to the page through ``send``.
 
-    ``clock`` (monotonic seconds) paces the frames; ``window`` and ``min_interval`` go to
-    :class:`~.flow.FlowControl`; ``quality`` is the JPEG quality (1..100). The sender
-    thread starts at once; :meth:`close` stops it.
+    ``clock`` (monotonic seconds) paces the frames and times ``audio_hold``; ``window`` and
+    ``min_interval`` go to :class:`~.flow.FlowControl`; ``quality`` is the JPEG quality
+    (1..100). The sender thread starts at once; :meth:`close` stops it.
     """
 
     def __init__(
@@ -157,9 +168,12 @@ class MediaPipe:
         window: int = 2,
         min_interval: float = 1 / 60,
         quality: int = 80,
+        audio_hold: float = AUDIO_HOLD,
     ) -> None:
         if not 1 <= quality <= 100:
             raise InputError(f"quality must be in 1..100, not {quality}")
+        if audio_hold < 0:
+            raise InputError(f"audio_hold must be at least 0 seconds, not {audio_hold}")
         self._send = send
         self._clock = clock
         self._quality = quality
@@ -174,6 +188,9 @@ class MediaPipe:
             maxlen=_AUDIO_BACKLOG
         )
         self._mixer = AudioMixer(max_samples=3 * CHUNK_SAMPLES)
+        self._audio_hold = audio_hold
+        self._audio_ready: list[bytes] = []
+        self._audio_ready_since = 0.0
         self._frames_seq = 0
         self._audio_seq = 0
         self._failures = _Failures()
@@ -212,6 +229,7 @@ class MediaPipe:
             self._mixer = AudioMixer(max_samples=3 * CHUNK_SAMPLES)
         self._audio_enabled = enabled
         self._audio_in.clear()
+        self._audio_ready = []
         self._wake.set()
 
     def receive(self, content: dict[str, Any]) -> bool:
@@ -268,11 +286,12 @@ class MediaPipe:
             self._wake.clear()
             if self._closed:
                 return
-            self._pump_audio()
-            wait = self._pump_video()
+            self._mix_audio()
+            video_wait = self._pump_video()  # first: ready audio may ride in its message
+            wait = _sooner(video_wait, self._pump_audio())
 
-    def _pump_audio(self) -> None:
-        """Mix what arrived and send every full chunk."""
+    def _mix_audio(self) -> None:
+        """Mix what arrived; full chunks wait in ``_audio_ready`` for a message."""
         mixer = self._mixer
         while self._audio_in:
             key, frame = self._audio_in.popleft()
@@ -281,10 +300,32 @@ class MediaPipe:
             except Exception:
                 self._failures.failed(f"resampling audio of {key!r}")
         while self._audio_enabled and (chunk := mixer.pop(CHUNK_SAMPLES)) is not None:
-            self._audio_seq += 1
-            content = {"kind": "audio", "seq": self._audio_seq, "rate": RATE, "channels": 1}
-            if self._deliver(content, [chunk]):
-                self._count(audio_chunks=1, bytes=len(chunk))
+            if not self._audio_ready:
+                self._audio_ready_since = self._clock()
+            self._audio_ready.append(chunk)
+
+    def _pump_audio(self) -> float | None:
+        """Send the ready audio alone once it has waited ``audio_hold``; seconds to wait."""
+        if not self._audio_ready:
+            return None
+        waited = self._clock() - self._audio_ready_since
+        if waited < self._audio_hold:
+            return self._audio_hold - waited
+        audio, pcm = self._take_audio()
+        if self._deliver({"kind": "audio", **audio}, [pcm]):
+            self._count(audio_messages=1, **self._audio_sent(pcm))
+        return None
+
+    def _take_audio(self) -> tuple[dict[str, Any], bytes]:
+        """The ready chunks as one PCM buffer, and its description for the page."""
+        chunks, self._audio_ready = self._audio_ready, []
+        self._audio_seq += 1
+        return {"seq": self._audio_seq, "rate": RATE, "channels": 1}, b"".join(chunks)
+
+    @staticmethod
+    def _audio_sent(pcm: bytes) -> dict[str, int]:
+        """The counters a delivered PCM buffer adds to."""
+        return {"audio_chunks": len(pcm) // (2 * CHUNK_SAMPLES), "bytes": len(pcm)}
 
     def _pump_video(self) -> float | None:
         """Send one frames message if allowed; seconds to wait before trying again."""
@@ -299,11 +340,16 @@ class MediaPipe:
         tiles, buffers = self._encode(batch, sizes)
         if tiles:
             self._frames_seq += 1
-            content = {"kind": "frames", "seq": self._frames_seq, "tiles": tiles}
-            if self._deliver(content, buffers):
+            content: dict[str, Any] = {"kind": "frames", "seq": self._frames_seq, "tiles": tiles}
+            pcm = b""
+            if self._audio_ready:
+                content["audio"], pcm = self._take_audio()
+            if self._deliver(content, [*buffers, pcm] if pcm else buffers):
                 with self._lock:
                     self._flow.sent(self._frames_seq, self._clock())
-                self._count(frames=len(buffers), bytes=sum(map(len, buffers)))
+                self._count(frames=len(tiles), bytes=sum(map(len, buffers)))
+                if pcm:
+                    self._count(**self._audio_sent(pcm))
         return 0.0
 
     def _shown(self, key: str) -> bool:
@@ -351,3 +397,10 @@ class MediaPipe:
         with self._lock:
             for name, amount in amounts.items():
                 setattr(self._stats, name, getattr(self._stats, name) + amount)
+
+
+def _sooner(first: float | None, second: float | None) -> float | None:
+    """The shorter of two waits, where None means no deadline."""
+    if first is None:
+        return second
+    return first if second is None else min(first, second)

@@ -171,6 +171,11 @@ def ringing(direction: str) -> dict[str, Any]:
     }
 
 
+def pcm16(*samples: int) -> bytes:
+    """Signed 16-bit little-endian PCM."""
+    return b"".join(value.to_bytes(2, "little", signed=True) for value in samples)
+
+
 def solid_jpeg(color: tuple[int, int, int], size: tuple[int, int] = (64, 48)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, color).save(out, format="JPEG", quality=95)
@@ -349,8 +354,9 @@ def test_call_view_cleanup_removes_listeners(page: Page) -> None:
 
 
 def test_audio_chunks_reach_the_worklet(page: Page) -> None:
-    """With audio_output on and a gesture made, PCM chunks reach the worklet as floats;
-    turning audio_output off flushes the player."""
+    """With audio_output on and a gesture made, PCM chunks reach the worklet as floats,
+    alone or riding in a frames message after its JPEGs; turning audio_output off flushes
+    the player."""
     page.evaluate(
         """() => {
           window.posted = [];
@@ -368,10 +374,16 @@ def test_audio_chunks_reach_the_worklet(page: Page) -> None:
     )
     mount(page, "call_view", call_traits(audio_output=True))
     page.mouse.click(5, 5)
-    pcm = b"".join(value.to_bytes(2, "little", signed=True) for value in (16384, -16384))
-    receive(page, {"kind": "audio", "seq": 1, "rate": 48000, "channels": 1}, [pcm])
+    pcm = pcm16(16384, -16384)
+    audio = {"seq": 1, "rate": 48000, "channels": 1}
+    receive(page, {"kind": "audio", **audio}, [pcm])
     page.wait_for_function("() => window.posted.length === 1")
     assert page.evaluate("window.posted[0]") == [0.5, -0.5]
+    tile = {"key": "s1", "width": 64, "height": 48, "mime": "image/jpeg", "ts": 1.0}
+    frames = {"kind": "frames", "seq": 1, "tiles": [tile], "audio": {**audio, "seq": 2}}
+    receive(page, frames, [solid_jpeg((255, 0, 0)), pcm16(-16384, 16384)])
+    page.wait_for_function("() => window.posted.length === 2")
+    assert page.evaluate("window.posted[1]") == [-0.5, 0.5]
     push(page, {"audio_output": False})
     page.wait_for_function("() => window.posted.includes('flush')")
 
