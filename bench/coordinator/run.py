@@ -27,20 +27,31 @@ from typing import TypeVar
 
 import aiohttp
 
+from bench.figures import (
+    BenchRun,
+    Figure,
+    Stopwatch,
+    Target,
+    command_line,
+    machine,
+    percentile,
+    publish,
+)
+
 from . import fanout, relay
 from .launch import raise_nofile
-from .report import Report, Row, percentile, render
 from .wire import REPO_ROOT, Conn, close_all, run_server
 
 T = TypeVar("T")
 
-__all__ = ["Settings", "main"]
+__all__ = ["Settings", "build_run", "main"]
 
 RELAY_TARGET = 0.5
 """Coordinator relay throughput must be at least this fraction of the echo server's."""
 RING_P99_TARGET_MS = 5.0
 """Ring fan-out p99 must stay under this."""
 OUT_FILE = REPO_ROOT / "bench" / "out" / "coordinator.md"
+JSON_FILE = REPO_ROOT / "bench" / "out" / "coordinator.json"
 PROFILE_FILE = REPO_ROOT / "bench" / "out" / "coordinator.prof"
 
 
@@ -224,53 +235,60 @@ def _fmt_ms(p: tuple[float, float, float]) -> str:
     return " / ".join(f"{v:.2f}" for v in p)
 
 
-def _build_report(settings: Settings, f: Figures, pinned: bool, profiled: bool) -> Report:
-    coord = statistics.median(f.coord_rates)
-    echo = statistics.median(f.echo_rates)
-    ratio = coord / echo
-    rings = f"{settings.ring_samples} rings, {settings.users} users connected"
-    rows = [
-        Row(
+def _p99_figure(
+    name: str, ms: tuple[float, float, float], base: tuple[float, float, float], target: bool
+) -> Figure:
+    """A latency figure: its p99 beside the echo RTT's p99, both with their p50 and p95."""
+    return Figure(
+        name,
+        ms[2],
+        "ms",
+        base[2],
+        f"aiohttp echo RTT p99 (p50 {base[0]:.2f} / p95 {base[1]:.2f})",
+        Target("value", "<", RING_P99_TARGET_MS) if target else None,
+        detail=f"p50 {ms[0]:.2f} / p95 {ms[1]:.2f}",
+    )
+
+
+def _figures(settings: Settings, f: Figures) -> list[Figure]:
+    """The relay throughput, the ring latencies (p99 judged) and the informational rows."""
+    figures = [
+        Figure(
             f"relay throughput, call.signal msg/s (median of {settings.relay_reps})",
-            f"{coord:,.0f}",
-            f"{echo:,.0f}",
-            f"{ratio:.2f}x",
-            f">= {RELAY_TARGET}x echo",
-            ratio >= RELAY_TARGET,
+            statistics.median(f.coord_rates),
+            "msg/s",
+            statistics.median(f.echo_rates),
+            "aiohttp WebSocket echo server",
+            Target("ratio", ">=", RELAY_TARGET),
+            digits=0,
         )
     ]
     for awake in (True, False):
         pacing = "cores kept awake" if awake else "idle 3 ms between rings"
         for callees in (1, 10):
             key = _variant(callees, awake)
-            ring = _ms([s.last for s in f.rings[key]])
-            base = _ms(f.echoes[key])
             who = "1 callee" if callees == 1 else f"{callees} callees, last arrival"
-            rows.append(
-                Row(
-                    f"ring fan-out to {who}, ms p50 / p95 / p99 ({rings}; {pacing})",
-                    _fmt_ms(ring),
-                    "RTT " + _fmt_ms(base),
-                    f"{ring[2] / base[2]:.1f}x (p99)",
-                    f"p99 < {RING_P99_TARGET_MS:g} ms",
-                    ring[2] < RING_P99_TARGET_MS,
+            figures.append(
+                _p99_figure(
+                    f"ring fan-out to {who}, p99 ({pacing})",
+                    _ms([s.last for s in f.rings[key]]),
+                    _ms(f.echoes[key]),
+                    target=True,
                 )
             )
     for callees in (1, 10):
         key = _variant(callees, True)
         base = _ms(f.echoes[key])
-        reply = _ms([s.reply for s in f.rings[key]])
         first = _ms([s.first for s in f.rings[key]])
-        rows.append(
-            Row(
-                f"ring to {callees}: first call.ring / caller's reply, ms p50 / p95 / p99 (awake)",
-                f"{_fmt_ms(first)}; reply {_fmt_ms(reply)}",
-                "RTT " + _fmt_ms(base),
-                f"{first[2] / base[2]:.1f}x / {reply[2] / base[2]:.1f}x (p99)",
-                "-",
-                None,
-            )
-        )
+        reply = _ms([s.reply for s in f.rings[key]])
+        figures += [
+            _p99_figure(f"ring to {callees}: first call.ring, p99 (awake)", first, base, False),
+            _p99_figure(f"ring to {callees}: caller's reply, p99 (awake)", reply, base, False),
+        ]
+    return figures
+
+
+def _conditions(settings: Settings, f: Figures, pinned: bool, profiled: bool) -> list[str]:
     notes = [
         "The coordinator's per-connection rate limit is LIFTED for this benchmark "
         "(Limits(rate_per_second=1e9, rate_burst=10**9, max_violations=10**9); default is "
@@ -286,14 +304,15 @@ def _build_report(settings: Settings, f: Figures, pinned: bool, profiled: bool) 
         ),
         f"Relay: A sends call.signal ({f.relay_frame_bytes}-byte frame, 300-byte ICE candidate) "
         f"to B's session, at most {settings.window} frames in flight, {settings.relay_messages:,} "
-        "frames per repetition; B counts call.signal events. The coordinator also answers each "
-        "request with a result frame to A (2 frames out per frame in); the echo server sends 1.",
-        f"Ring: a random caller creates a new call with ring: true; latency = send -> call.ring "
-        f"arrival at the callee (10 callees: the last of them). Rings are paced one at a time and "
+        f"frames per repetition, {settings.relay_reps} repetitions alternating with the echo "
+        "server; B counts call.signal events. The coordinator also answers each request with a "
+        "result frame to A (2 frames out per frame in); the echo server sends 1.",
+        f"Ring: {settings.ring_samples} rings per variant with {settings.users} users connected; "
+        "a random caller creates a new call with ring: true; latency = send -> call.ring "
+        "arrival at the callee (10 callees: the last of them). Rings are paced one at a time and "
         "cancelled (untimed); the next starts once every member got call.ended. Echo RTT uses "
-        f"the same request frame "
-        f"({f.ring1_frame_bytes} / {f.ring10_frame_bytes} bytes) on one of {settings.users} idle "
-        "connections.",
+        f"the same request frame ({f.ring1_frame_bytes} / {f.ring10_frame_bytes} bytes) on one "
+        f"of {settings.users} idle connections.",
         "Pacing 'cores kept awake': the client busy-polls its event loop while waiting and "
         "starts the next sample at once. Pacing 'idle 3 ms between rings': the client sleeps in "
         "epoll and pauses 3 ms, so both vCPUs halt; waking a halted vCPU on this VM can take up "
@@ -303,15 +322,22 @@ def _build_report(settings: Settings, f: Figures, pinned: bool, profiled: bool) 
         "The load client's cyclic GC is paused during each timed block (for both servers); "
         "the servers run unmodified.",
     ]
-    if settings.quick:
-        notes.insert(0, "QUICK SMOKE RUN: small sizes, figures are not meaningful measurements.")
     if profiled:
         notes.insert(0, "PROFILED RUN: the coordinator ran under cProfile; figures are slowed.")
-    details = [
+    return notes
+
+
+def _details(settings: Settings, f: Figures) -> list[str]:
+    return [
         "relay msg/s per repetition: coordinator "
         + ", ".join(f"{r:,.0f}" for r in f.coord_rates)
         + "; echo "
         + ", ".join(f"{r:,.0f}" for r in f.echo_rates),
+        *(
+            f"{key} ms p50 / p95 / p99: ring {_fmt_ms(_ms([s.last for s in f.rings[key]]))}; "
+            f"echo RTT {_fmt_ms(_ms(f.echoes[key]))}"
+            for key in f.rings
+        ),
         f"{settings.users} authenticated coordinator connections opened (100 at a time) in "
         f"{f.connect_seconds:.2f} s; the coordinator's /health reported "
         f"{f.server_connections} connections during the rings",
@@ -323,13 +349,39 @@ def _build_report(settings: Settings, f: Figures, pinned: bool, profiled: bool) 
             for key in f.rings
         ),
     ]
-    return Report("streamcall coordinator benchmark", rows, notes, details)
+
+
+def build_run(
+    settings: Settings, f: Figures, pinned: bool, profiled: bool, seconds: float
+) -> BenchRun:
+    """The figures, the conditions and the raw numbers of one run."""
+    return BenchRun(
+        bench="coordinator",
+        title="signaling relay throughput and ring fan-out",
+        quick=settings.quick,
+        seconds=seconds,
+        figures=_figures(settings, f),
+        conditions=_conditions(settings, f, pinned, profiled),
+        details=_details(settings, f),
+        settings={
+            "relay_messages": settings.relay_messages,
+            "relay_reps": settings.relay_reps,
+            "window": settings.window,
+            "users": settings.users,
+            "ring_samples": settings.ring_samples,
+            "warmup": settings.warmup,
+        },
+        machine=machine(),
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.coordinator", description=__doc__)
     p.add_argument("--quick", action="store_true", help="fast smoke run (small sizes)")
     p.add_argument("--out", type=Path, default=OUT_FILE, help=f"report file (default {OUT_FILE})")
+    p.add_argument(
+        "--json", type=Path, default=JSON_FILE, help=f"figures as JSON (default {JSON_FILE})"
+    )
     p.add_argument("--seed", type=int, default=1, help="random seed for callers and callees")
     p.add_argument(
         "--cprofile",
@@ -347,6 +399,7 @@ def _print_profile(path: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; 0 when it ran (targets missed or not), 1 on an error."""
+    watch = Stopwatch()
     args = _parser().parse_args(argv)
     settings = Settings.quick_run() if args.quick else Settings()
     cpus = os.cpu_count() or 1
@@ -362,11 +415,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         print("benchmark failed", file=sys.stderr)
         return 1
-    text = render(_build_report(settings, figures, pin, profile is not None))
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
-    print(f"written to {args.out}")
+    run = build_run(settings, figures, pin, profile is not None, watch.seconds())
+    publish(run, args.out, args.json, command_line(argv, "bench.coordinator"))
     if profile is not None:
         _print_profile(profile)
     return 0

@@ -6,5 +6,6 @@ wired by hand and two ``StreamCall`` clients; each variant runs in its own subpr
 to one CPU, so CPU accounting and the process-wide H264 encoder hook never mix. Figures:
 time to the first remote frame, CPU and received frame rate of a VP8 call, CPU of an H264
 call with :class:`~streamcall_widget.engine.codecs.FastH264Encoder` against aiortc's default
-encoder. Results go to ``bench/out/media.md`` and stdout.
+encoder. Results go to ``bench/out/media.md``, ``media.json`` and stdout; ``python -m bench``
+runs it with the other benches.
 """

@@ -1,4 +1,4 @@
-"""The media benchmark's figures, targets and conditions, in the coordinator report's format."""
+"""The media benchmark's figures, each beside its same-run baseline, and its conditions."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ import aiortc
 import av
 import numpy
 
-from bench.coordinator.report import Report, Row, render
+from bench.figures import BenchRun, Figure, Target, machine
 
 from .tally import FPS, HEIGHT, TONE_HZ, WIDTH, Window
 
 if TYPE_CHECKING:
     from .run import Results, Settings
 
-__all__ = ["build_report", "render_media"]
+__all__ = ["build_run"]
 
 STARTUP_TARGET = 1.5
 """StreamCall's time to the first remote frame, at most this times raw aiortc's."""
@@ -28,17 +28,6 @@ FPS_TARGET = 0.98
 """Frames received per second, at least this fraction of the source's."""
 H264_CPU_TARGET = 0.5
 """CPU of StreamCall's H264 call, at most this times raw aiortc's with its default encoder."""
-
-_COORDINATOR_COLUMNS = "| streamcall coordinator | baseline (aiohttp echo) |"
-_MEDIA_COLUMNS = "| StreamCall | baseline |"
-
-
-def render_media(report: Report) -> str:
-    """:func:`bench.coordinator.report.render` with this benchmark's column names."""
-    text = render(report)
-    if _COORDINATOR_COLUMNS not in text:
-        raise RuntimeError("bench.coordinator.report.render changed its column names")
-    return text.replace(_COORDINATOR_COLUMNS, _MEDIA_COLUMNS, 1)
 
 
 def _cpu(window: Window) -> float:
@@ -97,52 +86,51 @@ def _pct(share: float) -> str:
     return f"{share * 100:.1f} %"
 
 
-def _cpu_rows(windows: dict[str, list[Window]]) -> list[Row]:
-    """One row per :data:`_CPU_ROWS` entry: medians over the rounds, as % of one core."""
-    rows = []
+def _cpu_figures(windows: dict[str, list[Window]]) -> list[Figure]:
+    """One figure per :data:`_CPU_ROWS` entry: medians over the rounds, % of one core."""
+    figures = []
     for c in _CPU_ROWS:
         ours = statistics.median(c.figure(w) for w in windows[c.variant])
         base = statistics.median(c.figure(w) for w in windows[c.baseline])
-        ratio = ours / base
-        rows.append(
-            Row(
+        figures.append(
+            Figure(
                 f"{c.measure} (median of {len(windows[c.variant])}; % of one core)",
-                _pct(ours),
-                f"{_pct(base)} ({c.baseline_label})",
-                f"{ratio:.2f}x",
-                "-" if c.target is None else f"<= {c.target:g}x",
-                None if c.target is None else ratio <= c.target,
+                ours * 100,
+                "%",
+                base * 100,
+                c.baseline_label,
+                None if c.target is None else Target("ratio", "<=", c.target),
+                digits=1,
             )
         )
-    return rows
+    return figures
 
 
-def _rows(results: Results) -> list[Row]:
+def _figures(results: Results) -> list[Figure]:
     windows = {name: [r.window for r in runs] for name, runs in results.windows.items()}
     raw_start = [t for r in results.startup["raw-vp8"] for t in r.startup]
     ours_start = [t for r in results.startup["ours-vp8"] for t in r.startup]
-    start_ours, start_raw = statistics.median(ours_start), statistics.median(raw_start)
-    fps_ours = statistics.median(w.fps for w in windows["ours-vp8"])
     fps_raw = statistics.median(w.fps for w in windows["raw-vp8"])
     return [
-        Row(
-            f"time to first remote video frame, s (VP8; median of {len(ours_start)} setups)",
-            f"{start_ours:.3f}",
-            f"{start_raw:.3f} (raw aiortc)",
-            f"{start_ours / start_raw:.2f}x",
-            f"<= {STARTUP_TARGET:g}x",
-            start_ours <= STARTUP_TARGET * start_raw,
+        Figure(
+            f"time to first remote video frame (VP8; median of {len(ours_start)} setups)",
+            statistics.median(ours_start),
+            "s",
+            statistics.median(raw_start),
+            "raw aiortc",
+            Target("ratio", "<=", STARTUP_TARGET),
+            digits=3,
         ),
-        Row(
+        Figure(
             f"received video fps, 1:1 VP8 call (slower receiver; median of "
             f"{len(windows['ours-vp8'])})",
-            f"{fps_ours:.2f}",
-            f"{FPS} (source); raw aiortc {fps_raw:.2f}",
-            f"{fps_ours / FPS:.3f}x",
-            f">= {FPS_TARGET:g}x source",
-            fps_ours >= FPS_TARGET * FPS,
+            statistics.median(w.fps for w in windows["ours-vp8"]),
+            "fps",
+            FPS,
+            f"the source's rate; raw aiortc received {fps_raw:.2f}",
+            Target("ratio", ">=", FPS_TARGET),
         ),
-        *_cpu_rows(windows),
+        *_cpu_figures(windows),
     ]
 
 
@@ -172,8 +160,8 @@ def _details(results: Results) -> list[str]:
     return details
 
 
-def _notes(settings: Settings, pinned: bool) -> list[str]:
-    notes = [
+def _conditions(settings: Settings, pinned: bool) -> list[str]:
+    return [
         f"Source, every variant and both directions: SyntheticCamera {WIDTH}x{HEIGHT} at "
         f"{FPS} fps plus SyntheticMicrophone ({TONE_HZ:g} Hz tone); StreamCall opens its own "
         "synthetic devices (same classes; its camera draws a user stamp and its tone "
@@ -202,13 +190,24 @@ def _notes(settings: Settings, pinned: bool) -> list[str]:
         f"Versions: aiortc {aiortc.__version__}, PyAV {av.__version__} (libavcodec "
         f"{'.'.join(map(str, av.library_versions['libavcodec']))}), numpy {numpy.__version__}.",
     ]
-    if settings.quick:
-        notes.insert(0, "QUICK SMOKE RUN: small sizes, figures are not meaningful measurements.")
-    return notes
 
 
-def build_report(settings: Settings, results: Results, pinned: bool) -> Report:
-    """Rows with targets and verdicts, the conditions, and every raw figure."""
-    return Report(
-        "streamcall media benchmark", _rows(results), _notes(settings, pinned), _details(results)
+def build_run(settings: Settings, results: Results, pinned: bool, seconds: float) -> BenchRun:
+    """The figures, the conditions and every raw figure of one run."""
+    return BenchRun(
+        bench="media",
+        title="a 1:1 call through StreamCall against raw aiortc",
+        quick=settings.quick,
+        seconds=seconds,
+        figures=_figures(results),
+        conditions=_conditions(settings, pinned),
+        details=_details(results),
+        settings={
+            "startup_rounds": settings.startup_rounds,
+            "startup_runs": settings.startup_runs,
+            "window_rounds": settings.window_rounds,
+            "settle": settings.settle,
+            "window": settings.window,
+        },
+        machine=machine(),
     )

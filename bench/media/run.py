@@ -20,13 +20,15 @@ from typing import TypeVar
 import msgspec
 
 from bench.coordinator.wire import REPO_ROOT
+from bench.figures import Stopwatch, command_line, publish
 
-from .report import build_report, render_media
+from .report import build_run
 from .worker import RESULT_PREFIX, VARIANTS, StartupResult, SteadyResult
 
 __all__ = ["Results", "Settings", "main"]
 
 OUT_FILE = REPO_ROOT / "bench" / "out" / "media.md"
+JSON_FILE = REPO_ROOT / "bench" / "out" / "media.json"
 STARTUP_VARIANTS = ("raw-vp8", "ours-vp8")
 
 R = TypeVar("R")
@@ -50,9 +52,9 @@ class Settings:
 
 
 QUICK = Settings(
-    startup_rounds=1, startup_runs=2, window_rounds=1, settle=0.5, window=3.0, quick=True
+    startup_rounds=1, startup_runs=2, window_rounds=1, settle=0.5, window=2.0, quick=True
 )
-"""``--quick``: done in about 25 s; proves the benchmark runs, measures nothing meaningful."""
+"""``--quick``: done in about 20 s; proves the benchmark runs, measures nothing meaningful."""
 
 
 @dataclass
@@ -125,11 +127,15 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.media", description=__doc__)
     p.add_argument("--quick", action="store_true", help="fast smoke run (small sizes)")
     p.add_argument("--out", type=Path, default=OUT_FILE, help=f"report file (default {OUT_FILE})")
+    p.add_argument(
+        "--json", type=Path, default=JSON_FILE, help=f"figures as JSON (default {JSON_FILE})"
+    )
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; 0 when it ran (targets missed or not), 1 on an error."""
+    watch = Stopwatch()
     args = _parser().parse_args(argv)
     settings = QUICK if args.quick else Settings()
     pinned = (os.cpu_count() or 1) >= 2 and hasattr(os, "sched_setaffinity")
@@ -141,9 +147,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         print("benchmark failed", file=sys.stderr)
         return 1
-    text = render_media(build_report(settings, results, pinned))
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
-    print(f"written to {args.out}")
+    run = build_run(settings, results, pinned, watch.seconds())
+    publish(run, args.out, args.json, command_line(argv, "bench.media"))
     return 0

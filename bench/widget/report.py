@@ -1,9 +1,4 @@
-"""The CallView benchmark's figures, each beside its same-run baseline, ratio and target.
-
-The table is rendered like bench.media's (:func:`bench.media.report.render_media`); the
-JSON holds the same rows as numbers, the conditions, the per-window raw figures and the
-machine.
-"""
+"""The CallView benchmark's figures, each beside its same-run baseline, and its conditions."""
 
 from __future__ import annotations
 
@@ -14,12 +9,12 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from bench.coordinator.report import Report, Row, machine, percentile
+from bench.figures import BenchRun, Figure, Target, machine, percentile
 from bench.media.tally import FPS, HEIGHT, WIDTH
 
 from .page import Draw, PageWindow
 
-__all__ = ["Figure", "Phase", "Results", "Settings", "WidgetReport", "build_report", "to_json"]
+__all__ = ["Phase", "Results", "Settings", "build_run"]
 
 FPS_TARGET = 0.98
 """Frames drawn per second, at least this fraction of the rate the kernel received."""
@@ -35,11 +30,15 @@ STAMP_MATCH_MS = 5.0
 come from two taps on the same frame: farther apart than this, they are different frames."""
 
 
+FULL_SECONDS = 60.0
+"""The full run's window length: the frame rate figure needs a minute."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Sizes of one run."""
 
-    seconds: float = 60.0
+    seconds: float = FULL_SECONDS
     """Each window's length."""
     settle: float = 3.0
     """Seconds before each window (first keyframes, bitrate ramp-up, the page's layout)."""
@@ -106,34 +105,30 @@ class Phase:
 
 @dataclass(frozen=True)
 class Results:
-    """The three windows of one run."""
+    """The four windows of one run, in the order they ran."""
 
-    hidden: Phase
+    hidden_before: Phase
     shown: Phase
+    hidden_after: Phase
     throttled: Phase
     throttle_ms: float
 
+    @property
+    def phases(self) -> tuple[Phase, Phase, Phase, Phase]:
+        """Every window, in the order they ran."""
+        return (self.hidden_before, self.shown, self.hidden_after, self.throttled)
 
-@dataclass(frozen=True)
-class Figure:
-    """One row as numbers."""
+    @property
+    def hidden_cpu(self) -> float:
+        """The hidden call's kernel CPU, s/s: the mean of the windows before and after the
+        shown one, so a slow drift of the machine cancels out of the shown-minus-hidden
+        difference."""
+        return (self.hidden_before.rate("cpu") + self.hidden_after.rate("cpu")) / 2
 
-    measure: str
-    value: float
-    baseline: float
-    baseline_label: str
-    ratio: float
-    target: str
-    passed: bool
-    unit: str
-
-
-@dataclass(frozen=True)
-class WidgetReport:
-    """The figures and the rendered report."""
-
-    figures: list[Figure]
-    report: Report
+    @property
+    def hidden_received(self) -> float:
+        """Frames per second alice's kernel received while hidden (mean of both windows)."""
+        return (self.hidden_before.rate("received") + self.hidden_after.rate("received")) / 2
 
 
 def _median(values: list[float]) -> float:
@@ -144,11 +139,11 @@ def _median(values: list[float]) -> float:
 def _cpu_per_frame_ms(results: Results) -> tuple[float, float, float]:
     """Encoder CPU per frame sent, whole-kernel CPU per frame sent over the hidden
     baseline, and the hidden call's kernel CPU per frame received, all ms."""
-    shown, hidden = results.shown, results.hidden
+    shown = results.shown
     frames = shown.delta("pipe", "frames")
     encode = shown.delta("pipe", "encode_cpu_seconds") / frames * 1000
-    extra = (shown.rate("cpu") - hidden.rate("cpu")) / shown.rate("pipe", "frames") * 1000
-    call = hidden.rate("cpu") / hidden.rate("received") * 1000
+    extra = (shown.rate("cpu") - results.hidden_cpu) / shown.rate("pipe", "frames") * 1000
+    call = results.hidden_cpu / results.hidden_received * 1000
     return encode, extra, call
 
 
@@ -156,87 +151,80 @@ def _figures(results: Results) -> list[Figure]:
     shown, throttled = results.shown, results.throttled
     assert shown.page is not None
     assert throttled.page is not None
-    drawn_fps = len(shown.fresh_draws()) / shown.page.seconds
-    received_fps = shown.rate("received")
     latencies = shown.latencies()
-    p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     animation_ms = shown.page.seconds * 1000 / shown.page.raf_frames
+    frame_label = "the page's animation frame interval"
     slow = throttled.latencies()
-    slow_p95 = percentile(slow, 95)
-    slow_interval = throttled.page.seconds * 1000 / len(slow)
     third = len(slow) // 3
-    first, last = statistics.median(slow[:third]), statistics.median(slow[-third:])
     encode, extra, call = _cpu_per_frame_ms(results)
-    frame_label = "ms of page animation frame interval"
-    call_label = "ms: kernel CPU per frame received, view hidden"
-    rows = [
-        (
+    call_label = "kernel CPU per frame received, view hidden"
+    before, after = (p.rate("cpu") * 100 for p in (results.hidden_before, results.hidden_after))
+    return [
+        Figure(
             "frames drawn per second in the page",
-            drawn_fps,
-            received_fps,
-            "fps received by alice's kernel",
-            f">= {FPS_TARGET:g}x",
-            drawn_fps >= FPS_TARGET * received_fps,
+            len(shown.fresh_draws()) / shown.page.seconds,
             "fps",
+            shown.rate("received"),
+            "frames per second alice's kernel received",
+            Target("ratio", ">=", FPS_TARGET),
         ),
-        (
+        Figure(
             "kernel-to-paint latency p50",
-            p50,
+            percentile(latencies, 50),
+            "ms",
             animation_ms,
             frame_label,
-            f"<= {P50_TARGET_MS:g} ms",
-            p50 <= P50_TARGET_MS,
-            "ms",
+            Target("value", "<=", P50_TARGET_MS),
+            digits=1,
         ),
-        (
+        Figure(
             "kernel-to-paint latency p95",
-            p95,
+            percentile(latencies, 95),
+            "ms",
             animation_ms,
             frame_label,
-            f"<= {P95_TARGET_MS:g} ms",
-            p95 <= P95_TARGET_MS,
-            "ms",
+            Target("value", "<=", P95_TARGET_MS),
+            digits=1,
         ),
-        (
+        Figure(
             f"latency p95, page drawing at most every {results.throttle_ms:g} ms",
-            slow_p95,
-            slow_interval,
-            "ms between draws (throttled)",
-            f"<= {THROTTLED_TARGET_FRAMES * results.throttle_ms:g} ms",
-            slow_p95 <= THROTTLED_TARGET_FRAMES * results.throttle_ms,
+            percentile(slow, 95),
             "ms",
+            throttled.page.seconds * 1000 / len(slow),
+            "time between draws, throttled",
+            Target("value", "<=", THROTTLED_TARGET_FRAMES * results.throttle_ms),
+            digits=1,
         ),
-        (
+        Figure(
             "throttled latency p50, last third of the window",
-            last,
-            first,
-            "ms: p50 of the first third",
-            f"<= first + {GROWTH_TARGET_MS:.1f} ms",
-            last <= first + GROWTH_TARGET_MS,
+            statistics.median(slow[-third:]) if third else math.nan,
             "ms",
+            statistics.median(slow[:third]) if third else math.nan,
+            "p50 of the first third",
+            Target("excess", "<=", GROWTH_TARGET_MS),
+            digits=1,
         ),
-        (
-            "kernel CPU per frame sent: pipe encode_cpu_seconds / frames",
+        Figure(
+            "kernel CPU per frame sent: pipe encode CPU / frames",
             encode,
+            "ms",
             call,
             call_label,
-            f"<= {CPU_TARGET_MS:g} ms",
-            encode <= CPU_TARGET_MS,
-            "ms",
+            Target("value", "<=", CPU_TARGET_MS),
         ),
-        (
+        Figure(
             "kernel CPU per frame sent: whole process, shown minus hidden",
             extra,
+            "ms",
             call,
             call_label,
-            f"<= {CPU_TARGET_MS:g} ms",
-            extra <= CPU_TARGET_MS,
-            "ms",
+            Target("value", "<=", CPU_TARGET_MS),
+            detail=(
+                f"kernel CPU shown {shown.rate('cpu') * 100:.1f} %, hidden {before:.1f} % "
+                f"before and {after:.1f} % after (mean {results.hidden_cpu * 100:.1f} %) of "
+                "one core"
+            ),
         ),
-    ]
-    return [
-        Figure(measure, value, base, label, value / base, target, passed, unit)
-        for measure, value, base, label, target, passed, unit in rows
     ]
 
 
@@ -303,7 +291,17 @@ def _kernel_detail(phase: Phase) -> str:
     )
 
 
-def _notes(settings: Settings, pinned: bool, throttle_ms: float) -> list[str]:
+def _warnings(results: Results) -> list[str]:
+    """A hidden window in which the pipe still sent tiles: its CPU is no clean baseline."""
+    return [
+        f"WARNING: the {p.name} window sent {p.delta('pipe', 'frames'):.0f} tiles; its kernel "
+        "CPU includes encoding them, so the hidden baseline is too high."
+        for p in (results.hidden_before, results.hidden_after)
+        if p.delta("pipe", "frames") > 0
+    ]
+
+
+def _conditions(settings: Settings, pinned: bool, throttle_ms: float) -> list[str]:
     notes = [
         f"Source: bob's synthetic camera, {WIDTH}x{HEIGHT} at {FPS} fps, a frame counter "
         "stamped into each frame by his video processor; alice's CallView in JupyterLab "
@@ -311,11 +309,12 @@ def _notes(settings: Settings, pinned: bool, throttle_ms: float) -> list[str]:
         f"grid, bench CSS pinning the remote tile's canvas at {WIDTH}x{HEIGHT} and hiding "
         "the local preview tile (so only the remote tile is encoded). Both clients in one "
         "kernel on an embedded coordinator; VP8; the page also plays the call's audio.",
-        f"Three windows of {settings.seconds:g} s on the same call, each after a "
-        f"{settings.settle:g} s settle: hidden "
-        "(view created, not displayed: nothing encoded or sent), shown (native animation "
-        f"frames), throttled (requestAnimationFrame wrapped to run callbacks at most every "
-        f"{throttle_ms:g} ms).",
+        f"Four windows of {settings.seconds:g} s on the same call, each after a "
+        f"{settings.settle:g} s settle, in this order: hidden before (view created, not "
+        "displayed: nothing encoded or sent), shown (native animation frames), hidden after "
+        "(the cell's output cleared: no view on the page), throttled (the view displayed "
+        f"again; requestAnimationFrame wrapped to run callbacks at most every {throttle_ms:g} "
+        "ms).",
         "Frames drawn: distinct frames (by ts) the page's draw hook reported for the remote "
         "tile over the page's window; baseline: frames alice's kernel received from bob "
         "over the kernel's window (the two windows differ by one kernel round trip).",
@@ -323,9 +322,11 @@ def _notes(settings: Settings, pinned: bool, throttle_ms: float) -> list[str]:
         "the pipe got the frame), first paint of each frame; the id read back from the "
         "canvas is matched to the kernel's arrival time of that id (details).",
         "Kernel CPU: pipe encode_cpu_seconds / frames in the shown window; whole process: "
-        "(CPU s/s shown - CPU s/s hidden) / tiles sent per second shown. Baseline column: "
-        "the hidden call's kernel CPU per frame received (two clients' decode, encode, "
-        "stamp, tap).",
+        "(CPU s/s shown - CPU s/s hidden) / tiles sent per second shown, where CPU s/s "
+        "hidden is the mean of the hidden windows just before and just after the shown one "
+        "(both reported), so a linear drift of the machine cancels. Baseline column: the "
+        "hidden call's kernel CPU per frame received (two clients' decode, encode, stamp, "
+        "tap), from the same two windows.",
         (
             "The kernel (all its threads) was pinned to CPU 1; this driver, the Jupyter "
             "server and Chromium to CPU 0."
@@ -333,54 +334,33 @@ def _notes(settings: Settings, pinned: bool, throttle_ms: float) -> list[str]:
             else "Nothing was pinned (--no-pin, or one CPU or no sched_setaffinity)."
         ),
     ]
-    if settings.quick:
-        notes.insert(0, "SHORT RUN: windows shorter than 60 s, figures are indicative only.")
+    if settings.seconds < FULL_SECONDS:
+        notes.insert(
+            0, f"SHORT RUN: windows shorter than {FULL_SECONDS:g} s, figures are indicative only."
+        )
     return notes
 
 
-def build_report(settings: Settings, pinned: bool, results: Results) -> WidgetReport:
-    """Rows with targets and verdicts, the conditions, and the raw per-window figures."""
-    figures = _figures(results)
-    rows = [
-        Row(
-            f"{f.measure}, {f.unit}",
-            f"{f.value:.2f}",
-            f"{f.baseline:.2f} ({f.baseline_label})",
-            f"{f.ratio:.2f}x",
-            f.target,
-            f.passed,
-        )
-        for f in figures
-    ]
+def build_run(settings: Settings, pinned: bool, results: Results, seconds: float) -> BenchRun:
+    """The figures, the conditions and the raw per-window figures of one run."""
     shown_phases = (results.shown, results.throttled)
     details = [
-        *(_kernel_detail(p) for p in (results.hidden, *shown_phases)),
+        *(_kernel_detail(p) for p in results.phases),
         *(_breakdown(p) for p in shown_phases),
         *(_stamp_check(p) for p in shown_phases),
     ]
-    notes = _notes(settings, pinned, results.throttle_ms)
-    return WidgetReport(figures, Report("streamcall CallView benchmark", rows, notes, details))
-
-
-def to_json(report: WidgetReport, settings: Settings, results: Results) -> dict[str, Any]:
-    """Everything the JSON file holds."""
-    return {
-        "title": report.report.title,
-        "machine": machine(),
-        "figures": {
-            f.measure: {
-                "value": f.value,
-                "unit": f.unit,
-                "baseline": f.baseline,
-                "baseline_label": f.baseline_label,
-                "ratio": f.ratio,
-                "target": f.target,
-                "passed": f.passed,
-            }
-            for f in report.figures
+    return BenchRun(
+        bench="widget",
+        title="CallView in JupyterLab and headless Chromium",
+        quick=settings.quick,
+        seconds=seconds,
+        figures=_figures(results),
+        conditions=[*_warnings(results), *_conditions(settings, pinned, results.throttle_ms)],
+        details=details,
+        settings={
+            "seconds": settings.seconds,
+            "settle": settings.settle,
+            "throttle_ms": results.throttle_ms,
         },
-        "settings": {"seconds": settings.seconds, "settle": settings.settle},
-        "frames_drawn": len(results.shown.fresh_draws()),
-        "notes": report.report.notes,
-        "details": report.report.details,
-    }
+        machine=machine(),
+    )

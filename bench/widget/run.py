@@ -6,10 +6,13 @@ device scale factor 1, with :data:`~.page.INIT_SCRIPT` and :data:`~.page.BENCH_C
 kernel (cell 0) starts the call and creates the view without showing it; then, each over
 the same wall-clock length:
 
-1. ``hidden``: the call runs, the view exists but is not displayed (no frames are encoded
-   or sent): the kernel CPU baseline;
+1. ``hidden before``: the call runs, the view exists but is not displayed (no frames are
+   encoded or sent): the kernel CPU baseline;
 2. ``shown``: cell 1 displays the view; the page draws at its native animation rate;
-3. ``throttled``: the page's animation frames are limited to one per 100 ms.
+3. ``hidden after``: cell 1's output is cleared, so no view is on the page again: the
+   baseline once more, on the other side of the shown window (their mean is the baseline);
+4. ``throttled``: cell 1 runs again and the page's animation frames are limited to one
+   per 100 ms.
 
 Kernel counters are read with ``kernel_execute`` at each window's ends (the kernel is idle
 in between, so acks flow as in normal use); the page's draws with Playwright. On a machine
@@ -34,7 +37,7 @@ import psutil  # type: ignore[import-untyped]
 from playwright.sync_api import Browser, Page, ViewportSize
 
 from bench.coordinator.wire import REPO_ROOT
-from bench.media.report import render_media
+from bench.figures import Stopwatch, command_line, publish
 from tests.browser.chromium import launch_chromium
 from tests.browser.jupyter import (
     kernel_execute,
@@ -46,11 +49,14 @@ from tests.browser.jupyter import (
 )
 
 from .page import BENCH_CSS, INIT_SCRIPT, PageWindow, read_window, set_raf_interval, start_window
-from .report import Phase, Results, Settings, build_report, to_json
+from .report import FULL_SECONDS, Phase, Results, Settings, build_run
 
 __all__ = ["main"]
 
-OUT_FILE = REPO_ROOT / "bench" / "out" / "widget.json"
+OUT_FILE = REPO_ROOT / "bench" / "out" / "widget.md"
+JSON_FILE = REPO_ROOT / "bench" / "out" / "widget.json"
+QUICK = Settings(seconds=2.0, settle=0.5, quick=True)
+"""``--quick``: 2 s windows, enough to prove the bench runs; the figures mean nothing."""
 NOTEBOOK = "widget_bench.ipynb"
 VIEWPORT: ViewportSize = {"width": 1280, "height": 1024}
 THROTTLE_MS = 100.0
@@ -120,8 +126,27 @@ def _window(page: Page, name: str, settings: Settings, *, shown: bool) -> Phase:
     return Phase(name, kernel_start, kernel_end, drawn, processes)
 
 
+def _show(page: Page) -> None:
+    """Run cell 1 (``view``) and wait until the view has drawn a frame."""
+    run_cell(page, 1)
+    wait_for_widget(page, 1, ".sc-call").scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => Number(document.querySelector('.sc-call')?.dataset.framesDrawn) > 0",
+        timeout=FIRST_DRAW_TIMEOUT_MS,
+    )
+
+
+def _hide(page: Page) -> None:
+    """Clear cell 1's output, so no view of the widget is left on the page (the pipe then
+    stops: the page reports no visible view), and wait until it is gone."""
+    page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.content.widgets[1].model.outputs.clear()"
+    )
+    page.wait_for_function("() => document.querySelector('.sc-call') === null")
+
+
 def _measure(browser: Browser, root: Path, settings: Settings, pin: bool) -> Results:
-    """Open the bench notebook and run the three windows; the kernel's session is closed
+    """Open the bench notebook and run the four windows; the kernel's session is closed
     at the end."""
     write_notebook(root / NOTEBOOK, _cells(pin))
     with run_jupyter(root, "lab") as server:
@@ -134,41 +159,53 @@ def _measure(browser: Browser, root: Path, settings: Settings, pin: bool) -> Res
             page.add_style_tag(content=BENCH_CSS)
             run_cell(page, 0)
             try:
-                hidden = _window(page, "hidden", settings, shown=False)
-                run_cell(page, 1)
-                wait_for_widget(page, 1, ".sc-call").scroll_into_view_if_needed()
-                page.wait_for_function(
-                    "() => Number(document.querySelector('.sc-call').dataset.framesDrawn) > 0",
-                    timeout=FIRST_DRAW_TIMEOUT_MS,
-                )
+                hidden_before = _window(page, "hidden before", settings, shown=False)
+                _show(page)
                 shown = _window(page, "shown", settings, shown=True)
+                _hide(page)
+                hidden_after = _window(page, "hidden after", settings, shown=False)
+                _show(page)
                 set_raf_interval(page, THROTTLE_MS)
                 throttled = _window(page, "throttled", settings, shown=True)
             finally:
                 kernel_execute(page, "session.close()")
         finally:
             context.close()
-    return Results(hidden, shown, throttled, THROTTLE_MS)
+    return Results(hidden_before, shown, hidden_after, throttled, THROTTLE_MS)
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.widget", description=__doc__)
-    p.add_argument("--quick", action="store_true", help="10 s windows instead of 60 s")
-    p.add_argument("--seconds", type=float, default=None, help="each window's length")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke run: {QUICK.seconds:g} s windows, {QUICK.settle:g} s settle",
+    )
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=None,
+        help=f"each window's length (default {FULL_SECONDS:g})",
+    )
     p.add_argument(
         "--no-pin", action="store_true", help="leave every process on every CPU (no pinning)"
     )
-    p.add_argument("--out", type=Path, default=OUT_FILE, help=f"JSON results (default {OUT_FILE})")
+    p.add_argument("--out", type=Path, default=OUT_FILE, help=f"report file (default {OUT_FILE})")
+    p.add_argument(
+        "--json", type=Path, default=JSON_FILE, help=f"figures as JSON (default {JSON_FILE})"
+    )
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; 0 when it ran (targets missed or not), 1 on an error."""
+    watch = Stopwatch()
     args = _parser().parse_args(argv)
-    seconds = args.seconds if args.seconds is not None else (10.0 if args.quick else 60.0)
-    settings = Settings(
-        seconds=seconds, settle=min(3.0, seconds), quick=args.quick or args.seconds is not None
-    )
+    settings = QUICK if args.quick else Settings()
+    if args.seconds is not None:
+        settings = Settings(
+            seconds=args.seconds, settle=min(settings.settle, args.seconds), quick=args.quick
+        )
     pin = not args.no_pin and (os.cpu_count() or 1) >= 2 and hasattr(os, "sched_setaffinity")
     if pin:
         os.sched_setaffinity(0, {DRIVER_CPU})
@@ -182,9 +219,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         print("benchmark failed", file=sys.stderr)
         return 1
-    report = build_report(settings, pin, results)
-    print(render_media(report.report))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(to_json(report, settings, results), indent=1), encoding="utf-8")
-    print(f"written to {args.out}")
+    run = build_run(settings, pin, results, watch.seconds())
+    publish(run, args.out, args.json, command_line(argv, "bench.widget"))
     return 0
