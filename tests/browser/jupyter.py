@@ -25,7 +25,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,12 +65,14 @@ RUN_TIMEOUT_MS = 60_000
 # ``sys.executable``, so the kernel runs this venv's interpreter.
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
-# User settings that would otherwise make JupyterLab ask about (or fetch) news and updates.
+# User settings that would otherwise make JupyterLab ask about (or fetch) news and updates,
+# or save a notebook the tests run (the repository's tutorials are opened in place).
 LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "fetchNews": "false",
         "checkForUpdates": False,
     },
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
 }
 
 
@@ -105,13 +107,18 @@ class JupyterServer:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def _command(app: App, root: Path, token: str) -> list[str]:
-    """The server command line: loopback, port chosen by the OS, no browser, no phoning home."""
+def _command(app: App, root: Path, token: str, launcher: Sequence[str] | None) -> list[str]:
+    """The server command line: loopback, port chosen by the OS, no browser, no phoning home.
+
+    ``launcher`` replaces ``python -m jupyterlab`` (a script that ends in ``jupyter lab
+    "$@"``, such as the README's main-job command); the options here follow it, except
+    ``expose_app_in_browser``, which such a script must set itself (traitlets refuses an
+    option given twice), so the page helpers' need of ``window.jupyterapp`` tests it.
+    """
     app_class = "LabApp" if app == "lab" else "JupyterNotebookApp"
+    default = [sys.executable, "-m", "jupyterlab" if app == "lab" else "notebook"]
     command = [
-        sys.executable,
-        "-m",
-        "jupyterlab" if app == "lab" else "notebook",
+        *(launcher or default),
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         # Port 0: the server binds port 0, reads back the port the OS gave, closes that
@@ -121,8 +128,9 @@ def _command(app: App, root: Path, token: str) -> list[str]:
         "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}",
-        f"--{app_class}.expose_app_in_browser=True",
     ]
+    if launcher is None:
+        command.append(f"--{app_class}.expose_app_in_browser=True")
     if os.geteuid() == 0:
         command.append("--allow-root")  # CI containers run as root; the server refuses otherwise
     if app == "lab":
@@ -259,15 +267,19 @@ def _start(
 
 
 @contextmanager
-def run_jupyter(root: Path, app: App = "lab") -> Iterator[JupyterServer]:
+def run_jupyter(
+    root: Path, app: App = "lab", launcher: Sequence[str] | None = None
+) -> Iterator[JupyterServer]:
     """A JupyterLab (``app="lab"``) or Notebook 7 (``app="notebook"``) server serving
-    ``root``, ready to use on entry and stopped, with its kernels, on exit."""
+    ``root``, ready to use on entry and stopped, with its kernels, on exit; ``launcher``
+    as in :func:`_command`."""
     token = secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="jupyter-state-") as state_dir:
         state = Path(state_dir)
         env = _environment(state)
         log = state / "server.log"
-        process, url = _start(_command(app, root, token), root, env, log, token)
+        command = _command(app, root, token, launcher)
+        process, url = _start(command, root, env, log, token)
         server = JupyterServer(url=url, token=token, root=root, app=app, log=log)
         try:
             yield server
@@ -308,13 +320,19 @@ const panel = () => {
 
 
 def open_notebook(
-    browser: Browser, server: JupyterServer, path: str, *, timeout_ms: float = OPEN_TIMEOUT_MS
+    browser: Browser,
+    server: JupyterServer,
+    path: str,
+    *,
+    timeout_ms: float = OPEN_TIMEOUT_MS,
+    url: str | None = None,
 ) -> Page:
     """Open ``path`` (relative to the server root) in a new page and wait until its kernel
-    is idle and its cells are rendered."""
+    is idle and its cells are rendered; ``url`` is where the page goes to get there
+    (default: the notebook's own URL)."""
     page = browser.new_page()
     page.set_default_timeout(timeout_ms)
-    page.goto(server.page_url(path))
+    page.goto(url or server.page_url(path))
     try:
         page.wait_for_function(
             _PANEL
