@@ -353,12 +353,17 @@ def open_notebook(
     return page
 
 
-def _execution_counts(page: Page) -> list[int | None]:
-    """Every cell's execution count (``None`` for not run, running or a non-code cell)."""
+def _clear_execution_counts(page: Page) -> list[int | None]:
+    """Forget every code cell's stored execution count, so that the count a run gives (a
+    fresh kernel gives a saved notebook's cells their stored counts again) shows it ran;
+    then every cell's count, all ``None``."""
     counts: list[int | None] = page.evaluate(
         "() => {"
         + _PANEL
-        + "return panel().content.widgets.map(c => c.model.executionCount ?? null); }"
+        + """return panel().content.widgets.map(c => {
+            if (c.model.type === 'code') c.model.executionCount = null;
+            return c.model.executionCount ?? null;
+          }); }"""
     )
     return counts
 
@@ -385,7 +390,7 @@ def _wait_executed(
 
 def run_cell(page: Page, index: int, *, timeout_ms: float = RUN_TIMEOUT_MS) -> None:
     """Run cell ``index`` with the notebook's "Run Selected Cell" command and wait for it."""
-    before = _execution_counts(page)
+    before = _clear_execution_counts(page)
     page.evaluate(
         "(index) => {"
         + _PANEL
@@ -401,7 +406,7 @@ def run_cell(page: Page, index: int, *, timeout_ms: float = RUN_TIMEOUT_MS) -> N
 
 def run_all_cells(page: Page, *, timeout_ms: float = RUN_TIMEOUT_MS) -> None:
     """Run every cell with the notebook's "Run All Cells" command and wait for all of them."""
-    before = _execution_counts(page)
+    before = _clear_execution_counts(page)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     code_cells = page.evaluate(
         "() => {"
