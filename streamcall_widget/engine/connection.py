@@ -5,7 +5,9 @@ becomes the typed exception :func:`~streamcall_widget.errors.error_from_wire` na
 a reply that does not come within ``request_timeout`` raises ``RequestTimeout``, so no
 caller ever hangs. Events are handed to ``on_event`` in ``seq`` order, on the engine loop.
 When the socket closes, every pending request fails with ``ConnectionLost`` and
-``on_close`` is told why.
+``on_close`` is told why. While nothing else is sent, a ``ping`` request goes out every
+``idle_timeout / 3`` seconds (the server's figure, from the auth result), because the
+coordinator closes a connection that sends nothing for ``idle_timeout`` seconds.
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ from typing import Any, TypeVar
 import aiohttp
 import msgspec
 
-from streamcall_widget.errors import ConnectionLost, RequestTimeout, error_from_wire
+from streamcall_widget.errors import (
+    ConnectionLost,
+    RequestTimeout,
+    StreamCallError,
+    error_from_wire,
+)
 from streamcall_widget.protocol.events import AnyEvent
 from streamcall_widget.protocol.frames import (
     EventFrame,
@@ -29,13 +36,22 @@ from streamcall_widget.protocol.frames import (
     parse_server_frame,
 )
 from streamcall_widget.protocol.models import UserData, UserInput
-from streamcall_widget.protocol.requests import Auth, Request
+from streamcall_widget.protocol.requests import Auth, Ping, Request
 
-__all__ = ["AuthResult", "CoordinatorConnection"]
+__all__ = ["AuthResult", "CoordinatorConnection", "ServerLimits"]
 
 logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
+
+
+class ServerLimits(msgspec.Struct, kw_only=True):
+    """The limits the coordinator announces in its auth result."""
+
+    max_message_bytes: int
+    rate_per_second: float
+    idle_timeout: float
+    """Seconds without a client message before the coordinator closes the connection."""
 
 
 class AuthResult(msgspec.Struct, kw_only=True):
@@ -45,6 +61,8 @@ class AuthResult(msgspec.Struct, kw_only=True):
     user: UserData
     protocol_version: int
     server_time: str
+    limits: ServerLimits | None = None
+    """None from a server that announces no limits: then nothing is sent to keep alive."""
 
 
 class CoordinatorConnection:
@@ -69,6 +87,8 @@ class CoordinatorConnection:
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._keepalive: asyncio.Task[None] | None = None
+        self._last_sent = 0.0
         self._last_seq = 0
         self._closing = False
 
@@ -89,12 +109,17 @@ class CoordinatorConnection:
             raise ConnectionLost(f"cannot reach the coordinator at {self.url}: {exc}") from None
         self._reader = asyncio.get_running_loop().create_task(self._read())
         try:
-            return await self.request(
+            result = await self.request(
                 Auth(id="", api_key=api_key, token=token, user=user), AuthResult
             )
         except BaseException:
             await self.close()
             raise
+        if result.limits is not None and result.limits.idle_timeout > 0:
+            self._keepalive = asyncio.get_running_loop().create_task(
+                self._keep_alive(result.limits.idle_timeout / 3)
+            )
+        return result
 
     async def request(self, request: Request, result_type: type[R] | None = None) -> R:
         """Send ``request`` and return its reply's data, converted to ``result_type``."""
@@ -107,6 +132,7 @@ class CoordinatorConnection:
         self._pending[request_id] = future
         try:
             await self._ws.send_str(encode(request).decode())
+            self._last_sent = asyncio.get_running_loop().time()
             async with asyncio.timeout(self.request_timeout):
                 data = await future
         except TimeoutError:
@@ -120,6 +146,38 @@ class CoordinatorConnection:
         if result_type is None:
             return data  # type: ignore[no-any-return]
         return msgspec.convert(data, result_type)
+
+    async def _keep_alive(self, interval: float) -> None:
+        """Send ``ping`` once nothing has been sent for ``interval`` seconds.
+
+        Only the client's messages keep the coordinator from closing an idle connection
+        (WebSocket pongs do not count), so a quiet client, even in a call, must ping. A
+        connection that sends anyway is never pinged: each request pushes the next ping
+        back. A failed ping is left to the reader: a lost socket ends this task and the
+        reader's ``on_close`` reconnects. A reply is awaited at most ``interval``, so a
+        slow one never delays the next ping past the server's deadline.
+        """
+        loop = asyncio.get_running_loop()
+        while self.connected:
+            wait = self._last_sent + interval - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            sent_before = self._last_sent
+            try:
+                async with asyncio.timeout(interval):
+                    await self.request(Ping(id=""))
+            except (StreamCallError, TimeoutError) as exc:
+                logger.debug("keep-alive ping failed: %r", exc)
+                if self._last_sent == sent_before:  # nothing went out: wait, do not spin
+                    self._last_sent = loop.time()
+
+    def _stop_keepalive(self) -> asyncio.Task[None] | None:
+        """Cancel the keep-alive task (a closed socket has nothing to keep alive)."""
+        task, self._keepalive = self._keepalive, None
+        if task is not None:
+            task.cancel()
+        return task
 
     async def _read(self) -> None:
         assert self._ws is not None
@@ -139,6 +197,7 @@ class CoordinatorConnection:
         finally:
             if self._ws.close_code is not None and self._ws.close_code != 1000:
                 reason = f"closed by the coordinator ({self._ws.close_code})"
+            self._stop_keepalive()
             self._fail_pending(reason)
             if not self._closing:
                 self._on_close(reason)
@@ -176,6 +235,10 @@ class CoordinatorConnection:
     async def close(self) -> None:
         """Close the socket (pending requests fail with ConnectionLost)."""
         self._closing = True
+        keepalive = self._stop_keepalive()
+        if keepalive is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await keepalive
         if self._ws is not None:
             await self._ws.close()
         if self._reader is not None:
