@@ -19,7 +19,15 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from streamcall_widget.errors import DeviceError, InputError
 
-from .devices import Device, DeviceKind, DeviceList, DeviceManager, list_devices
+from .devices import (
+    SYNTHETIC_BACK_CAMERA,
+    SYNTHETIC_CAMERA,
+    Device,
+    DeviceKind,
+    DeviceList,
+    DeviceManager,
+    list_devices,
+)
 from .listeners import ErrorSink
 from .media import Hook, LocalTrack
 from .stamp import user_stamp, user_tone
@@ -28,22 +36,22 @@ __all__ = ["LocalMedia"]
 
 logger = logging.getLogger(__name__)
 
-_FACING = {"front": 0, "back": 1}
+_FACING = {"front": (0, SYNTHETIC_CAMERA), "back": (1, SYNTHETIC_BACK_CAMERA)}
+"""Each facing's place among the real cameras, and its synthetic camera."""
 
 
 def _facing(devices: DeviceList, facing: str) -> Device:
-    """The ``front``/``back`` camera: a real one labelled so, else the first/second real
-    camera, else the synthetic one labelled so."""
-    real = [c for c in devices.cameras if not c.id.startswith("synthetic")]
-    index = _FACING[facing]
-    for candidates in (
-        [c for c in real if facing in c.label.lower()],
-        real[index : index + 1],
-        [c for c in devices.cameras if facing in c.label.lower()],
-    ):
-        if candidates:
-            return candidates[0]
-    raise DeviceError(f"no {facing} camera; available: {devices.describe(DeviceKind.CAMERA)}")
+    """The ``front``/``back`` camera: a real camera labelled so, else the first/second real
+    camera, else the synthetic front/back camera.
+
+    Only real cameras (opened through a capture format such as v4l2) count: a media file
+    listed as a camera is a source the user picks by name, not a side of the machine, and a
+    file named ``front.mp4`` must not pass for one either.
+    """
+    real = [c for c in devices.cameras if c.format is not None]  # None: synthetic or a file
+    index, synthetic = _FACING[facing]
+    labelled = [c for c in real if facing in c.label.lower()]
+    return (labelled or real[index : index + 1] or [synthetic])[0]
 
 
 class LocalMedia:
@@ -131,7 +139,8 @@ class LocalMedia:
         return device
 
     async def switch_camera(self, facing_or_name: str) -> Device:
-        """``front``/``back`` by label (or list order: first, second), or any camera's name."""
+        """``front``/``back`` among real cameras by label (or order: first, second), else
+        the synthetic front/back camera (see :func:`_facing`); or any camera's name."""
         devices = await self.list()
         if facing_or_name not in _FACING:
             return await self.select_camera(devices, facing_or_name)
@@ -168,8 +177,7 @@ class LocalMedia:
 
     async def close(self) -> None:
         """Stop both tracks and close every device."""
-        for track in (self.audio, self.video):
-            if track.processor is not None:
-                track.processor.close()
+        for kind, track in (("audio", self.audio), ("video", self.video)):
+            self.set_processor(kind, None)
             track.stop()
         await self.devices.close()

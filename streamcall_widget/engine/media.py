@@ -4,7 +4,8 @@
 for one kind of local media. It forwards frames from the current device while enabled and
 waits while disabled (mute: no media leaves, and unmute resumes the same RTP stream without
 renegotiating); switching the device swaps its source in place; a processor hook (frame in,
-frame out) is applied to each frame before anyone sees it.
+frame out) is applied to each frame before anyone sees it. Local audio leaves in one format
+whatever the device (:data:`AUDIO_RATE` Hz s16 mono, :data:`AUDIO_SAMPLES` samples a frame).
 
 :class:`RemoteSink` drains one remote track (aiortc queues received frames until someone
 reads them), measures audio level, keeps the latest video frame for the renderer and feeds
@@ -13,6 +14,8 @@ reads them), measures audio level, keeps the latest video frame for the renderer
 User hooks run in worker threads through :class:`Hook`: the engine loop never waits on user
 code longer than one frame, an analysis hook that is still busy skips frames instead of
 queueing them, and an error is reported once per burst while the frame passes unchanged.
+A hook removed while a frame waits for it gives the frame up quietly: the frame passes
+unchanged (or to the processor that replaced it), and nothing is reported or cancelled.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import asyncio
 import contextlib
 import fractions
 import logging
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar, cast
@@ -33,7 +37,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from .listeners import ErrorSink
 from .quality import SpeakingDetector, audio_level
 
-__all__ = ["Hook", "LocalTrack", "RemoteSink"]
+__all__ = ["AUDIO_RATE", "AUDIO_SAMPLES", "Hook", "LocalTrack", "RemoteSink"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +45,24 @@ Frame = av.VideoFrame | av.AudioFrame
 Array = npt.NDArray[Any]
 P = TypeVar("P")
 
+AUDIO_RATE = 48000
+"""Sample rate of the local audio as sent and as audio processors get it (s16 mono)."""
+AUDIO_SAMPLES = 960
+"""Samples in each local audio frame: 20 ms at :data:`AUDIO_RATE`."""
+_SENT = ("s16", "mono", AUDIO_RATE)
+"""Sample format, layout and rate of the local audio as sent."""
+_CLOSED = object()
+"""What a hook's worker returns for a call it skipped because the hook was closed."""
+
 
 class Hook(Generic[P]):
-    """A user function run in a worker thread, its errors reported once per burst."""
+    """A user function run in a worker thread, its errors reported once per burst.
+
+    Closing a hook never cancels a call waiting for its thread: that would raise
+    ``CancelledError`` in whoever awaits :meth:`run`, and a local track's reader dies of it
+    (the media stops for good while the track stays live). The waiting call returns None
+    instead, without calling the function.
+    """
 
     def __init__(self, fn: Callable[..., Any], where: str, on_error: ErrorSink) -> None:
         self.fn = fn
@@ -52,19 +71,27 @@ class Hook(Generic[P]):
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="streamcall-hook")
         self._failing = False
         self.busy = False
+        self.closed = False
         self.errors = 0
 
     async def run(self, *args: Any, check: Callable[[Any], Any] | None = None) -> Any:
         """``check(fn(*args))`` (``check`` validates or converts the result, on the loop);
-        None if either raised, reported once per burst of failures."""
+        None if either raised, reported once per burst of failures, or if the hook is (or
+        gets) closed, reported never: a removed hook's failures no longer matter."""
+        if self.closed:
+            return None
         self.busy = True
         try:
             result = await asyncio.get_running_loop().run_in_executor(
-                self._executor, self.fn, *args
+                self._executor, self._call, *args
             )
+            if result is _CLOSED:
+                return None
             if check is not None:
                 result = check(result)
         except Exception as exc:
+            if self.closed:  # e.g. closed from another thread just before the submit
+                return None
             self.errors += 1
             if not self._failing:
                 self._failing = True
@@ -75,9 +102,15 @@ class Hook(Generic[P]):
         self._failing = False
         return result
 
+    def _call(self, *args: Any) -> Any:
+        """The function's result, or :data:`_CLOSED` if the hook closed while this waited."""
+        return _CLOSED if self.closed else self.fn(*args)
+
     def close(self) -> None:
-        """Let the worker thread end once its current call returns (without waiting)."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Let the worker thread end once its current call returns (without waiting); a
+        call still queued returns None without calling the function."""
+        self.closed = True
+        self._executor.shutdown(wait=False)
 
     async def aclose(self) -> None:
         """Stop the worker thread and wait until it has ended."""
@@ -86,7 +119,11 @@ class Hook(Generic[P]):
 
 
 class LocalTrack(MediaStreamTrack):
-    """One kind of local media as sent: current device, on/off switch, processor hook."""
+    """One kind of local media as sent: current device, on/off switch, processor hook.
+
+    An audio track hands out :data:`AUDIO_RATE` Hz s16 mono frames of
+    :data:`AUDIO_SAMPLES` samples whatever its source gives (see :class:`_AudioShaper`).
+    """
 
     def __init__(self, kind: str, source: MediaStreamTrack | None, enabled: bool) -> None:
         super().__init__()
@@ -97,6 +134,7 @@ class LocalTrack(MediaStreamTrack):
         self.processor: Hook[Any] | None = None
         self.frames = 0
         self._timeline = _Timeline()
+        self._shaper = _AudioShaper() if kind == "audio" else None
 
     @property
     def enabled(self) -> bool:
@@ -116,6 +154,8 @@ class LocalTrack(MediaStreamTrack):
     def set_source(self, source: MediaStreamTrack | None) -> MediaStreamTrack | None:
         """Read from ``source`` from the next frame on; returns the previous source."""
         previous, self._source = self._source, source
+        if self._shaper is not None:
+            self._shaper.reset()
         self._wake.set()
         return previous
 
@@ -129,14 +169,26 @@ class LocalTrack(MediaStreamTrack):
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            frame = await self._next_from(source)
+            frame = await self._next(source)
             if frame is None or source is not self._source or not self._enabled:
                 continue
             self._timeline.place(frame)
             self.frames += 1
-            if self.processor is not None:
-                return await self._process(frame, self.processor)
-            return frame
+            return await self._process(frame)
+
+    async def _next(self, source: MediaStreamTrack) -> Frame | None:
+        """The next frame of ``source`` in this track's format; None if the source or
+        switch changed meanwhile, or if the audio shaper needs more input first."""
+        if self._shaper is None:
+            return await self._next_from(source)
+        frame = self._shaper.pop()
+        if frame is None:
+            raw = await self._next_from(source)
+            if raw is not None and source is self._source:
+                assert isinstance(raw, av.AudioFrame)
+                self._shaper.push(raw)
+                frame = self._shaper.pop()
+        return frame
 
     async def _next_from(self, source: MediaStreamTrack) -> Frame | None:
         """A frame from ``source``, or None when the source or switch changed meanwhile."""
@@ -156,16 +208,76 @@ class LocalTrack(MediaStreamTrack):
             return None
         return cast(Frame, receive.result())
 
-    async def _process(self, frame: Frame, hook: Hook[Any]) -> Frame:
-        processed = await hook.run(
-            _as_array(frame), check=lambda result: _rebuild(frame, np.asarray(result), self.kind)
-        )
-        return processed if processed is not None else frame
+    async def _process(self, frame: Frame) -> Frame:
+        """``frame`` as the processor returns it; unchanged without one or if it fails.
+
+        A processor replaced or removed while the frame waited for it hands the frame to
+        the one now set (if any), so swapping processors never drops or stops the media.
+        """
+        hook = self.processor
+        while hook is not None:
+            processed = await hook.run(
+                _as_array(frame),
+                check=lambda result: _rebuild(frame, np.asarray(result), self.kind),
+            )
+            if processed is not None:
+                return cast(Frame, processed)
+            if not hook.closed or hook is self.processor:
+                break
+            hook = self.processor
+        return frame
 
     def stop(self) -> None:
         """Stop sending; the device itself belongs to the DeviceManager."""
         super().stop()
         self._wake.set()
+
+
+class _AudioShaper:
+    """Turns one source's audio into :data:`AUDIO_RATE` Hz s16 mono frames of
+    :data:`AUDIO_SAMPLES` samples, timestamps in samples.
+
+    Sources differ: the synthetic microphone gives that format already, aiortc's
+    ``MediaPlayer`` (files, real microphones) gives stereo. aiortc's Opus encoder sets its
+    resampler up from the first frame it gets and fails on any other format (``Frame does
+    not match AudioResampler setup``), which ends the sender: switching from one kind of
+    microphone to the other mid-call would silence it. Audio processors get this one shape
+    too, the one documented. Frames in the format pass as they are; others go through an
+    ``av.AudioResampler`` (made for the source's format, replaced if that changes), which also
+    cuts them into frames of the right length, so one frame in can give zero, one or more;
+    once a source needed it, all its frames take that way, to keep them in order.
+    """
+
+    def __init__(self) -> None:
+        self._resampler: av.AudioResampler | None = None
+        self._input: tuple[str, str, int] | None = None
+        self._ready: deque[av.AudioFrame] = deque()
+
+    def reset(self) -> None:
+        """Forget the previous source: its resampler and the frames not yet handed out."""
+        self._resampler = self._input = None
+        self._ready.clear()
+
+    def push(self, frame: av.AudioFrame) -> None:
+        """Convert ``frame``; the results wait for :meth:`pop`."""
+        shape = (frame.format.name, frame.layout.name, frame.sample_rate)
+        if self._resampler is None and shape == _SENT and frame.samples == AUDIO_SAMPLES:
+            self._ready.append(frame)
+            return
+        if self._resampler is None or shape != self._input:
+            self._resampler, self._input = self._new_resampler(), shape
+        self._ready.extend(self._resampler.resample(frame))
+
+    def pop(self) -> av.AudioFrame | None:
+        """The next converted frame, None if there is none yet."""
+        return self._ready.popleft() if self._ready else None
+
+    @staticmethod
+    def _new_resampler() -> av.AudioResampler:
+        """A resampler to the sent format, cutting its output into frames of that length."""
+        return av.AudioResampler(
+            format="s16", layout="mono", rate=AUDIO_RATE, frame_size=AUDIO_SAMPLES
+        )
 
 
 class _Timeline:
