@@ -12,6 +12,7 @@ recomputed from the JSON and the report's target column is written from the same
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import datetime
 import importlib.metadata
@@ -172,6 +173,18 @@ def _to_builtins(run: BenchRun) -> dict[str, Any]:
         if figure.target is not None:
             out["target"]["text"] = figure.target.text(figure.unit)
     return data
+
+
+def add_output_options(parser: argparse.ArgumentParser, bench: str) -> None:
+    """``--out`` (the Markdown report) and ``--json`` (the figures ``python -m bench``
+    reads back): the two files every bench writes, by default ``bench/out/<bench>.md`` and
+    ``.json``."""
+    out_dir = REPO_ROOT / "bench" / "out"
+    report, figures = out_dir / f"{bench}.md", out_dir / f"{bench}.json"
+    parser.add_argument("--out", type=Path, default=report, help=f"report file (default {report})")
+    parser.add_argument(
+        "--json", type=Path, default=figures, help=f"figures as JSON (default {figures})"
+    )
 
 
 def write_json(run: BenchRun, path: Path) -> None:

@@ -32,6 +32,7 @@ from bench.figures import (
     Figure,
     Stopwatch,
     Target,
+    add_output_options,
     command_line,
     machine,
     percentile,
@@ -50,8 +51,6 @@ RELAY_TARGET = 0.5
 """Coordinator relay throughput must be at least this fraction of the echo server's."""
 RING_P99_TARGET_MS = 5.0
 """Ring fan-out p99 must stay under this."""
-OUT_FILE = REPO_ROOT / "bench" / "out" / "coordinator.md"
-JSON_FILE = REPO_ROOT / "bench" / "out" / "coordinator.json"
 PROFILE_FILE = REPO_ROOT / "bench" / "out" / "coordinator.prof"
 
 
@@ -378,10 +377,7 @@ def build_run(
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.coordinator", description=__doc__)
     p.add_argument("--quick", action="store_true", help="fast smoke run (small sizes)")
-    p.add_argument("--out", type=Path, default=OUT_FILE, help=f"report file (default {OUT_FILE})")
-    p.add_argument(
-        "--json", type=Path, default=JSON_FILE, help=f"figures as JSON (default {JSON_FILE})"
-    )
+    add_output_options(p, "coordinator")
     p.add_argument("--seed", type=int, default=1, help="random seed for callers and callees")
     p.add_argument(
         "--cprofile",

@@ -14,21 +14,18 @@ import sys
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TypeVar
 
 import msgspec
 
 from bench.coordinator.wire import REPO_ROOT
-from bench.figures import Stopwatch, command_line, publish
+from bench.figures import Stopwatch, add_output_options, command_line, publish
 
 from .report import build_run
 from .worker import RESULT_PREFIX, VARIANTS, StartupResult, SteadyResult
 
 __all__ = ["Results", "Settings", "main"]
 
-OUT_FILE = REPO_ROOT / "bench" / "out" / "media.md"
-JSON_FILE = REPO_ROOT / "bench" / "out" / "media.json"
 STARTUP_VARIANTS = ("raw-vp8", "ours-vp8")
 
 R = TypeVar("R")
@@ -126,10 +123,7 @@ def _measure(settings: Settings, cpu: int | None) -> Results:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.media", description=__doc__)
     p.add_argument("--quick", action="store_true", help="fast smoke run (small sizes)")
-    p.add_argument("--out", type=Path, default=OUT_FILE, help=f"report file (default {OUT_FILE})")
-    p.add_argument(
-        "--json", type=Path, default=JSON_FILE, help=f"figures as JSON (default {JSON_FILE})"
-    )
+    add_output_options(p, "media")
     return p
 
 

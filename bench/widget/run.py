@@ -37,7 +37,7 @@ import psutil  # type: ignore[import-untyped]
 from playwright.sync_api import Browser, Page, ViewportSize
 
 from bench.coordinator.wire import REPO_ROOT
-from bench.figures import Stopwatch, command_line, publish
+from bench.figures import Stopwatch, add_output_options, command_line, publish
 from tests.browser.chromium import launch_chromium
 from tests.browser.jupyter import (
     kernel_execute,
@@ -53,8 +53,6 @@ from .report import FULL_SECONDS, Phase, Results, Settings, build_run
 
 __all__ = ["main"]
 
-OUT_FILE = REPO_ROOT / "bench" / "out" / "widget.md"
-JSON_FILE = REPO_ROOT / "bench" / "out" / "widget.json"
 QUICK = Settings(seconds=2.0, settle=0.5, quick=True)
 """``--quick``: 2 s windows, enough to prove the bench runs; the figures mean nothing."""
 NOTEBOOK = "widget_bench.ipynb"
@@ -190,10 +188,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-pin", action="store_true", help="leave every process on every CPU (no pinning)"
     )
-    p.add_argument("--out", type=Path, default=OUT_FILE, help=f"report file (default {OUT_FILE})")
-    p.add_argument(
-        "--json", type=Path, default=JSON_FILE, help=f"figures as JSON (default {JSON_FILE})"
-    )
+    add_output_options(p, "widget")
     return p
 
 
