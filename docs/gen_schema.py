@@ -10,6 +10,7 @@ Run from the repository root after changing anything in ``streamcall_widget/prot
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,30 @@ def build_schema() -> dict[str, Any]:
         ),
         "protocol_version": PROTOCOL_VERSION,
         "oneOf": [{"$ref": "#/$defs/ClientFrame"}, {"$ref": "#/$defs/ServerFrame"}],
-        "$defs": {**components, **roots},
+        "$defs": _normalise_text({**components, **roots}),
     }
+
+
+def normalise_prose(text: str) -> str:
+    """Docstring prose as one line per paragraph: the schema says the same whatever way the
+    msgspec release at hand dedents docstrings (0.22 kept continuation indents, 0.23 drops
+    them), so the committed file does not depend on the installed library."""
+    paragraphs = re.split(r"\n\s*\n", text.strip())
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
+
+
+def _normalise_text(node: Any) -> Any:
+    """``node`` with every ``title`` and ``description`` string passed through normalise_prose."""
+    if isinstance(node, dict):
+        return {
+            key: normalise_prose(value)
+            if key in ("title", "description") and isinstance(value, str)
+            else _normalise_text(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_normalise_text(item) for item in node]
+    return node
 
 
 def render() -> str:
