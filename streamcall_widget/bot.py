@@ -4,7 +4,8 @@ The bot logs in as ``--user``, prints every callEvent and incomingCall as one JS
 stdout (so a test or a shell can follow it), accepts rings with ``--auto-accept``, calls
 users with ``--call``, sends a media file with ``--play`` (looped) instead of the synthetic
 camera and tone, and with ``--echo`` sends back the last video frame and audio it received.
-It stops on SIGINT/SIGTERM, or after ``--duration`` seconds.
+It stops on SIGINT/SIGTERM, or after ``--duration`` seconds. Its options are declared in
+:mod:`streamcall_widget.cli`, which imports this module (and so the engine) only to run it.
 """
 
 from __future__ import annotations
@@ -26,25 +27,9 @@ from .engine import Call, Participant, StreamCall
 from .errors import StreamCallError
 from .protocol.lifecycle import CallEvent, IncomingCall
 
-__all__ = ["add_bot_parser", "run_bot"]
+__all__ = ["run_bot"]
 
 Array = npt.NDArray[Any]
-
-
-def add_bot_parser(commands: Any) -> None:
-    """The ``bot`` subcommand's options."""
-    bot = commands.add_parser("bot", help="run a headless participant")
-    bot.add_argument("--user", required=True, help="user id to log in as")
-    bot.add_argument("--name", default=None, help="display name (default: the user id)")
-    bot.add_argument("--url", default=None, help="coordinator ws:// URL (default: embedded)")
-    bot.add_argument("--api-key", default=None, help="API key of the coordinator at --url")
-    bot.add_argument("--token", default=None, help="user token (needed with --url)")
-    bot.add_argument("--auto-accept", action="store_true", help="accept every ring")
-    bot.add_argument("--call", action="append", default=[], help="ring this user (repeatable)")
-    bot.add_argument("--play", default=None, help="media file to send, looped")
-    bot.add_argument("--echo", action="store_true", help="send back what the bot receives")
-    bot.add_argument("--runtime-dir", default=None, help="where to find the embedded coordinator")
-    bot.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
 
 
 def _json_default(value: object) -> object:

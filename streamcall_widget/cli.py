@@ -3,6 +3,9 @@
 Every option also reads an environment variable (``STREAMCALL_HOST``, ``STREAMCALL_PORT``,
 ``STREAMCALL_API_KEY``, ``STREAMCALL_API_SECRET``, ``STREAMCALL_DB``,
 ``STREAMCALL_ALLOW_ORIGIN`` as a comma-separated list).
+
+``serve`` and ``token`` load the coordinator only: the engine (aiortc, PyAV, numpy) is
+imported by ``bot`` alone, when it runs.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from .bot import add_bot_parser, run_bot
-from .coordinator.auth import App, mint_token, new_app
+from .coordinator.auth import MIN_SECRET_BYTES, App, mint_token, new_app
 from .coordinator.embedded import discovery_path, read_discovery
 from .coordinator.server import LOOPBACK_ORIGINS, Coordinator, CoordinatorConfig
 
-__all__ = ["main"]
+__all__ = ["DEFAULT_TOKEN_TTL", "main"]
+
+DEFAULT_TOKEN_TTL = 24 * 3600
+"""Seconds a ``streamcall token`` is valid for when ``--ttl`` is not given."""
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -48,18 +53,56 @@ def _parser() -> argparse.ArgumentParser:
         help="browser Origin allowed to connect (repeatable; '*' wildcards); loopback if none",
     )
     serve.add_argument("--log-level", default="INFO")
+    serve.add_argument(
+        "--allow-weak-secret",
+        action="store_true",
+        help=f"accept an --api-secret shorter than {MIN_SECRET_BYTES} bytes (RISK: its tokens "
+        "can be forged by guessing the secret offline)",
+    )
 
     token = commands.add_parser("token", help="mint a user token")
     token.add_argument("--user", required=True, help="user id the token is for")
-    token.add_argument("--ttl", type=float, default=None, help="seconds of validity")
+    token.add_argument(
+        "--ttl",
+        type=_ttl,
+        default=DEFAULT_TOKEN_TTL,
+        help=f"seconds of validity (default {DEFAULT_TOKEN_TTL}, 24 h; 0: the token never expires)",
+    )
     token.add_argument("--role", choices=("user", "admin"), default=None)
     token.add_argument(
         "--api-secret",
         default=_env("API_SECRET"),
         help="app secret (default: the embedded coordinator's, from its discovery file)",
     )
-    add_bot_parser(commands)
+    _add_bot_parser(commands)
     return parser
+
+
+def _ttl(text: str) -> float | None:
+    """``--ttl``: a number of seconds ≥ 0, where 0 means no expiry (None)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not seconds >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r}: give seconds >= 0 (0: never expires)")
+    return seconds or None
+
+
+def _add_bot_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``bot`` subcommand's options (run by :mod:`streamcall_widget.bot`)."""
+    bot = commands.add_parser("bot", help="run a headless participant")
+    bot.add_argument("--user", required=True, help="user id to log in as")
+    bot.add_argument("--name", default=None, help="display name (default: the user id)")
+    bot.add_argument("--url", default=None, help="coordinator ws:// URL (default: embedded)")
+    bot.add_argument("--api-key", default=None, help="API key of the coordinator at --url")
+    bot.add_argument("--token", default=None, help="user token (needed with --url)")
+    bot.add_argument("--auto-accept", action="store_true", help="accept every ring")
+    bot.add_argument("--call", action="append", default=[], help="ring this user (repeatable)")
+    bot.add_argument("--play", default=None, help="media file to send, looped")
+    bot.add_argument("--echo", action="store_true", help="send back what the bot receives")
+    bot.add_argument("--runtime-dir", default=None, help="where to find the embedded coordinator")
+    bot.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -67,6 +110,21 @@ def _serve(args: argparse.Namespace) -> int:
     if bool(args.api_key) != bool(args.api_secret):
         print("streamcall serve: give both --api-key and --api-secret, or neither", file=sys.stderr)
         return 2
+    if args.api_secret and len(args.api_secret.encode()) < MIN_SECRET_BYTES:
+        if not args.allow_weak_secret:
+            print(
+                f"streamcall serve: --api-secret is {len(args.api_secret.encode())} bytes; "
+                f"give at least {MIN_SECRET_BYTES} (e.g. `python -c 'import secrets; "
+                "print(secrets.token_hex(32))'`), or pass --allow-weak-secret to accept "
+                "the risk that tokens are forged by guessing it",
+                file=sys.stderr,
+            )
+            return 2
+        logging.getLogger(__name__).warning(
+            "running with a %d-byte API secret (--allow-weak-secret): tokens can be forged "
+            "by whoever guesses it",
+            len(args.api_secret.encode()),
+        )
     app = App(args.api_key, args.api_secret) if args.api_key else new_app()
     if not args.api_key:
         print(f"api key:    {app.api_key}\napi secret: {app.api_secret}", file=sys.stderr)
@@ -114,10 +172,16 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bot(args: argparse.Namespace) -> int:
+    from .bot import run_bot  # noqa: PLC0415  (the engine loads only for the bot)
+
+    return run_bot(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``streamcall`` console script."""
     args = _parser().parse_args(argv)
-    commands = {"serve": _serve, "token": _token, "bot": run_bot}
+    commands = {"serve": _serve, "token": _token, "bot": _bot}
     return commands[args.command](args)
 
 

@@ -118,6 +118,24 @@ def _missing_iat() -> tuple[str, str, str]:
     return APP.api_key, _hs256({"user_id": VICTIM}), VICTIM
 
 
+def _string_iat() -> tuple[str, str, str]:
+    return APP.api_key, _hs256({"user_id": VICTIM, "iat": str(int(time.time()))}), VICTIM
+
+
+def _string_exp_in_the_future() -> tuple[str, str, str]:
+    now = int(time.time())
+    return APP.api_key, _hs256({"user_id": VICTIM, "iat": now, "exp": str(now + 600)}), VICTIM
+
+
+def _fractional_nbf() -> tuple[str, str, str]:
+    now = int(time.time())
+    return APP.api_key, _hs256({"user_id": VICTIM, "iat": now, "nbf": now - 0.5}), VICTIM
+
+
+def _boolean_iat() -> tuple[str, str, str]:
+    return APP.api_key, _hs256({"user_id": VICTIM, "iat": True}), VICTIM
+
+
 def _not_a_jwt() -> tuple[str, str, str]:
     return APP.api_key, "definitely.not.a-jwt", VICTIM
 
@@ -145,6 +163,10 @@ TOKEN_CASES: list[tuple[TokenCase, type[StreamCallError]]] = [
     (_missing_user_id, AuthenticationError),
     (_non_string_user_id, AuthenticationError),
     (_missing_iat, AuthenticationError),
+    (_string_iat, AuthenticationError),
+    (_string_exp_in_the_future, AuthenticationError),
+    (_fractional_nbf, AuthenticationError),
+    (_boolean_iat, AuthenticationError),
     (_not_a_jwt, AuthenticationError),
     (_user_mismatch, UserMismatch),
     (_unknown_api_key, UnknownApiKey),
@@ -225,6 +247,8 @@ async def test_bad_token_is_refused_and_socket_closed(
     received, code = await _send_then_collect(coordinator.url, auth, SNEAKY_CREATE)
 
     _assert_single_error(received, "a1", error)
+    if build in (_string_iat, _string_exp_in_the_future, _fractional_nbf, _boolean_iat):
+        assert "must be an integer" in received[0]["message"]
     assert code == POLICY_VIOLATION
     await _assert_nothing_processed(bob)
     assert coordinator.connection_count == 1

@@ -7,13 +7,15 @@ import contextlib
 import signal
 import socket
 import sys
+import warnings
 from pathlib import Path
 
 import aiohttp
 import jwt
 import pytest
+from jwt.warnings import InsecureKeyLengthWarning
 
-from streamcall_widget.cli import main
+from streamcall_widget.cli import DEFAULT_TOKEN_TTL, main
 from streamcall_widget.coordinator import mint_token
 
 from .wsclient import WsClient
@@ -36,12 +38,39 @@ def test_token_prints_decodable_jwt(capsys: pytest.CaptureFixture[str]) -> None:
         jwt.decode(out, "other" * 8, algorithms=["HS256"])
 
 
-def test_token_with_role_and_no_expiry(capsys: pytest.CaptureFixture[str]) -> None:
-    """Without --ttl the token has no exp; --role admin is carried in the claims."""
+def test_token_expires_after_a_day_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --ttl the token expires 24 h after it was issued; --role is in the claims."""
     assert main(["token", "--user", "root", "--api-secret", SECRET, "--role", "admin"]) == 0
     claims = jwt.decode(capsys.readouterr().out.strip(), SECRET, algorithms=["HS256"])
     assert claims["role"] == "admin"
+    assert claims["exp"] == claims["iat"] + DEFAULT_TOKEN_TTL == claims["iat"] + 86_400
+
+
+def test_token_ttl_zero_never_expires(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--ttl 0`` mints a token with no exp, as the help says."""
+    assert main(["token", "--user", "root", "--api-secret", SECRET, "--ttl", "0"]) == 0
+    claims = jwt.decode(capsys.readouterr().out.strip(), SECRET, algorithms=["HS256"])
     assert "exp" not in claims
+
+
+@pytest.mark.parametrize("ttl", ["-5", "soon", "nan"])
+def test_token_bad_ttl_is_refused(ttl: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A negative or non-numeric --ttl is a usage error naming what is allowed; no token."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["token", "--user", "root", "--api-secret", SECRET, "--ttl", ttl])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "--ttl" in captured.err
+
+
+def test_serve_refuses_a_short_secret(capsys: pytest.CaptureFixture[str]) -> None:
+    """``serve`` with a secret under 32 bytes exits 2 before listening, saying what to do."""
+    assert main(["serve", "--port", "0", "--api-key", "k", "--api-secret", "s" * 31]) == 2
+    err = capsys.readouterr().err
+    assert "31 bytes" in err
+    assert "at least 32" in err
+    assert "--allow-weak-secret" in err
 
 
 def free_port() -> int:
@@ -66,8 +95,16 @@ async def wait_healthy(url: str, proc: asyncio.subprocess.Process) -> dict[str, 
     raise AssertionError(f"{url} never answered")
 
 
-async def test_serve_health_login_and_sigterm(tmp_path: Path) -> None:
-    """``streamcall serve`` answers /health, accepts a login and exits 0 on SIGTERM."""
+@pytest.mark.parametrize(
+    ("secret", "flags"),
+    [("s" * 32, ()), ("weak", ("--allow-weak-secret",))],
+    ids=["strong", "weak"],
+)
+async def test_serve_health_login_and_sigterm(
+    tmp_path: Path, secret: str, flags: tuple[str, ...]
+) -> None:
+    """``streamcall serve`` answers /health, accepts a login and exits 0 on SIGTERM; a weak
+    secret runs only with --allow-weak-secret, and says so in the log."""
     port = free_port()
     db = tmp_path / "serve.sqlite3"
     proc = await asyncio.create_subprocess_exec(
@@ -78,16 +115,19 @@ async def test_serve_health_login_and_sigterm(tmp_path: Path) -> None:
         "--api-key",
         "k",
         "--api-secret",
-        "s" * 32,
+        secret,
         "--db",
         str(db),
+        *flags,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
     try:
         health = await wait_healthy(f"http://127.0.0.1:{port}/health", proc)
         assert health["status"] == "ok"
-        token = mint_token("s" * 32, "alice")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InsecureKeyLengthWarning)  # the weak case
+            token = mint_token(secret, "alice")
         client = await WsClient.login(f"ws://127.0.0.1:{port}/ws", "k", token, "alice")
         try:
             (me,) = (await client.request("users.query", user_ids=["alice"]))["users"]
@@ -102,6 +142,7 @@ async def test_serve_health_login_and_sigterm(tmp_path: Path) -> None:
         stderr = (await proc.stderr.read()).decode()
         assert code == 0, stderr
         assert f"ws://127.0.0.1:{port}/ws" in stderr
+        assert ("tokens can be forged" in stderr) == bool(flags)
         assert db.exists()
     finally:
         if proc.returncode is None:

@@ -73,6 +73,10 @@ def _kinds() -> list[Callable[[str], Bad]]:
         # Unknown or missing type.
         lambda i: Bad(json.dumps({"type": "call.explode", "id": i}), i, unknown),
         lambda i: Bad(json.dumps({"type": 5, "id": i}), i, unknown),
+        lambda i: Bad(json.dumps({"type": ["auth"], "id": i}), i, unknown),
+        lambda i: Bad(json.dumps({"type": {"name": "ping"}, "id": i}), i, unknown),
+        lambda i: Bad(json.dumps({"type": [], "id": [i]}), None, unknown),
+        lambda i: Bad(json.dumps({"type": True, "id": i}), i, unknown),
         lambda i: Bad(json.dumps({"type": "PING", "id": i}), i, unknown),
         lambda i: Bad(json.dumps({"id": i, "cid": "default:x"}), i, input_error),
         # Missing, unreadable or over-long ids.
@@ -175,6 +179,10 @@ KIND_NAMES = (
     "escaped-null-in-type",
     "unknown-type",
     "non-string-type",
+    "list-type",
+    "object-type",
+    "list-type-list-id",
+    "boolean-type",
     "uppercase-type",
     "missing-type",
     "missing-id",

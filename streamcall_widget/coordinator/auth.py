@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import jwt
+from jwt.types import Options
 
 from streamcall_widget.errors import (
     AuthenticationError,
@@ -25,9 +26,12 @@ from streamcall_widget.errors import (
     UserMismatch,
 )
 
-__all__ = ["ALGORITHM", "App", "Claims", "Verifier", "mint_token", "new_app"]
+__all__ = ["ALGORITHM", "MIN_SECRET_BYTES", "App", "Claims", "Verifier", "mint_token", "new_app"]
 
 ALGORITHM = "HS256"
+MIN_SECRET_BYTES = 32
+"""HS256 keys shorter than its 32-byte output weaken it (RFC 7518 §3.2); ``serve`` refuses
+them unless told to accept the risk. PyJWT warns below this size too."""
 _ROLES = ("user", "admin")
 LEEWAY_SECONDS = 5.0
 """Clock skew tolerated between the machine that minted a token and the coordinator."""
@@ -78,6 +82,51 @@ def mint_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
+_TIME_CLAIMS = ("iat", "exp", "nbf")
+
+
+def _decode(token: str, secret: str, *, check_times: bool) -> dict[str, object]:
+    """The token's claims once its HS256 signature (and, if asked, its times) hold."""
+    options: Options = {
+        "require": ["iat"],
+        "verify_aud": False,
+        "verify_iat": check_times,
+        "verify_exp": check_times,
+        "verify_nbf": check_times,
+    }
+    try:
+        claims: dict[str, object] = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options=options, leeway=LEEWAY_SECONDS
+        )
+    except jwt.ExpiredSignatureError:
+        raise TokenExpired("the token has expired; get a new one") from None
+    except jwt.ImmatureSignatureError as exc:
+        if "iat" in str(exc):
+            raise TokenUsedBeforeIssuedAt("the token's iat is in the future") from None
+        raise TokenNotValidYet("the token's nbf is in the future") from None
+    except (jwt.InvalidSignatureError, jwt.InvalidAlgorithmError):
+        raise TokenSignatureInvalid(
+            f"the token is not signed with this app's secret using {ALGORITHM}"
+        ) from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise AuthenticationError(f"the token lacks the {exc.claim!r} claim") from None
+    except jwt.InvalidTokenError as exc:
+        raise AuthenticationError(f"the token is malformed: {exc}") from None
+    return claims
+
+
+def _check_time_claims(claims: dict[str, object]) -> None:
+    """``iat``, ``exp`` and ``nbf`` are JSON integers (seconds since the epoch), as the
+    protocol says: a string, a fraction or a boolean is refused, naming the claim."""
+    for claim in _TIME_CLAIMS:
+        value = claims.get(claim)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise AuthenticationError(
+                f"the token's {claim!r} claim must be an integer (seconds since the epoch), "
+                f"not {type(value).__name__} {value!r}"
+            )
+
+
 class Verifier:
     """Checks (api_key, token, user id) against the registered apps."""
 
@@ -89,28 +138,11 @@ class Verifier:
         app = self._apps.get(api_key)
         if app is None:
             raise UnknownApiKey("no app is registered under this API key")
-        try:
-            claims = jwt.decode(
-                token,
-                app.api_secret,
-                algorithms=[ALGORITHM],
-                options={"require": ["iat"], "verify_aud": False},
-                leeway=LEEWAY_SECONDS,
-            )
-        except jwt.ExpiredSignatureError:
-            raise TokenExpired("the token has expired; get a new one") from None
-        except jwt.ImmatureSignatureError as exc:
-            if "iat" in str(exc):
-                raise TokenUsedBeforeIssuedAt("the token's iat is in the future") from None
-            raise TokenNotValidYet("the token's nbf is in the future") from None
-        except (jwt.InvalidSignatureError, jwt.InvalidAlgorithmError):
-            raise TokenSignatureInvalid(
-                f"the token is not signed with this app's secret using {ALGORITHM}"
-            ) from None
-        except jwt.MissingRequiredClaimError as exc:
-            raise AuthenticationError(f"the token lacks the {exc.claim!r} claim") from None
-        except jwt.InvalidTokenError as exc:
-            raise AuthenticationError(f"the token is malformed: {exc}") from None
+        # Signature first, times unchecked: the time claims' types are ours to check before
+        # PyJWT reads them (it takes int("123"), a string, as a time).
+        claims = _decode(token, app.api_secret, check_times=False)
+        _check_time_claims(claims)
+        _decode(token, app.api_secret, check_times=True)
         return self._claims(claims, user_id)
 
     @staticmethod
@@ -133,5 +165,5 @@ class Verifier:
             user_id=token_user,
             role=str(role),
             call_cids=tuple(cids) if cids is not None else None,
-            expires_at=float(exp) if isinstance(exp, int | float) else None,
+            expires_at=float(exp) if isinstance(exp, int) else None,
         )

@@ -124,14 +124,26 @@ def _explain(data: str | bytes, exc: msgspec.ValidationError) -> ParseFailure:
     request_id = (
         envelope.id if isinstance(envelope.id, str) and 0 < len(envelope.id) <= 64 else None
     )
+    allowed = ", ".join(sorted(map(str, _KNOWN_TYPES)))
     if envelope.type is None:
         error: InputError = InputError("frame has no 'type' field")
+    elif not isinstance(envelope.type, str):
+        # A list or an object is no message name (and is unhashable: never look it up).
+        error = UnknownMessageType(
+            f"'type' must be a string naming the message, not {_json_kind(envelope.type)}; "
+            f"allowed: {allowed}"
+        )
     elif envelope.type not in _KNOWN_TYPES:
-        allowed = ", ".join(sorted(map(str, _KNOWN_TYPES)))
         error = UnknownMessageType(f"unknown message type {envelope.type!r}; allowed: {allowed}")
     else:
         error = InputError(f"invalid {envelope.type!r} message: {exc}")
     return ParseFailure(request_id=request_id, error=error)
+
+
+def _json_kind(value: object) -> str:
+    """The JSON name of a decoded value's kind, for error messages."""
+    kinds = {bool: "a boolean", int: "a number", float: "a number", list: "an array"}
+    return kinds.get(type(value), "an object")
 
 
 def encode(frame: ServerFrame | Request) -> bytes:
