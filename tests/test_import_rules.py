@@ -33,7 +33,14 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "streamcall_widget.widgets",
     ),
     "coordinator": (*MEDIA_STACK, "streamcall_widget.engine", "streamcall_widget.widgets"),
-    "engine": ("streamcall_widget.widgets", "ipywidgets", "anywidget", "traitlets"),
+    "engine": (
+        "streamcall_widget.widgets",
+        "streamcall_widget.render",
+        "ipywidgets",
+        "anywidget",
+        "traitlets",
+    ),
+    "render": ("streamcall_widget.widgets", "ipywidgets", "anywidget", "traitlets"),
     "widgets": ("aiortc", "aioice"),
 }
 """For each layer (a subpackage), the modules it must not import, directly or by a prefix."""

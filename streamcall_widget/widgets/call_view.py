@@ -14,11 +14,11 @@ from streamcall_widget.engine.client import StreamCall
 from streamcall_widget.engine.taps import LOCAL
 from streamcall_widget.errors import InvalidState
 from streamcall_widget.protocol.lifecycle import CallState
+from streamcall_widget.render.media_pipe import MediaPipe
 
 from .assets import load_module
 from .base import EngineWidget, Handler
 from .kernel_activity import watch_kernel_activity
-from .media_pipe import MediaPipe
 from .snapshot import call_snapshot, participant_snapshot
 
 __all__ = ["LAYOUTS", "CallView"]

@@ -14,8 +14,8 @@ import pytest
 import simplejpeg
 from IPython.core.events import EventManager, available_events
 
+from streamcall_widget.render.media_pipe import CHUNK_SAMPLES, MediaPipe
 from streamcall_widget.widgets import kernel_activity
-from streamcall_widget.widgets.media_pipe import CHUNK_SAMPLES, MediaPipe
 
 Message = tuple[dict[str, Any], list[bytes]]
 DEADLINE = 5.0
@@ -347,7 +347,7 @@ def test_send_errors_logged_once_and_survived(
     """A failing send is logged once per burst and the next frame still goes."""
     recorder.fail_next = 3
     pipe.receive(viewport(alice=(640, 480)))
-    with caplog.at_level(logging.ERROR, logger="streamcall_widget.widgets.media_pipe"):
+    with caplog.at_level(logging.ERROR, logger="streamcall_widget.render.media_pipe"):
         for attempt in range(1, 5):
             pipe.video_frame("alice", video())
             recorder.wait_attempts(attempt)

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from streamcall_widget.errors import InputError
-from streamcall_widget.widgets.flow import FlowControl
+from streamcall_widget.render.flow import FlowControl
 
 
 def visible_flow(*, min_interval: float = 1 / 60, stall_timeout: float = 2.0) -> FlowControl:

@@ -9,7 +9,7 @@ import simplejpeg
 
 from streamcall_widget.engine.stamp import read_stamp, stamp_id
 from streamcall_widget.errors import InputError
-from streamcall_widget.widgets.encoder import encode_tile, fit_size
+from streamcall_widget.render.encoder import encode_tile, fit_size
 
 
 def rgb_frame(

@@ -9,7 +9,7 @@ import pytest
 
 from streamcall_widget.engine.stamp import dominant_frequency
 from streamcall_widget.errors import InputError
-from streamcall_widget.widgets.mixer import RATE, AudioMixer
+from streamcall_widget.render.mixer import RATE, AudioMixer
 
 
 def tone_frames(
