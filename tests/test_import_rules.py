@@ -74,6 +74,28 @@ def _breaks(name: str, forbidden: tuple[str, ...]) -> bool:
     return any(name == bad or name.startswith(bad + ".") for bad in forbidden)
 
 
+SANS_IO_MODULES = {
+    "engine/call_core.py": (
+        "asyncio",
+        "threading",
+        "aiohttp",
+        *MEDIA_STACK,
+        "streamcall_widget.engine.loop",
+    ),
+}
+"""Pure modules inside an I/O layer: they may not await, spawn threads or touch media."""
+
+
+@pytest.mark.parametrize("module", sorted(SANS_IO_MODULES))
+def test_sans_io_modules_stay_pure(module: str) -> None:
+    """The call core imports nothing that does I/O (it is driven by tests with no loop)."""
+    path = PACKAGE / module
+    offending = [
+        n for n in _imports(path, _module_name(path)) if _breaks(n, SANS_IO_MODULES[module])
+    ]
+    assert offending == []
+
+
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
 def test_layer_imports_follow_the_rules(layer: str) -> None:
     """No source file of the layer imports a module its rule forbids."""

@@ -1,0 +1,280 @@
+"""One call as this client sees it, sans-I/O: coordinator events and commands in, actions out.
+
+:class:`CallCore` owns everything one call knows: its phase (through
+:class:`~streamcall_widget.protocol.lifecycle.CallLifecycle`), who is in the session, the
+members, the custom data, this client's session id and capabilities. It never awaits,
+sends, opens a peer or touches a thread: each input returns the :data:`Action` values the
+engine must carry out, in order:
+
+- :class:`Emit` — hand a ``callEvent`` to the listeners;
+- :class:`ConnectPeer` / :class:`DisconnectPeer` — a remote session's media starts or ends
+  (the transport connects to it, or drops it);
+- :class:`ForwardSignal` — a negotiation message for the transport;
+- :class:`JoinSession` — join the media session now (the outgoing ring was accepted);
+- :class:`Finish` — the call is over for this client: release its media, forget it.
+
+:class:`~streamcall_widget.engine.call.Call` is the I/O around it, as websockets'
+``Connection`` is around its ``Protocol``: it feeds events and replies in and performs the
+actions. Tests drive the core with no event loop (``tests/test_call_core.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from streamcall_widget.errors import InvalidState
+from streamcall_widget.protocol.events import (
+    AnyEvent,
+    CallAccepted,
+    MemberAdded,
+    MemberRemoved,
+    ParticipantJoined,
+    ParticipantLeft,
+    SignalReceived,
+    TrackPublished,
+    TrackUnpublished,
+)
+from streamcall_widget.protocol.lifecycle import (
+    CallEvent,
+    CallLifecycle,
+    CallMember,
+    CallState,
+    Direction,
+)
+from streamcall_widget.protocol.models import CallResponse, Signal, TrackType
+
+from .participants import Participant, ParticipantTable
+
+__all__ = [
+    "Action",
+    "CallCore",
+    "ConnectPeer",
+    "DisconnectPeer",
+    "Emit",
+    "Finish",
+    "ForwardSignal",
+    "JoinSession",
+]
+
+
+@dataclass(frozen=True)
+class Emit:
+    """Hand ``event`` to the ``callEvent`` listeners."""
+
+    event: CallEvent
+
+
+@dataclass(frozen=True)
+class ConnectPeer:
+    """Media with the remote session ``session_id`` starts (it joined, or we did)."""
+
+    session_id: str
+
+
+@dataclass(frozen=True)
+class DisconnectPeer:
+    """Media with the remote session ``session_id`` ends (it left)."""
+
+    session_id: str
+
+
+@dataclass(frozen=True)
+class ForwardSignal:
+    """A negotiation message from ``from_session_id`` for the transport."""
+
+    from_session_id: str
+    signal: Signal
+
+
+@dataclass(frozen=True)
+class JoinSession:
+    """Join the call's media session now: the callee accepted our ring."""
+
+
+@dataclass(frozen=True)
+class Finish:
+    """The call is over for this client (``left`` was emitted): release it."""
+
+    reason: str
+
+
+Action = Emit | ConnectPeer | DisconnectPeer | ForwardSignal | JoinSession | Finish
+
+
+class CallCore:
+    """The state of one call for the local user, and the actions each change asks for."""
+
+    def __init__(
+        self,
+        cid: str,
+        self_user_id: str,
+        direction: Direction,
+        *,
+        caller: CallMember | None = None,
+        members: tuple[CallMember, ...] = (),
+        custom: dict[str, Any] | None = None,
+    ) -> None:
+        self.cid = cid
+        self.lifecycle = CallLifecycle(
+            cid, self_user_id, direction, caller=caller, members=members, custom=custom
+        )
+        self.participants = ParticipantTable()
+        self.session_id: str | None = None
+        """This client's session in the call, once joined (a rejoin gets a new one)."""
+        self.own_capabilities: tuple[str, ...] = ()
+        self.joined_at: float | None = None
+        """When the call was first joined (epoch seconds, as given); a rejoin keeps it."""
+        self._finished = False
+
+    @property
+    def phase(self) -> CallState:
+        """idle, ringing, joining, joined, reconnecting, leaving or left."""
+        return self.lifecycle.phase
+
+    @property
+    def finished(self) -> bool:
+        """Whether :class:`Finish` was given out (it is given once)."""
+        return self._finished
+
+    def remote_session_ids(self) -> list[str]:
+        """The sessions in the call other than ours, in join order."""
+        return [p.session_id for p in self.participants.all() if not p.is_local]
+
+    # -- what the local user does ---------------------------------------------------------
+
+    def ring(self) -> list[Action]:
+        """The call rings: we were rung, or we ring the callees."""
+        return _emit(self.lifecycle.ringing())
+
+    def accept_started(self) -> None:
+        """We are accepting the ring (marked first, so the coordinator's echo is ours)."""
+        self.lifecycle.accepting()
+
+    def accept_failed(self) -> None:
+        """The accept request failed: the ring is still unanswered by us."""
+        self.lifecycle.accepting(started=False)
+
+    def accepted(self) -> list[Action]:
+        """The coordinator took our accept."""
+        return _emit(self.lifecycle.accepted())
+
+    def start_joining(self) -> list[Action]:
+        """We start joining the media session."""
+        return _emit(self.lifecycle.joining())
+
+    def join_failed(self, *, reconnecting_allowed: bool) -> list[Action]:
+        """The join request failed; a lost connection while reconnecting retries later."""
+        if reconnecting_allowed and self.phase is CallState.RECONNECTING:
+            return []
+        return self.finish("join_failed")
+
+    def joined(self, response: CallResponse, now: float) -> list[Action]:
+        """The coordinator answered our ``call.join``: we are in, with a (new) session.
+
+        A join answered after an earlier one already completed changes nothing.
+        """
+        if self.phase is CallState.JOINED:
+            return []
+        self.session_id = response.session_id
+        self.apply(response)
+        if self.joined_at is None:
+            self.joined_at = now
+        actions = _emit(self.lifecycle.joined())
+        return actions + [ConnectPeer(s) for s in self.remote_session_ids()]
+
+    def apply(self, response: CallResponse) -> None:
+        """Take the call as a reply describes it: capabilities, members, custom, session."""
+        self.own_capabilities = tuple(str(c) for c in response.own_capabilities)
+        self.lifecycle.members = tuple(CallMember.from_member(m) for m in response.members)
+        self.lifecycle.custom = dict(response.call.custom)
+        self.participants.clear()
+        session = response.call.session
+        for data in session.participants if session is not None else ():
+            local = data.session_id == self.session_id
+            self.participants.put(Participant.from_wire(data, is_local=local))
+        self._count()
+
+    def reconnecting(self, reason: str) -> list[Action]:
+        """The coordinator connection dropped while we are in the session."""
+        if not self.lifecycle.in_session:
+            return []
+        return _emit(self.lifecycle.reconnecting(reason))
+
+    def start_leaving(self) -> list[Action]:
+        """We hang up (InvalidState when there is no session to leave)."""
+        if not self.lifecycle.in_session:
+            raise InvalidState(f"call {self.cid} is {self.phase.value}; nothing to leave")
+        return _emit(self.lifecycle.leaving())
+
+    def finish(self, reason: str | None) -> list[Action]:
+        """We are out: ``left`` once, then :class:`Finish` once."""
+        actions = _emit(self.lifecycle.left(reason or "left"))
+        if self._finished:
+            return actions
+        self._finished = True
+        return [*actions, Finish(self.lifecycle.reason or reason or "left")]
+
+    def track_published(self, track: TrackType, published: bool) -> None:
+        """Our own session now (un)publishes ``track``."""
+        if self.session_id is not None:
+            self.participants.set_track(self.session_id, track, published)
+
+    def note(self, state: CallState, **fields: Any) -> CallEvent:
+        """An event that is no phase change (toggles of camera, microphone, speaker)."""
+        return self.lifecycle.note(state, **fields)
+
+    # -- what the coordinator says ------------------------------------------------------
+
+    def receive(self, event: AnyEvent) -> list[Action]:
+        """The actions one coordinator event of this call asks for."""
+        own = self.session_id
+        actions: list[Action] = []
+        match event:
+            case SignalReceived():
+                if own is None or not self.lifecycle.in_session:
+                    return []
+                return [ForwardSignal(event.from_session_id, event.signal)]
+            case ParticipantLeft() if event.participant.session_id == own:
+                self.participants.remove(event.participant.session_id)
+                self._count()
+                return _emit(self.lifecycle.receive(event)) + self.finish(event.reason)
+            case ParticipantJoined() if event.participant.session_id != own:
+                self.participants.put(Participant.from_wire(event.participant, is_local=False))
+                if self.phase is CallState.JOINED:
+                    actions.append(ConnectPeer(event.participant.session_id))
+            case ParticipantLeft():
+                self.participants.remove(event.participant.session_id)
+                actions.append(DisconnectPeer(event.participant.session_id))
+            case TrackPublished() | TrackUnpublished():
+                published = isinstance(event, TrackPublished)
+                self.participants.set_track(event.session_id, event.track_type, published)
+                if event.session_id == own:
+                    return []  # our own toggle already emitted this
+            case MemberAdded():
+                added = tuple(CallMember.from_member(m) for m in event.members)
+                known = {m.user_id for m in added}
+                kept = tuple(m for m in self.lifecycle.members if m.user_id not in known)
+                self.lifecycle.members = kept + added
+            case MemberRemoved():
+                removed = set(event.user_ids)
+                self.lifecycle.members = tuple(
+                    m for m in self.lifecycle.members if m.user_id not in removed
+                )
+        self._count()
+        was_ringing_out = (
+            self.phase is CallState.RINGING and self.lifecycle.direction is Direction.OUTGOING
+        )
+        actions += _emit(self.lifecycle.receive(event))
+        if isinstance(event, CallAccepted) and was_ringing_out and self.phase is CallState.RINGING:
+            actions.append(JoinSession())
+        if self.phase is CallState.LEFT:
+            actions += self.finish(None)
+        return actions
+
+    def _count(self) -> None:
+        self.lifecycle.participant_count = len(self.participants)
+
+
+def _emit(events: list[CallEvent]) -> list[Action]:
+    return [Emit(event) for event in events]
