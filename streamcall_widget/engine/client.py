@@ -86,6 +86,7 @@ from .results import (
 )
 from .settings import SettingsStore
 from .taps import FrameTap, FrameTaps
+from .threadsafe import threadsafe
 
 __all__ = ["StreamCall"]
 
@@ -264,7 +265,8 @@ class StreamCall:
 
     # -- login ---------------------------------------------------------------------------
 
-    def login(
+    @threadsafe
+    async def login(
         self,
         user_id: str,
         *,
@@ -273,22 +275,16 @@ class StreamCall:
         token: str | None = None,
         token_provider: TokenProvider | None = None,
         custom: dict[str, Any] | None = None,
-    ) -> EngineFuture[SuccessResponse]:
+    ) -> SuccessResponse:
         """Connect as ``user_id``; with the embedded coordinator no token is needed."""
         user = UserInput(id=user_id, name=name, image=image_url, custom=custom or {})
-        return self._submit(self._login(user, token=token, provider=token_provider))
-
-    async def _login(
-        self, user: UserInput, *, token: str | None, provider: TokenProvider | None
-    ) -> SuccessResponse:
-        user_id = user.id
         if not isinstance(user_id, str) or not user_id.strip():
             raise InputError("user_id must be a non-empty string")
         if self._user is not None:
             if self._user.id == user_id:
                 return SuccessResponse()
             raise InvalidState(f"already logged in as {self._user.id!r}; logout() first")
-        self._token_given = (token, provider)
+        self._token_given = (token, token_provider)
         self._conn = await self._connect(user)
         await self.media.identify(user_id, user.name or user_id)
         if self.media.camera is None and self.media.microphone is None:
@@ -329,9 +325,10 @@ class StreamCall:
             return conn
         raise AuthenticationError("could not authenticate")  # pragma: no cover
 
-    def logout(self) -> EngineFuture[SuccessResponse]:
+    @threadsafe
+    async def logout(self) -> SuccessResponse:
         """Leave any call, reject nothing, and disconnect."""
-        return self._submit(self._logout())
+        return await self._logout()
 
     async def _logout(self) -> SuccessResponse:
         if self._user is None:
@@ -352,36 +349,31 @@ class StreamCall:
             self._target = None  # the next login looks again (and reads the dynamic key)
         return SuccessResponse()
 
-    def get_current_user(self) -> EngineFuture[CurrentUser]:
+    @threadsafe
+    async def get_current_user(self) -> CurrentUser:
         """Who is logged in."""
-        return self._submit(self._current_user())
-
-    async def _current_user(self) -> CurrentUser:
         user = self._user
         if user is None:
             return CurrentUser(user_id="", name="", image_url="", is_logged_in=False)
         return CurrentUser(user.id, user.name or "", user.image or "", self._conn is not None)
 
-    def set_dynamic_api_key(self, api_key: str | None) -> EngineFuture[SuccessResponse]:
+    @threadsafe
+    async def set_dynamic_api_key(self, api_key: str | None) -> SuccessResponse:
         """Use ``api_key`` instead of the configured one, from the next login (and after a
         restart) until cleared with ``None``."""
-        return self._submit(self._set_dynamic_key(api_key))
-
-    async def _set_dynamic_key(self, api_key: str | None) -> SuccessResponse:
         self._settings.set_dynamic_api_key(api_key)
         return SuccessResponse()
 
-    def get_dynamic_api_key(self) -> EngineFuture[DynamicApiKey]:
+    @threadsafe
+    async def get_dynamic_api_key(self) -> DynamicApiKey:
         """The dynamic API key, if one is set."""
-        return self._submit(self._get_dynamic_key())
-
-    async def _get_dynamic_key(self) -> DynamicApiKey:
         key = self._settings.dynamic_api_key
         return DynamicApiKey(api_key=key, has_dynamic_key=key is not None)
 
     # -- calls ---------------------------------------------------------------------------
 
-    def call(
+    @threadsafe
+    async def call(
         self,
         user_ids: list[str],
         *,
@@ -392,23 +384,15 @@ class StreamCall:
         custom: dict[str, Any] | None = None,
         call_id: str | None = None,
         ring_timeout_ms: int | None = None,
-    ) -> EngineFuture[Call]:
+    ) -> Call:
         """Call ``user_ids``: ring them (``ring=True``, the call resolves while ringing and
         is joined when someone accepts) or just create the call and join it.
 
         ``ring_timeout_ms`` (5 000 to 180 000) replaces the call type's ring timeouts:
         callees who have not answered by then miss the call.
         """
-        options = _CallOptions(type, ring, team, video, custom or {}, call_id, ring_timeout_ms)
-        return self._submit(self._call(user_ids, options))
-
-    async def _call(
-        self,
-        user_ids: list[str],
-        options: _CallOptions,
-    ) -> Call:
-        call_type, ring, video = options.type, options.ring, options.video
-        settings = _ring_settings(options.ring_timeout_ms)
+        call_type = type
+        settings = _ring_settings(ring_timeout_ms)
         me = self.user_id
         if isinstance(user_ids, str) or not all(isinstance(u, str) and u for u in user_ids):
             raise InputError("user_ids must be a list of user id strings")
@@ -421,7 +405,7 @@ class StreamCall:
         if call_type not in CALL_TYPES:
             raise InputError(f"unknown call type {call_type!r}; allowed: {', '.join(CALL_TYPES)}")
         self._require_free()
-        cid = f"{call_type}:{options.call_id or uuid.uuid4().hex}"
+        cid = f"{call_type}:{call_id or uuid.uuid4().hex}"
         members = [MemberInput(user_id=me)] + [MemberInput(user_id=u) for u in others]
         call = Call(self, cid, Direction.OUTGOING)
         self._calls[cid] = self._active = call
@@ -433,10 +417,10 @@ class StreamCall:
                     call_type=call_type,
                     call_id=cid.partition(":")[2],
                     members=members,
-                    custom=options.custom,
+                    custom=custom or {},
                     ring=ring,
                     video=video,
-                    team=options.team,
+                    team=team,
                     settings_override=settings,
                 ),
                 CallResponse,
@@ -469,11 +453,9 @@ class StreamCall:
         """Open the camera and microphone once (a call joins only when they are ready)."""
         await asyncio.shield(self._start_media())
 
-    def join_call(self, call_id: str, call_type: str = "default") -> EngineFuture[Call]:
+    @threadsafe
+    async def join_call(self, call_id: str, call_type: str = "default") -> Call:
         """Join an existing call by id (a member, or anyone the call type lets join)."""
-        return self._submit(self._join_call(call_id, call_type))
-
-    async def _join_call(self, call_id: str, call_type: str) -> Call:
         self.user_id  # noqa: B018 - raises when not logged in
         cid = _cid(call_id, call_type)
         self._require_free()
@@ -481,18 +463,14 @@ class StreamCall:
         self._calls[cid] = self._active = call
         return await call.join()
 
-    def get_ringing_call(self) -> EngineFuture[Call | None]:
+    @threadsafe
+    async def get_ringing_call(self) -> Call | None:
         """The most recent incoming call still ringing, if any."""
-        return self._submit(self._ringing_call())
-
-    async def _ringing_call(self) -> Call | None:
         return self._latest_ringing()
 
-    def accept_call(self, call_id: str | None = None) -> EngineFuture[Call]:
+    @threadsafe
+    async def accept_call(self, call_id: str | None = None) -> Call:
         """Accept the ringing call (the latest, or ``call_id``) and join it."""
-        return self._submit(self._accept(call_id))
-
-    async def _accept(self, call_id: str | None) -> Call:
         call = await self._incoming(call_id, "accept")
         self._require_free()
         self._active = call
@@ -510,7 +488,7 @@ class StreamCall:
     async def _incoming(self, call_id: str | None, verb: str) -> Call:
         self.user_id  # noqa: B018 - raises when not logged in
         if call_id is None:
-            call = await self._ringing_call()
+            call = self._latest_ringing()
         else:
             found = [c for c in self._calls.values() if call_id in (c.id, c.cid)]
             call = found[0] if found else None
@@ -519,13 +497,11 @@ class StreamCall:
             raise InvalidState(f"nothing to {verb}: {what} is not ringing for you")
         return call
 
-    def reject_call(
+    @threadsafe
+    async def reject_call(
         self, reason: str = "decline", call_id: str | None = None
-    ) -> EngineFuture[SuccessResponse]:
+    ) -> SuccessResponse:
         """Reject the ringing call (``decline`` or ``busy``)."""
-        return self._submit(self._reject(reason, call_id))
-
-    async def _reject(self, reason: str, call_id: str | None) -> SuccessResponse:
         allowed = (RejectReason.DECLINE, RejectReason.BUSY)
         if reason not in allowed:
             raise InputError(f"reject reason {reason!r} not allowed; use one of: decline, busy")
@@ -533,11 +509,9 @@ class StreamCall:
         await self.request(RejectCall(id="", cid=call.cid, reason=RejectReason(reason)), object)
         return SuccessResponse()
 
-    def end_call(self) -> EngineFuture[SuccessResponse]:
+    @threadsafe
+    async def end_call(self) -> SuccessResponse:
         """Hang up: cancel a ring you started, end a 1:1 call, or leave a group call."""
-        return self._submit(self._end_call())
-
-    async def _end_call(self) -> SuccessResponse:
         self.user_id  # noqa: B018 - raises when not logged in
         call = self._active
         if call is None or not call.lifecycle.active:
@@ -555,21 +529,17 @@ class StreamCall:
         else:
             await call._leave()
 
-    def get_call_status(self) -> EngineFuture[CallEvent]:
+    @threadsafe
+    async def get_call_status(self) -> CallEvent:
         """The current call's phase as a callEvent (``idle`` when there is none)."""
-        return self._submit(self._status())
-
-    async def _status(self) -> CallEvent:
-        call = self._active or await self._ringing_call()
+        call = self._active or self._latest_ringing()
         if call is not None:
             return call.lifecycle.status()
         return CallEvent(call_id="", state=CallState.IDLE)
 
-    def get_call_info(self, call_id: str, call_type: str = "default") -> EngineFuture[CallEvent]:
+    @threadsafe
+    async def get_call_info(self, call_id: str, call_type: str = "default") -> CallEvent:
         """A call's state, caller and members (any call you may read)."""
-        return self._submit(self._call_info(call_id, call_type))
-
-    async def _call_info(self, call_id: str, call_type: str) -> CallEvent:
         self.user_id  # noqa: B018 - raises when not logged in
         cid = _cid(call_id, call_type)
         known = self._calls.get(cid)
@@ -597,23 +567,15 @@ class StreamCall:
             count=count,
         )
 
-    def query_calls(
+    @threadsafe
+    async def query_calls(
         self,
         filter_conditions: dict[str, Any] | None = None,
         sort: list[tuple[str, int]] | None = None,
         limit: int = 25,
         next: str | None = None,
-    ) -> EngineFuture[QueryCallsResult]:
-        """Calls you may read, filtered and sorted (see docs/protocol.md, calls.query)."""
-        return self._submit(self._query_calls(filter_conditions, sort, limit, next))
-
-    async def _query_calls(
-        self,
-        filter_conditions: dict[str, Any] | None,
-        sort: list[tuple[str, int]] | None,
-        limit: int,
-        cursor: str | None,
     ) -> QueryCallsResult:
+        """Calls you may read, filtered and sorted (see docs/protocol.md, calls.query)."""
         self.user_id  # noqa: B018 - raises when not logged in
         if not isinstance(limit, int) or not 1 <= limit <= 100:
             raise InputError(f"limit must be an integer from 1 to 100, not {limit!r}")
@@ -622,7 +584,7 @@ class StreamCall:
             filter_conditions=filter_conditions or {},
             sort=[SortParam(field=f, direction=d) for f, d in (sort or [])],
             limit=limit,
-            next=cursor,
+            next=next,
         )
         page = await self.request(request, _CallsPage)
         return QueryCallsResult(calls=tuple(page.calls), next=page.next)
@@ -664,38 +626,30 @@ class StreamCall:
     def _user_id_or_none(self) -> str | None:
         return self._user.id if self._user is not None else None
 
-    def is_camera_enabled(self) -> EngineFuture[CameraEnabled]:
+    @threadsafe
+    async def is_camera_enabled(self) -> CameraEnabled:
         """Whether the camera is on."""
-        return self._submit(self._camera_enabled())
-
-    async def _camera_enabled(self) -> CameraEnabled:
         return CameraEnabled(self.media.video.enabled)
 
-    def switch_camera(self, camera: str) -> EngineFuture[SuccessResponse]:
+    @threadsafe
+    async def switch_camera(self, camera: str) -> SuccessResponse:
         """Switch to the ``front`` or ``back`` camera, or to any camera by id or label."""
-        return self._submit(self._switch_camera(camera))
-
-    async def _switch_camera(self, camera: str) -> SuccessResponse:
         if not isinstance(camera, str) or not camera:
             raise InputError("camera must be 'front', 'back' or a camera's id or label")
         await self.media.switch_camera(camera)
         return SuccessResponse()
 
-    def set_microphone(self, name: str) -> EngineFuture[SuccessResponse]:
+    @threadsafe
+    async def set_microphone(self, name: str) -> SuccessResponse:
         """Take sound from microphone ``name`` (an id or label from ``list_devices()``)."""
-        return self._submit(self._set_microphone(name))
-
-    async def _set_microphone(self, name: str) -> SuccessResponse:
         if not isinstance(name, str) or not name:
             raise InputError("microphone name must be a non-empty string (see list_devices())")
         await self.media.select_microphone(await self.media.list(), name)
         return SuccessResponse()
 
-    def set_speaker(self, name: str) -> EngineFuture[SuccessResponse]:
+    @threadsafe
+    async def set_speaker(self, name: str) -> SuccessResponse:
         """Play remote audio on speaker ``name`` (``browser``, ``null`` or a device)."""
-        return self._submit(self._set_speaker(name))
-
-    async def _set_speaker(self, name: str) -> SuccessResponse:
         if not isinstance(name, str) or not name:
             raise InputError("speaker name must be a non-empty string (see list_devices())")
         device = await self.media.select_speaker(name)
@@ -721,11 +675,9 @@ class StreamCall:
         self.media.set_processor(kind, fn)
         return SuccessResponse()
 
-    def set_video_codec(self, mime_type: str) -> EngineFuture[SuccessResponse]:
+    @threadsafe
+    async def set_video_codec(self, mime_type: str) -> SuccessResponse:
         """Offer ``video/VP8`` or ``video/H264`` first, for peers connected from now on."""
-        return self._submit(self._set_codec(mime_type))
-
-    async def _set_codec(self, mime_type: str) -> SuccessResponse:
         self.media_config = dataclasses.replace(self.media_config, video_codec=mime_type)
         return SuccessResponse()
 
@@ -848,19 +800,6 @@ class StreamCall:
             await self._embedded.stop()
             self._embedded = None
         self._target = None
-
-
-@dataclasses.dataclass(frozen=True)
-class _CallOptions:
-    """What ``call()`` was asked for, besides whom to call."""
-
-    type: str
-    ring: bool
-    team: str | None
-    video: bool
-    custom: dict[str, Any]
-    call_id: str | None
-    ring_timeout_ms: int | None
 
 
 def _ring_settings(timeout_ms: int | None) -> SettingsOverride | None:
