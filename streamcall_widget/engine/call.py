@@ -47,12 +47,15 @@ from streamcall_widget.protocol.lifecycle import (
     CallState,
     Direction,
 )
-from streamcall_widget.protocol.models import CallResponse, Signal, TrackType
+from streamcall_widget.protocol.models import CallResponse, RejectReason, Signal, TrackType
 from streamcall_widget.protocol.requests import (
+    AcceptCall,
     EndCall,
+    GetOrCreateCall,
     JoinCall,
     LeaveCall,
     PublishTrack,
+    RejectCall,
     Request,
     SendSignal,
 )
@@ -98,6 +101,9 @@ class CallHost(Protocol):
 
     async def prepare_media(self) -> None:
         """Open the local devices (once)."""
+
+    async def set_camera(self, enabled: bool) -> None:
+        """Turn the local camera on or off, telling the listeners and the call."""
 
     def call_finished(self, call: Call) -> None:
         """The call was left; forget it."""
@@ -223,6 +229,48 @@ class Call:
     def end(self) -> EngineFuture[None]:
         """End the call for everyone (needs the ``end-call`` capability)."""
         return self._host.engine.submit(self._end())
+
+    # -- the flows of one call (engine loop; StreamCall picks the call and delegates) ----
+
+    async def ring_out(self, create: GetOrCreateCall) -> Call:
+        """Create the call with its members: ring them (resolving while it rings; it is
+        joined when someone accepts), or join it at once when ``create.ring`` is false."""
+        try:
+            response = await self._host.request(create, CallResponse)
+        except BaseException:
+            self._host.call_finished(self)
+            raise
+        self.lifecycle.caller = CallMember.from_user(response.call.created_by)
+        self._apply(response)
+        if create.ring:
+            self.ringing()
+            return self
+        return await self.join()
+
+    async def accept(self) -> Call:
+        """Answer the ring and join, with the camera as the ring asked (audio or video)."""
+        self.lifecycle.accepting()
+        try:
+            await self._host.request(AcceptCall(id="", cid=self.cid), CallResponse)
+        except BaseException:
+            self.lifecycle.accepting(started=False)
+            raise
+        self._emit(self.lifecycle.accepted())
+        await self._host.set_camera(self.video)
+        return await self.join()
+
+    async def reject(self, reason: RejectReason) -> None:
+        """Decline the ring (``decline``, ``busy``), or cancel ours (``cancel``)."""
+        await self._host.request(RejectCall(id="", cid=self.cid, reason=reason), object)
+
+    async def hang_up(self) -> None:
+        """Cancel our ring, end a 1:1 call for both, or leave a group call."""
+        if self.state is CallState.RINGING:
+            await self.reject(RejectReason.CANCEL)
+        elif len(self.members) <= 2 and "end-call" in self.own_capabilities:
+            await self._end()
+        else:
+            await self._leave()
 
     def wait_until(self, *states: CallState) -> EngineFuture[Call]:
         """Resolve when the call's phase is one of ``states`` (InvalidState if it ends first)."""

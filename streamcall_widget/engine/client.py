@@ -57,11 +57,9 @@ from streamcall_widget.protocol.models import (
     UserInput,
 )
 from streamcall_widget.protocol.requests import (
-    AcceptCall,
     GetCall,
     GetOrCreateCall,
     QueryCalls,
-    RejectCall,
     Request,
     SortParam,
 )
@@ -338,7 +336,7 @@ class StreamCall:
         active = self._active
         if active is not None and active.lifecycle.active:
             with contextlib.suppress(StreamCallError):
-                await self._hang_up(active)
+                await active.hang_up()
         for call in list(self._calls.values()):
             call._finish("logout")
         await asyncio.gather(*self._closing)
@@ -409,31 +407,19 @@ class StreamCall:
         members = [MemberInput(user_id=me)] + [MemberInput(user_id=u) for u in others]
         call = Call(self, cid, Direction.OUTGOING)
         self._calls[cid] = self._active = call
-        await self._set_track_enabled(TrackType.VIDEO, video)
-        try:
-            response = await self.request(
-                GetOrCreateCall(
-                    id="",
-                    call_type=call_type,
-                    call_id=cid.partition(":")[2],
-                    members=members,
-                    custom=custom or {},
-                    ring=ring,
-                    video=video,
-                    team=team,
-                    settings_override=settings,
-                ),
-                CallResponse,
-            )
-        except BaseException:
-            self.call_finished(call)
-            raise
-        call.lifecycle.caller = CallMember.from_user(response.call.created_by)
-        call._apply(response)
-        if ring:
-            call.ringing()
-            return call
-        return await call.join()
+        await self.set_camera(video)
+        create = GetOrCreateCall(
+            id="",
+            call_type=call_type,
+            call_id=cid.partition(":")[2],
+            members=members,
+            custom=custom or {},
+            ring=ring,
+            video=video,
+            team=team,
+            settings_override=settings,
+        )
+        return await call.ring_out(create)
 
     def _require_free(self) -> None:
         active = self._active
@@ -474,16 +460,12 @@ class StreamCall:
         call = await self._incoming(call_id, "accept")
         self._require_free()
         self._active = call
-        call.lifecycle.accepting()
         try:
-            await self.request(AcceptCall(id="", cid=call.cid), CallResponse)
+            return await call.accept()
         except BaseException:
-            call.lifecycle.accepting(started=False)
-            self._active = None
+            if self._active is call and call.state is CallState.RINGING:
+                self._active = None  # the accept itself failed: the ring is still there
             raise
-        call._emit(call.lifecycle.accepted())
-        await self._set_track_enabled(TrackType.VIDEO, call.video)
-        return await call.join()
 
     async def _incoming(self, call_id: str | None, verb: str) -> Call:
         self.user_id  # noqa: B018 - raises when not logged in
@@ -506,7 +488,7 @@ class StreamCall:
         if reason not in allowed:
             raise InputError(f"reject reason {reason!r} not allowed; use one of: decline, busy")
         call = await self._incoming(call_id, "reject")
-        await self.request(RejectCall(id="", cid=call.cid, reason=RejectReason(reason)), object)
+        await call.reject(RejectReason(reason))
         return SuccessResponse()
 
     @threadsafe
@@ -516,18 +498,8 @@ class StreamCall:
         call = self._active
         if call is None or not call.lifecycle.active:
             raise InvalidState("no call to end")
-        await self._hang_up(call)
+        await call.hang_up()
         return SuccessResponse()
-
-    async def _hang_up(self, call: Call) -> None:
-        """Cancel a ring, end a 1:1 call for both, or leave a group call."""
-        if call.state is CallState.RINGING:
-            cancel = RejectCall(id="", cid=call.cid, reason=RejectReason.CANCEL)
-            await self.request(cancel, object)
-        elif len(call.members) <= 2 and "end-call" in call.own_capabilities:
-            await call._end()
-        else:
-            await call._leave()
 
     @threadsafe
     async def get_call_status(self) -> CallEvent:
@@ -622,6 +594,10 @@ class StreamCall:
         if call is not None:
             await call.publish(kind, enabled and track.source is not None)
         return SuccessResponse()
+
+    async def set_camera(self, enabled: bool) -> None:
+        """Turn the camera on or off as a call or an accepted ring asks (with its events)."""
+        await self._set_track_enabled(TrackType.VIDEO, enabled)
 
     def _user_id_or_none(self) -> str | None:
         return self._user.id if self._user is not None else None
