@@ -135,14 +135,14 @@ class Signal(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fi
         extra = sorted(present - allowed)
         if extra:
             raise ValueError(
-                f"a {self.kind.value} signal has no {', '.join(extra)}; "
+                f"signal kind {self.kind.value!r} takes no {', '.join(extra)}; "
                 f"its fields: kind, {', '.join(sorted(allowed))}"
             )
         if description and not self.sdp:
-            raise ValueError(f"a {self.kind.value} signal needs a non-empty 'sdp'")
+            raise ValueError(f"signal kind {self.kind.value!r} needs a non-empty 'sdp'")
         if self.kind is SignalKind.CANDIDATE and not self.candidate:
             raise ValueError(
-                "a candidate signal needs a non-empty 'candidate' line "
+                "signal kind 'candidate' needs a non-empty 'candidate' line "
                 "(the end of gathering is kind 'end_of_candidates')"
             )
 
