@@ -104,7 +104,9 @@ class Signal(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fi
     Only these snake_case fields exist: a browser's ``RTCIceCandidate.toJSON()`` must be
     renamed (``sdpMid`` -> ``sdp_mid``, ``sdpMLineIndex`` -> ``sdp_mline_index``); any other
     field is refused, never silently dropped. ``null`` means the same as leaving a field out.
-    Which fields a kind takes is checked too (see :meth:`__post_init__`).
+    Each kind takes its own fields only: ``offer`` and ``answer`` an ``sdp``; ``candidate`` a
+    ``candidate`` line and optionally ``sdp_mid`` and ``sdp_mline_index``;
+    ``end_of_candidates`` optionally ``sdp_mid`` and ``sdp_mline_index``.
     """
 
     kind: SignalKind

@@ -8,8 +8,6 @@ against dicts built in the server). :data:`REPLIES` says which reply each reques
 
 from __future__ import annotations
 
-from typing import get_args
-
 import msgspec
 
 from . import requests as rq
@@ -18,7 +16,6 @@ from .models import CallResponse, UserData
 __all__ = [
     "REPLIES",
     "REPLY_TYPES",
-    "AnyReply",
     "AuthResult",
     "CallResponse",
     "CallsPage",
@@ -97,10 +94,15 @@ class ResumeResult(msgspec.Struct, kw_only=True):
     (a call that ended or a session replaced meanwhile is left out)."""
 
 
-AnyReply = AuthResult | PingResult | CallResponse | CallsPage | UsersPage | ResumeResult
-"""Every reply shape (the schema's roots; not a tagged union: the request says which)."""
-
-REPLY_TYPES: tuple[type[msgspec.Struct], ...] = get_args(AnyReply)
+REPLY_TYPES: tuple[type[msgspec.Struct], ...] = (
+    AuthResult,
+    PingResult,
+    CallResponse,
+    CallsPage,
+    UsersPage,
+    ResumeResult,
+)
+"""Every reply shape. Not a tagged union: the request a result answers says which."""
 
 REPLIES: dict[type[rq.Request], type[msgspec.Struct] | None] = {
     rq.Auth: AuthResult,
