@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from streamcall_widget.coordinator import Coordinator, CoordinatorConfig, mint_token
+from streamcall_widget.coordinator.ids import CountingIds
 from streamcall_widget.errors import InvalidState, NotAllowed, SessionNotFound
 
 from .conftest import APP, FakeClock, Login
@@ -58,6 +59,24 @@ async def resume(client: WsClient, old: WsClient) -> Any:
         connection_id=old.auth["connection_id"],
         resume_token=old.auth["resume_token"],
     )
+
+
+async def test_the_server_takes_its_ids_from_the_injected_source(clock: FakeClock) -> None:
+    """A coordinator given counting ids hands them out as they are: connection ids, resume
+    tokens and session ids are exact on the wire."""
+    config = CoordinatorConfig(apps=(APP,))
+    async with Coordinator(config, clock=clock, ids=CountingIds()) as server:
+        token = mint_token(APP.api_secret, "alice", now=clock())
+        alice = await WsClient.login(server.url, APP.api_key, token, "alice")
+        try:
+            assert alice.auth["connection_id"] == "connection-1"
+            assert alice.auth["resume_token"] == "resume_token-2"
+            await create(alice, "c1", [])
+            joined = await alice.request("call.join", cid="default:c1")
+            assert joined["session_id"] == "session-3"
+            assert joined["call"]["session"]["id"] == "call_session-4"
+        finally:
+            await alice.close()
 
 
 async def test_auth_result_hands_out_a_resume_token_and_the_grace(login: Login) -> None:
