@@ -19,6 +19,7 @@ import msgspec
 
 from streamcall_widget.protocol.events import AnyEvent
 from streamcall_widget.protocol.frames import PROTOCOL_VERSION, ServerFrame
+from streamcall_widget.protocol.replies import REPLY_TYPES
 from streamcall_widget.protocol.requests import AnyRequest
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema.json"
@@ -26,11 +27,21 @@ REF_TEMPLATE = "#/$defs/{name}"
 
 
 def build_schema() -> dict[str, Any]:
-    """The schema document: client frames, events, server frames and their shared $defs."""
-    (request, event, server_frame), components = msgspec.json.schema_components(
-        (AnyRequest, AnyEvent, ServerFrame), ref_template=REF_TEMPLATE
+    """The schema document: client frames, events, server frames, the replies (the ``data``
+    of a ``result`` frame; which request gets which is ``protocol.replies.REPLIES``) and
+    their shared $defs."""
+    (request, event, server_frame, *replies), components = msgspec.json.schema_components(
+        (AnyRequest, AnyEvent, ServerFrame, *REPLY_TYPES), ref_template=REF_TEMPLATE
     )
-    roots = {"ClientFrame": request, "AnyEvent": event, "ServerFrame": server_frame}
+    roots = {
+        "ClientFrame": request,
+        "AnyEvent": event,
+        "ServerFrame": server_frame,
+        "AnyReply": {
+            "description": "The data of a result frame: which one depends on the request.",
+            "anyOf": replies,
+        },
+    }
     clash = roots.keys() & components.keys()
     if clash:
         raise RuntimeError(f"schema names {sorted(clash)} are both roots and struct names")

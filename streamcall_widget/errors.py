@@ -17,6 +17,7 @@ also subclasses the builtin it behaves like, so ``except ValueError`` keeps work
     │   └── UserMismatch                         60  token's user_id differs from the user sent
     ├── NotAllowed (PermissionError)             17  missing capability or not a member
     ├── DoesNotExist (LookupError)               16  no such call, session or user
+    │   └── SessionNotFound                      72  nothing to resume: rejoin the calls instead
     ├── InvalidState (RuntimeError)              70  right request, wrong moment (nothing ringing)
     ├── RateLimited (RuntimeError)               9
     ├── UnsupportedProtocol (ValueError)         71  client speaks another protocol version
@@ -46,6 +47,7 @@ __all__ = [
     "PayloadTooBig",
     "RateLimited",
     "RequestTimeout",
+    "SessionNotFound",
     "StreamCallError",
     "TokenExpired",
     "TokenNotValidYet",
@@ -159,6 +161,14 @@ class DoesNotExist(StreamCallError, LookupError):
 
     code = 16
     name = "DOES_NOT_EXIST"
+
+
+class SessionNotFound(DoesNotExist):
+    """``session.resume`` found nothing to resume (unknown, expired, or a wrong token):
+    the client keeps its new connection and joins its calls again."""
+
+    code = 72
+    name = "SESSION_NOT_FOUND"
 
 
 class InvalidState(StreamCallError, RuntimeError):

@@ -46,6 +46,52 @@ def _nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
 
+CANDIDATE_LINE = "candidate:1 1 udp 2122260223 10.0.0.1 9 typ host"
+
+BAD_SIGNALS: dict[str, dict[str, Any]] = {
+    # A browser's RTCIceCandidate.toJSON(), camelCase, sent as it is.
+    "camel-case-candidate": {
+        "kind": "candidate",
+        "candidate": CANDIDATE_LINE,
+        "sdpMid": "0",
+        "sdpMLineIndex": 0,
+        "usernameFragment": "abcd",
+    },
+    "unknown-field": {"kind": "offer", "sdp": "v=0\r\n", "type": "offer"},
+    "offer-without-sdp": {"kind": "offer"},
+    "answer-with-empty-sdp": {"kind": "answer", "sdp": ""},
+    "offer-with-candidate": {"kind": "offer", "sdp": "v=0\r\n", "candidate": CANDIDATE_LINE},
+    "candidate-without-line": {"kind": "candidate", "sdp_mid": "0"},
+    "candidate-with-sdp": {"kind": "candidate", "candidate": CANDIDATE_LINE, "sdp": "v=0"},
+    "negative-mline-index": {
+        "kind": "candidate",
+        "candidate": CANDIDATE_LINE,
+        "sdp_mline_index": -1,
+    },
+    "mid-not-a-string": {"kind": "candidate", "candidate": CANDIDATE_LINE, "sdp_mid": 0},
+    "end-of-candidates-with-line": {"kind": "end_of_candidates", "candidate": CANDIDATE_LINE},
+    "sdp-not-a-string": {"kind": "offer", "sdp": ["v=0"]},
+}
+"""Signal payloads the coordinator refuses (INPUT_ERROR), by name."""
+
+
+def _bad_signal(signal: dict[str, Any]) -> Callable[[str], Bad]:
+    """A call.signal frame carrying ``signal``."""
+    return lambda i: Bad(
+        json.dumps(
+            {
+                "type": "call.signal",
+                "id": i,
+                "cid": "default:healthy",
+                "session_id": "s",
+                "signal": signal,
+            }
+        ),
+        i,
+        InputError,
+    )
+
+
 def _kinds() -> list[Callable[[str], Bad]]:
     """Builders of malformed frames; each takes a unique id to embed where it can."""
     input_error, unknown = InputError, UnknownMessageType
@@ -110,6 +156,7 @@ def _kinds() -> list[Callable[[str], Bad]]:
             i,
             input_error,
         ),
+        *(_bad_signal(signal) for signal in BAD_SIGNALS.values()),
         lambda i: Bad(
             json.dumps({"type": "call.get_or_create", "id": i, "call_type": "default"}),
             i,
@@ -196,6 +243,7 @@ KIND_NAMES = (
     "cid-too-long",
     "user-ids-not-list",
     "signal-bad-kind",
+    *(f"signal-{name}" for name in BAD_SIGNALS),
     "get-or-create-missing-call-id",
     "unknown-field",
     "unknown-field-admin",
@@ -444,3 +492,37 @@ async def test_malformed_first_message_refused_cleanly(coordinator: Coordinator,
     finally:
         await client.close()
     assert coordinator.connection_count == 0
+
+
+async def test_camel_case_signal_is_refused_naming_the_field(login: Login) -> None:
+    """A browser's camelCase candidate is refused, not relayed with its fields dropped: the
+    error names the field and the message's path; the sender's session is unharmed."""
+    alice, bob, _a_session, b_session = await _healthy_call(login, "camel")
+    with pytest.raises(InputError, match=r"unknown field `sdpMid` - at `\$\.signal`"):
+        await alice.request(
+            "call.signal",
+            cid="default:camel",
+            session_id=b_session,
+            signal={"kind": "candidate", "candidate": CANDIDATE_LINE, "sdpMid": "0"},
+        )
+    with pytest.raises(InputError, match="signal kind 'offer' needs a non-empty 'sdp'"):
+        await alice.request(
+            "call.signal", cid="default:camel", session_id=b_session, signal={"kind": "offer"}
+        )
+    assert [e["type"] for e in bob.drain() if e["type"] == "call.signal"] == []
+
+
+async def test_candidate_without_mid_or_index_is_relayed_and_null_means_absent(
+    login: Login,
+) -> None:
+    """sdp_mid and sdp_mline_index are optional: a candidate without them, or with them
+    null, is relayed; nulls arrive as absent fields."""
+    alice, bob, _a_session, b_session = await _healthy_call(login, "bare")
+    bare = {"kind": "candidate", "candidate": CANDIDATE_LINE}
+    full = {**bare, "sdp_mid": "0", "sdp_mline_index": 0}
+    for signal in (bare, {**bare, "sdp_mid": None, "sdp_mline_index": None}, full):
+        await alice.request("call.signal", cid="default:bare", session_id=b_session, signal=signal)
+    got = []
+    for _ in range(3):
+        got.append((await bob.next_event("call.signal"))["signal"])
+    assert got == [bare, bare, full]

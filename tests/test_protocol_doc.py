@@ -15,6 +15,7 @@ from streamcall_widget import errors
 from streamcall_widget.protocol.call_types import CALL_TYPES, Capability
 from streamcall_widget.protocol.events import EVENT_TYPES, AnyEvent
 from streamcall_widget.protocol.frames import ServerFrame
+from streamcall_widget.protocol.replies import REPLIES, REPLY_TYPES
 from streamcall_widget.protocol.requests import REQUEST_TYPES, AnyRequest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -77,6 +78,32 @@ def test_every_event_is_documented_with_its_fields(cls: type[msgspec.Struct]) ->
     body = _subsection(_section(_doc(), "Events"), _tag(cls))
     assert body is not None, f"no '### `{_tag(cls)}`' heading under '## 6. Events'"
     assert _missing_fields(cls, body) == [], f"{_tag(cls)}: fields not mentioned"
+
+
+@pytest.mark.parametrize("cls", REPLY_TYPES, ids=lambda cls: cls.__name__)
+def test_every_reply_is_documented_with_its_fields(cls: type[msgspec.Struct]) -> None:
+    """Each reply shape has a row in the Replies table naming all of its fields, and is in
+    docs/schema.json."""
+    rows = [
+        line
+        for line in _section(_doc(), "Data shapes").splitlines()
+        if line.startswith(f"| `{cls.__name__}` |")
+    ]
+    assert len(rows) == 1, f"no row for {cls.__name__} in the Replies table"
+    assert [f.name for f in msgspec.structs.fields(cls) if f"`{f.name}`" not in rows[0]] == []
+    committed = json.loads((DOCS / "schema.json").read_text(encoding="utf-8"))
+    assert cls.__name__ in committed["$defs"]
+
+
+def test_the_replies_table_names_every_request_answered_with_null() -> None:
+    """Requests whose result data is null are listed as such."""
+    (row,) = [
+        line
+        for line in _section(_doc(), "Data shapes").splitlines()
+        if line.startswith("| `null` |")
+    ]
+    quiet = [_tag(cls) for cls, reply in REPLIES.items() if reply is None]
+    assert [tag for tag in quiet if f"`{tag}`" not in row] == []
 
 
 def test_every_error_is_in_the_error_table() -> None:

@@ -27,6 +27,9 @@ class Limits:
     """Seconds without any client message before the connection is closed (send ``ping``)."""
     send_buffer_bytes: int = 4 * 1024 * 1024
     """Bytes waiting for a slow client (not reading) before it is disconnected."""
+    session_grace: float = 30.0
+    """Seconds the call sessions of a dropped connection wait for ``session.resume`` before
+    they leave (reason ``disconnected``); 0 makes them leave at once."""
 
 
 class RateLimiter:

@@ -16,7 +16,6 @@ import itertools
 import logging
 import struct
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,13 +34,16 @@ from streamcall_widget.errors import (
 )
 from streamcall_widget.protocol import frames
 from streamcall_widget.protocol.models import iso
+from streamcall_widget.protocol.replies import AuthResult, ServerLimits
 from streamcall_widget.protocol.requests import Auth
 
 from .auth import App, Verifier, mint_token
 from .control import CallControl, Delivery
 from .hub import EventHub, LocalHub
+from .ids import IdSource, random_ids
 from .limits import Limits, RateLimiter
 from .store import CallStore, open_store
+from .writer import StoreWriter
 
 __all__ = ["LOOPBACK_ORIGINS", "Coordinator", "CoordinatorConfig"]
 
@@ -57,6 +59,9 @@ LOOPBACK_ORIGINS = (
 """Browser origins allowed by default: pages served from this machine."""
 
 POLICY_VIOLATION = WSCloseCode.POLICY_VIOLATION
+LEAVING_CLOSE_CODES = frozenset({WSCloseCode.OK, WSCloseCode.GOING_AWAY})
+"""Close codes of a client that leaves on purpose: its sessions leave at once. Any other
+end of a connection (no close frame, a server-side close) keeps them for a resume."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,9 +101,14 @@ class _Peer:
     """
 
     def __init__(
-        self, ws: web.WebSocketResponse, transport: asyncio.Transport, limits: Limits, now: float
+        self,
+        connection_id: str,
+        ws: web.WebSocketResponse,
+        transport: asyncio.Transport,
+        limits: Limits,
+        now: float,
     ) -> None:
-        self.id = uuid.uuid4().hex
+        self.id = connection_id
         self.ws = ws
         self.transport = transport
         self.seq = itertools.count(1)
@@ -107,6 +117,15 @@ class _Peer:
         self._max_buffer = limits.send_buffer_bytes
         self._pending: list[bytes] = []
         self._too_slow = False
+        self.left = False
+        """The client closed with 1000 or 1001: it left, its sessions go now."""
+        self.server_closing = False
+        """The server started the close: whatever code comes back, this is no leave."""
+
+    async def close(self, code: int, message: bytes) -> None:
+        """Close from the server side (the sessions stay for a resume)."""
+        self.server_closing = True
+        await self.ws.close(code=code, message=message)
 
     def send(self, frame: bytes) -> None:
         """Queue one frame for this loop iteration's write."""
@@ -145,11 +164,16 @@ class Coordinator:
         clock: Callable[[], float] = time.time,
         store: CallStore | None = None,
         hub: EventHub | None = None,
+        ids: IdSource = random_ids,
     ) -> None:
         self.config = config
         self._clock = clock
         self._store = store if store is not None else open_store(config.db)
-        self.control = CallControl(self._store)
+        self.control = CallControl(
+            self._store, now=clock(), ids=ids, session_grace=config.limits.session_grace
+        )
+        self._writer: StoreWriter | None = None
+        self._closings: set[asyncio.Task[None]] = set()
         self._verifier = Verifier({a.api_key: a for a in config.apps})
         self._secrets = {a.api_key: a.api_secret for a in config.apps}
         self._hub = hub if hub is not None else LocalHub()
@@ -186,6 +210,7 @@ class Coordinator:
         app.router.add_get("/health", self._health)
         if self.config.dev_tokens:
             app.router.add_post("/dev/token", self._dev_token)
+        self._writer = StoreWriter(self._store)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
@@ -200,7 +225,10 @@ class Coordinator:
         logger.info("coordinator listening on %s", self.url)
 
     async def stop(self) -> None:
-        """Close every connection, stop serving and close the store."""
+        """Close every connection, stop serving, finish the store's writes and close it.
+
+        Connections closed here keep their call sessions in the store: a coordinator
+        restarted on the same database lets the clients resume them."""
         for task in (self._timer_task, self._idle_task):
             if task is not None:
                 task.cancel()
@@ -208,11 +236,16 @@ class Coordinator:
                     await task
         self._timer_task = self._idle_task = None
         for peer in list(self._peers.values()):
-            await peer.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+            await peer.close(WSCloseCode.GOING_AWAY, b"server shutdown")
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        self._store.close()
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            self._flush()  # what the last closes changed
+            await asyncio.to_thread(writer.close)
+        else:
+            self._store.close()
 
     async def __aenter__(self) -> Coordinator:
         await self.start()
@@ -276,13 +309,16 @@ class Coordinator:
         transport = request.transport
         if transport is None:  # the client went away during the handshake
             return ws
-        peer = _Peer(ws, transport, limits, self._clock())
+        peer = _Peer(self.control.new_id(), ws, transport, limits, self._clock())
         try:
             if await self._authenticate(peer):
                 await self._serve(peer)
         finally:
             self._peers.pop(peer.id, None)
-            self.control.disconnect(peer.id, self._clock())
+            if peer.left and not peer.server_closing:
+                self.control.disconnect(peer.id, self._clock())
+            else:
+                self.control.detach(peer.id, self._clock())
             self._flush()
             peer.flush()
             await ws.close()
@@ -293,7 +329,7 @@ class Coordinator:
         try:
             msg = await peer.ws.receive(timeout=limits.auth_timeout)
         except TimeoutError:
-            await peer.ws.close(code=POLICY_VIOLATION, message=b"authentication timeout")
+            await peer.close(POLICY_VIOLATION, b"authentication timeout")
             return False
         if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
             return False
@@ -313,9 +349,9 @@ class Coordinator:
         except StreamCallError as exc:
             self._error(peer, request_id, exc)
             peer.flush()
-            await peer.ws.close(code=POLICY_VIOLATION, message=exc.name.encode())
+            await peer.close(POLICY_VIOLATION, exc.name.encode())
             return False
-        user = self.control.connect(
+        user, resume_token = self.control.connect(
             request.api_key,
             peer.id,
             request.user,
@@ -327,17 +363,19 @@ class Coordinator:
         self._reply(
             peer,
             request.id,
-            {
-                "connection_id": peer.id,
-                "user": user,
-                "protocol_version": frames.PROTOCOL_VERSION,
-                "server_time": iso(self._clock()),
-                "limits": {
-                    "max_message_bytes": limits.max_message_bytes,
-                    "rate_per_second": limits.rate_per_second,
-                    "idle_timeout": limits.idle_timeout,
-                },
-            },
+            AuthResult(
+                connection_id=peer.id,
+                user=user,
+                protocol_version=frames.PROTOCOL_VERSION,
+                server_time=iso(self._clock()),
+                limits=ServerLimits(
+                    max_message_bytes=limits.max_message_bytes,
+                    rate_per_second=limits.rate_per_second,
+                    idle_timeout=limits.idle_timeout,
+                    session_grace=limits.session_grace,
+                ),
+                resume_token=resume_token,
+            ),
         )
         self._flush()  # a ring already under way for this user (control.connect)
         return True
@@ -349,6 +387,7 @@ class Coordinator:
             msg = await peer.ws.receive()
             peer.last_seen = loop.time()
             if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                peer.left = msg.type is WSMsgType.CLOSE and msg.data in LEAVING_CLOSE_CODES
                 if msg.type is WSMsgType.ERROR:
                     logger.info("connection %s failed: %s", peer.id, peer.ws.exception())
                 return
@@ -356,7 +395,7 @@ class Coordinator:
                 self._refuse_rate(peer, msg.data)
                 if peer.limiter.violations > limits.max_violations:
                     peer.flush()
-                    await peer.ws.close(code=POLICY_VIOLATION, message=b"rate limit exceeded")
+                    await peer.close(POLICY_VIOLATION, b"rate limit exceeded")
                     return
                 continue
             self._handle(peer, msg.data)
@@ -377,6 +416,7 @@ class Coordinator:
             logger.exception("request %s failed", type(request).__name__)
             self._error(peer, request.id, InternalError("the coordinator failed on this request"))
             self.control.take_deliveries()
+            self._flush()  # the store writes of what did change
             return
         self._reply(peer, request.id, result)
         self._flush()
@@ -396,7 +436,21 @@ class Coordinator:
     # -- delivery -----------------------------------------------------------------------
 
     def _flush(self) -> None:
-        """Publish the events CallControl produced, each serialised once."""
+        """Publish the events CallControl produced, each serialised once; hand its store
+        writes to the writer thread; close connections a resume replaced."""
+        writes = self.control.take_writes()
+        if self._writer is not None:
+            self._writer.submit(writes)
+        elif writes:
+            logger.debug("the coordinator is stopped; %d store writes dropped", len(writes))
+        for connection_id in self.control.take_superseded():
+            peer = self._peers.get(connection_id)
+            if peer is not None:
+                task = asyncio.get_running_loop().create_task(
+                    peer.close(WSCloseCode.OK, b"resumed by another connection")
+                )
+                self._closings.add(task)
+                task.add_done_callback(self._closings.discard)
         encoded: dict[int, bytes] = {}
         for delivery in self.control.take_deliveries():
             body = encoded.get(id(delivery.event))
@@ -427,7 +481,7 @@ class Coordinator:
             # not hold up the sweep of the others.
             await asyncio.gather(
                 *(
-                    peer.ws.close(code=WSCloseCode.GOING_AWAY, message=b"idle timeout")
+                    peer.close(WSCloseCode.GOING_AWAY, b"idle timeout")
                     for peer in list(self._peers.values())
                     if peer.last_seen < cutoff and not peer.ws.closed
                 )

@@ -81,6 +81,8 @@ class ConnectionRecord:
     """Calls a restricted (call) token gives access to; None for an unrestricted token."""
     sessions: dict[str, str] = field(default_factory=dict)
     """cid -> session id this connection holds in that call."""
+    resume_digest: str = ""
+    """SHA-256 (hex) of the resume token its auth result gave; empty: cannot be resumed."""
 
 
 @dataclass
@@ -134,6 +136,8 @@ class CallRecord:
     ring: Ring | None = None
     ring_video: bool = True
     """Whether the current ring is a video call."""
+    rung: bool = False
+    """Whether the call was ever rung: a rung call of two members is one-to-one."""
 
     @property
     def cid(self) -> str:
@@ -149,6 +153,11 @@ class CallRecord:
     def ongoing(self) -> bool:
         """True while someone is joined."""
         return bool(self.participants)
+
+    @property
+    def one_to_one(self) -> bool:
+        """A rung call between exactly two members: one party leaving ends it."""
+        return self.rung and len(self.members) == 2
 
     def session_of(self, user_id: str) -> list[Participant]:
         """The joined sessions of ``user_id``."""
@@ -234,7 +243,7 @@ class CallRecord:
 
 
 def record_from_data(app: str, call: CallData, members: list[MemberData]) -> CallRecord:
-    """Rebuild a stored call (no live session or ring survives a restart)."""
+    """Rebuild a stored call's durable part (its session is restored by the caller)."""
     ended = parse_iso(call.ended_at) if call.ended_at else None
     return CallRecord(
         app=app,

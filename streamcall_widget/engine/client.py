@@ -26,8 +26,6 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-import msgspec
-
 from streamcall_widget.coordinator.embedded import EmbeddedCoordinator
 from streamcall_widget.errors import (
     AuthenticationError,
@@ -56,6 +54,7 @@ from streamcall_widget.protocol.models import (
     UserData,
     UserInput,
 )
+from streamcall_widget.protocol.replies import CallsPage as _CallsPage
 from streamcall_widget.protocol.requests import (
     GetCall,
     GetOrCreateCall,
@@ -793,13 +792,6 @@ def _ring_settings(timeout_ms: int | None) -> SettingsOverride | None:
     except ValueError as exc:
         raise InputError(f"ring_timeout_ms: {exc}") from None
     return SettingsOverride(ring=ring)
-
-
-class _CallsPage(msgspec.Struct, kw_only=True):
-    """The ``calls.query`` reply."""
-
-    calls: list[CallResponse]
-    next: str | None = None
 
 
 def _cid(call_id: str, call_type: str) -> str:

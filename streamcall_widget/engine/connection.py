@@ -35,7 +35,8 @@ from streamcall_widget.protocol.frames import (
     encode,
     parse_server_frame,
 )
-from streamcall_widget.protocol.models import UserData, UserInput
+from streamcall_widget.protocol.models import UserInput
+from streamcall_widget.protocol.replies import AuthResult, ServerLimits
 from streamcall_widget.protocol.requests import Auth, Ping, Request
 
 __all__ = ["AuthResult", "CoordinatorConnection", "ServerLimits"]
@@ -43,26 +44,6 @@ __all__ = ["AuthResult", "CoordinatorConnection", "ServerLimits"]
 logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
-
-
-class ServerLimits(msgspec.Struct, kw_only=True):
-    """The limits the coordinator announces in its auth result."""
-
-    max_message_bytes: int
-    rate_per_second: float
-    idle_timeout: float
-    """Seconds without a client message before the coordinator closes the connection."""
-
-
-class AuthResult(msgspec.Struct, kw_only=True):
-    """What the coordinator answers to ``auth``."""
-
-    connection_id: str
-    user: UserData
-    protocol_version: int
-    server_time: str
-    limits: ServerLimits | None = None
-    """None from a server that announces no limits: then nothing is sent to keep alive."""
 
 
 class CoordinatorConnection:

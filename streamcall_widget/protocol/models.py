@@ -26,6 +26,7 @@ __all__ = [
     "ParticipantData",
     "PinData",
     "RejectReason",
+    "SdpMLineIndex",
     "SessionData",
     "SettingsOverride",
     "Signal",
@@ -93,16 +94,59 @@ class SignalKind(enum.StrEnum):
     END_OF_CANDIDATES = "end_of_candidates"
 
 
-class Signal(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """One negotiation message; the coordinator relays it unchanged."""
+SdpMLineIndex = Annotated[int, msgspec.Meta(ge=0)]
+"""The index of an m-line in the SDP (0 for the first)."""
+
+
+class Signal(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """One negotiation message; the coordinator validates its shape and relays it unchanged.
+
+    Only these snake_case fields exist: a browser's ``RTCIceCandidate.toJSON()`` must be
+    renamed (``sdpMid`` -> ``sdp_mid``, ``sdpMLineIndex`` -> ``sdp_mline_index``); any other
+    field is refused, never silently dropped. ``null`` means the same as leaving a field out.
+    Each kind takes its own fields only: ``offer`` and ``answer`` an ``sdp``; ``candidate`` a
+    ``candidate`` line and optionally ``sdp_mid`` and ``sdp_mline_index``;
+    ``end_of_candidates`` optionally ``sdp_mid`` and ``sdp_mline_index``.
+    """
 
     kind: SignalKind
     sdp: str | None = None
-    """The session description, for ``offer`` and ``answer``."""
+    """The session description: required for ``offer`` and ``answer``, absent otherwise."""
     candidate: str | None = None
-    """An ICE candidate line (``candidate:...``), for ``candidate``."""
+    """An ICE candidate line (``candidate:...``): required for ``candidate``, absent otherwise."""
     sdp_mid: str | None = None
-    sdp_mline_index: int | None = None
+    """Media id of the candidate's m-line (``candidate``, ``end_of_candidates``; optional)."""
+    sdp_mline_index: SdpMLineIndex | None = None
+    """Index of the candidate's m-line (``candidate``, ``end_of_candidates``; optional)."""
+
+    def __post_init__(self) -> None:
+        """Refuse a field that does not belong to the kind, or a missing required one.
+
+        A ValueError here becomes msgspec's ValidationError naming the path (``$.signal``),
+        hence an INPUT_ERROR on the wire, like every other malformed field.
+        """
+        description = self.kind in (SignalKind.OFFER, SignalKind.ANSWER)
+        present = {
+            name
+            for name in ("sdp", "candidate", "sdp_mid", "sdp_mline_index")
+            if getattr(self, name) is not None
+        }
+        allowed = {"sdp"} if description else {"sdp_mid", "sdp_mline_index"}
+        if self.kind is SignalKind.CANDIDATE:
+            allowed.add("candidate")
+        extra = sorted(present - allowed)
+        if extra:
+            raise ValueError(
+                f"signal kind {self.kind.value!r} takes no {', '.join(extra)}; "
+                f"its fields: kind, {', '.join(sorted(allowed))}"
+            )
+        if description and not self.sdp:
+            raise ValueError(f"signal kind {self.kind.value!r} needs a non-empty 'sdp'")
+        if self.kind is SignalKind.CANDIDATE and not self.candidate:
+            raise ValueError(
+                "signal kind 'candidate' needs a non-empty 'candidate' line "
+                "(the end of gathering is kind 'end_of_candidates')"
+            )
 
 
 class UserInput(msgspec.Struct, kw_only=True, omit_defaults=True):

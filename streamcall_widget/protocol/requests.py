@@ -43,6 +43,7 @@ __all__ = [
     "RejectCall",
     "Request",
     "RequestPermissions",
+    "ResumeSession",
     "RingCall",
     "SendCustomEvent",
     "SendSignal",
@@ -73,6 +74,20 @@ class Auth(Request, tag="auth"):
     token: str
     user: UserInput
     protocol_version: int = 1
+
+
+class ResumeSession(Request, tag="session.resume"):
+    """Take back the call sessions of a dropped connection of the same user.
+
+    Send it right after ``auth`` on the new connection, naming the old connection and the
+    ``resume_token`` its auth result gave. The sessions come back as they were (same
+    session ids, published tracks, pins); other members see no leave and no join.
+    """
+
+    connection_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    """The ``connection_id`` of the dropped connection's auth result."""
+    resume_token: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    """The secret ``resume_token`` of that same auth result."""
 
 
 class Ping(Request, tag="ping"):
@@ -237,6 +252,7 @@ class QueryUsers(Request, tag="users.query"):
 
 AnyRequest = (
     Auth
+    | ResumeSession
     | Ping
     | GetOrCreateCall
     | GetCall
