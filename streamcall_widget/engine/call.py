@@ -5,8 +5,10 @@ Its public methods may be called from any thread and return an
 :class:`~streamcall_widget.engine.loop.EngineFuture`; everything else runs on the engine
 loop: coordinator events come in through :meth:`Call.receive`, the
 :class:`~streamcall_widget.protocol.lifecycle.CallLifecycle` turns them into ``callEvent``
-payloads, and the call opens one :class:`~streamcall_widget.engine.peer.PeerSession` per
-remote participant once joined, closing everything when it is left.
+payloads, and once joined the call's media goes through a
+:class:`~streamcall_widget.engine.transport.MediaTransport` (the mesh today): local tracks
+published by type, remote tracks named by :class:`~streamcall_widget.engine.tracks.TrackRef`
+and fanned out to hooks, taps and readers; everything is closed when the call is left.
 """
 
 from __future__ import annotations
@@ -61,10 +63,12 @@ from .listeners import ListenerHandle
 from .local_media import LocalMedia
 from .loop import EngineFuture, EngineLoop
 from .media import Hook, RemoteSink
+from .mesh import MeshTransport
 from .participants import Participant, ParticipantTable
-from .peer import MediaConfig, PeerSession
-from .quality import ConnectionQuality, connection_quality
+from .quality import ConnectionQuality
+from .rtc_config import MediaConfig
 from .taps import FrameTaps
+from .tracks import Fanout, TrackRef, kind_of
 
 __all__ = ["Call", "CallHost"]
 
@@ -125,9 +129,10 @@ class Call:
         self.session_id: str | None = None
         self.own_capabilities: tuple[str, ...] = ()
         self._participants = ParticipantTable()
-        self._peers: dict[str, PeerSession] = {}
-        self._sinks: dict[tuple[str, str], RemoteSink] = {}
-        self._hooks: dict[str, dict[int, Hook[Any]]] = {"video": {}, "audio": {}}
+        self._transport: MeshTransport | None = None
+        self._remote: dict[TrackRef, Fanout] = {}
+        self._sinks: dict[TrackRef, RemoteSink] = {}
+        self._hooks: dict[TrackType, dict[int, Hook[Any]]] = {t: {} for t in TrackType}
         self._hook_ids = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stats_task: asyncio.Task[None] | None = None
@@ -183,34 +188,55 @@ class Call:
         """Everyone in the session but the local user."""
         return tuple(p for p in self._participants.all() if not p.is_local)
 
-    def remote_frame_count(self, session_id: str, kind: str = "video") -> int:
-        """Frames received so far from one participant's ``video`` or ``audio``."""
-        sink = self._sinks.get((session_id, kind))
+    @property
+    def remote_streams(self) -> tuple[TrackRef, ...]:
+        """The remote tracks arriving now."""
+        return tuple(self._remote)
+
+    def remote_frame_count(self, session_id: str, track_type: str = "video") -> int:
+        """Frames received so far from one participant's track of ``track_type``."""
+        sink = self._sinks.get(TrackRef(session_id, TrackType(track_type)))
         return sink.frames if sink is not None else 0
+
+    def subscribe(self, ref: TrackRef) -> MediaStreamTrack:
+        """A new reader of the remote track ``ref`` getting every frame from now on
+        (engine loop only; ``stop()`` it when done). Every reader gets every frame: the
+        hooks, the widgets' taps and other readers take nothing from each other."""
+        fanout = self._remote.get(ref)
+        if fanout is None:
+            arriving = ", ".join(f"{r.session_id}/{r.track_type}" for r in self._remote)
+            raise DoesNotExist(f"no remote track {ref}; arriving now: {arriving or 'none'}")
+        return fanout.subscribe()
 
     # -- what a user does (any thread) --------------------------------------------------
 
-    def on_remote_video(self, fn: FrameHook) -> ListenerHandle:
-        """Call ``fn(participant, rgb_array)`` for remote video frames, in a worker thread.
+    def on_remote_video(self, fn: FrameHook, track_type: str = "video") -> ListenerHandle:
+        """Call ``fn(participant, rgb_array)`` for remote video frames of ``track_type``
+        (``video``: cameras, ``screen_share``: screens), in a worker thread.
 
         While ``fn`` runs, newer frames skip it (analysis never lags behind the call).
         """
-        return self._add_hook("video", fn)
+        return self._add_hook("video", track_type, fn)
 
-    def on_remote_audio(self, fn: FrameHook) -> ListenerHandle:
-        """Call ``fn(participant, samples)`` for remote audio frames, in a worker thread."""
-        return self._add_hook("audio", fn)
+    def on_remote_audio(self, fn: FrameHook, track_type: str = "audio") -> ListenerHandle:
+        """Call ``fn(participant, samples)`` for remote audio frames of ``track_type``
+        (``audio`` or ``screen_share_audio``), in a worker thread."""
+        return self._add_hook("audio", track_type, fn)
 
-    def _add_hook(self, kind: str, fn: FrameHook) -> ListenerHandle:
+    def _add_hook(self, kind: str, track_type: str, fn: FrameHook) -> ListenerHandle:
         if not callable(fn):
             raise InputError(f"a frame hook must be callable, not {type(fn).__name__}")
+        allowed = [t.value for t in TrackType if kind_of(t) == kind]
+        if track_type not in allowed:
+            raise InputError(f"{kind} track_type {track_type!r} is not one of {allowed}")
+        hooks = self._hooks[TrackType(track_type)]
         self._hook_ids += 1
         key = self._hook_ids
         name = getattr(fn, "__qualname__", repr(fn))
-        self._hooks[kind][key] = Hook(fn, f"on_remote_{kind} hook {name}", self._host.report)
+        hooks[key] = Hook(fn, f"on_remote_{kind} hook {name}", self._host.report)
 
         def remove() -> None:
-            hook = self._hooks[kind].pop(key, None)
+            hook = hooks.pop(key, None)
             if hook is not None:
                 hook.close()
 
@@ -298,9 +324,10 @@ class Call:
         if self.joined_at is None:
             self.joined_at = time.time()
         self._emit(self.lifecycle.joined())
-        await self._publish_local_tracks()
+        transport = self._open_transport(response.session_id or "")
+        await self._publish_local_tracks(transport)
         for participant in self.remote_participants:
-            self._peer_for(participant.session_id)
+            await transport.session_joined(participant.session_id)
         if self._stats_task is None:
             self._stats_task = asyncio.get_running_loop().create_task(self._stats_loop())
         return self
@@ -317,9 +344,34 @@ class Call:
             )
         self.lifecycle.participant_count = len(self._participants)
 
-    async def _publish_local_tracks(self) -> None:
+    def _open_transport(self, session_id: str) -> MeshTransport:
+        """The transport of this session (a rejoin opens a new one)."""
+
+        async def send(to_session_id: str, signal: Signal) -> None:
+            request = SendSignal(id="", cid=self.cid, session_id=to_session_id, signal=signal)
+            try:
+                await self._host.request(request, type(None))
+            except (InvalidState, DoesNotExist):
+                peers = self._transport.peers if self._transport is not None else {}
+                if self.lifecycle.phase is CallState.JOINED and to_session_id in peers:
+                    raise  # otherwise one side left while negotiating: nothing to tell
+
+        self._transport = MeshTransport(
+            session_id,
+            config=self._host.media_config,
+            send_signal=send,
+            on_started=self._track_started,
+            on_ended=self._track_ended,
+            report=self._host.report,
+        )
+        return self._transport
+
+    async def _publish_local_tracks(self, transport: MeshTransport) -> None:
+        """Camera and microphone are always carried (muting pauses them without
+        renegotiating); the coordinator hears of those that are on."""
         media = self._host.media
         for kind, track in ((TrackType.AUDIO, media.audio), (TrackType.VIDEO, media.video)):
+            await transport.publish(kind, track)
             if track.enabled and track.source is not None:
                 await self.publish(kind, True)
 
@@ -346,8 +398,9 @@ class Call:
                 return
             case ParticipantJoined() if event.participant.session_id != own:
                 self._participants.put(Participant.from_wire(event.participant, is_local=False))
-                if self.lifecycle.phase is CallState.JOINED:
-                    self._peer_for(event.participant.session_id)
+                if self.lifecycle.phase is CallState.JOINED and self._transport is not None:
+                    joined = self._transport.session_joined(event.participant.session_id)
+                    self._spawn(joined, f"connecting to {event.participant.session_id}")
             case ParticipantLeft():
                 gone = event.participant.session_id
                 if gone == own:
@@ -357,7 +410,8 @@ class Call:
                     self._finish(event.reason)
                     return
                 self._participants.remove(gone)
-                self._spawn(self._close_peer(gone), "closing a peer")
+                if self._transport is not None:
+                    self._spawn(self._transport.session_left(gone), "closing a peer")
             case TrackPublished() | TrackUnpublished():
                 published = isinstance(event, TrackPublished)
                 self._participants.set_track(event.session_id, event.track_type, published)
@@ -387,73 +441,49 @@ class Call:
         if self.lifecycle.phase is CallState.LEFT:
             self._finish(None)
 
-    def _peer_for(self, session_id: str) -> PeerSession:
-        peer = self._peers.get(session_id)
-        if peer is not None:
-            return peer
-        assert self.session_id is not None
-        media = self._host.media
-
-        async def send(signal: Signal) -> None:
-            request = SendSignal(id="", cid=self.cid, session_id=session_id, signal=signal)
-            try:
-                await self._host.request(request, type(None))
-            except (InvalidState, DoesNotExist):
-                if self.lifecycle.phase is CallState.JOINED and session_id in self._peers:
-                    raise  # otherwise one side left while negotiating: nothing to tell
-
-        peer = PeerSession(
-            self.session_id,
-            session_id,
-            config=self._host.media_config,
-            audio=media.subscribe("audio"),
-            video=media.subscribe("video"),
-            send_signal=send,
-            on_track=lambda track: self._on_track(session_id, track),
-        )
-        self._peers[session_id] = peer
-        self._spawn(peer.start(), f"offering to {session_id}")
-        return peer
-
     async def _on_signal(self, from_session_id: str, signal: Signal) -> None:
-        if self.session_id is None or not self.lifecycle.in_session:
+        if self._transport is None or not self.lifecycle.in_session:
             return
-        await self._peer_for(from_session_id).handle(signal)
+        await self._transport.receive_signal(from_session_id, signal)
 
-    def _on_track(self, session_id: str, track: MediaStreamTrack) -> None:
-        kind = track.kind
+    def _track_started(self, ref: TrackRef, track: MediaStreamTrack) -> None:
+        """A remote track arrives: fan it out, and read it for level, hooks and taps."""
+        fanout = self._remote[ref] = Fanout(ref, track)
 
         def on_level(level: float, speaking: bool) -> None:
-            self._participants.set_audio(session_id, level, speaking)
+            self._participants.set_audio(ref.session_id, level, speaking)
 
-        self._sinks[(session_id, kind)] = RemoteSink(
-            track,
-            hooks=lambda: list(self._hooks[kind].values()),
-            subject=lambda: self._participants.get(session_id),
-            on_level=on_level if kind == "audio" else None,
-            on_frame=lambda frame: self._host.taps(session_id, kind, frame),
+        hooks = self._hooks[ref.track_type]
+        self._sinks[ref] = RemoteSink(
+            fanout.subscribe(),
+            hooks=lambda: list(hooks.values()),
+            subject=lambda: self._participants.get(ref.session_id),
+            on_level=on_level if ref.track_type is TrackType.AUDIO else None,
+            on_frame=lambda frame: self._host.taps(ref.session_id, ref.track_type, frame),
         )
 
-    async def _close_peer(self, session_id: str) -> None:
-        peer = self._peers.pop(session_id, None)
-        for kind in ("audio", "video"):
-            sink = self._sinks.pop((session_id, kind), None)
-            if sink is not None:
-                await sink.close()
-        if peer is not None:
-            await peer.close()
+    def _track_ended(self, ref: TrackRef) -> None:
+        self._spawn(self._close_remote(ref), f"closing {ref}")
+
+    async def _close_remote(self, ref: TrackRef) -> None:
+        sink = self._sinks.pop(ref, None)
+        fanout = self._remote.pop(ref, None)
+        if sink is not None:
+            await sink.close()
+        if fanout is not None:
+            await fanout.close()
 
     async def _stats_loop(self) -> None:
         interval = self._host.media_config.stats_interval
         while True:
             await asyncio.sleep(interval)
-            grades = []
-            for session_id, peer in list(self._peers.items()):
-                grade = await _grade(peer)
-                grades.append(grade)
+            if self._transport is None:
+                continue
+            grades = await self._transport.link_quality()
+            for session_id, grade in grades.items():
                 self._participants.update(session_id, connection_quality=grade)
             if self.session_id is not None and grades:
-                worst = min(grades, key=_QUALITY_ORDER.index)
+                worst = min(grades.values(), key=_QUALITY_ORDER.index)
                 self._participants.update(self.session_id, connection_quality=worst)
 
     async def _leave(self) -> None:
@@ -494,8 +524,11 @@ class Call:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._stats_task
             self._stats_task = None
-        for session_id in list(self._peers):
-            await self._close_peer(session_id)
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            await transport.close()
+        for ref in list(self._remote):
+            await self._close_remote(ref)
         current = asyncio.current_task()
         for task in list(self._tasks):
             if task is not current:
@@ -509,23 +542,6 @@ _QUALITY_ORDER = [
     ConnectionQuality.GOOD,
     ConnectionQuality.EXCELLENT,
 ]
-
-
-async def _grade(peer: PeerSession) -> ConnectionQuality:
-    """The link's quality from the RTCP receiver reports the remote side sent us."""
-    try:
-        report = await peer.pc.getStats()
-    except Exception:  # a closing connection has no stats; that is not an error
-        return ConnectionQuality.UNSPECIFIED
-    losses: list[float] = []
-    rtts: list[float] = []
-    for stats in report.values():
-        if getattr(stats, "type", None) == "remote-inbound-rtp":
-            if stats.fractionLost is not None:
-                losses.append(float(stats.fractionLost))
-            if stats.roundTripTime is not None:
-                rtts.append(float(stats.roundTripTime))
-    return connection_quality(max(losses) if losses else None, max(rtts) if rtts else None)
 
 
 def _names(states: frozenset[CallState]) -> str:
