@@ -24,6 +24,7 @@ import numpy.typing as npt
 from streamcall_widget import Call, CallEvent, CallState, IncomingCall, Participant, StreamCall
 from streamcall_widget.coordinator import App, Coordinator, CoordinatorConfig
 from streamcall_widget.engine.devices import SYNTHETIC_CAMERA, SYNTHETIC_MICROPHONE
+from streamcall_widget.engine.peer import PeerSession
 from streamcall_widget.engine.results import ErrorReport
 from streamcall_widget.engine.stamp import dominant_frequency, read_stamp
 from streamcall_widget.protocol.lifecycle import PHASES
@@ -229,6 +230,12 @@ def session_of(call: Call, user_id: str) -> str:
     """The session id of ``user_id`` in ``call``, waiting until they are in it."""
     found = wait_for(lambda: participant(call, user_id), f"{user_id} to be in {call.cid}")
     return found.session_id
+
+
+def peers(call: Call) -> dict[str, PeerSession]:
+    """The call's peer connections by remote session id (none outside a session)."""
+    transport = call._transport
+    return transport.peers if transport is not None else {}
 
 
 def mono_tone(samples: npt.NDArray[Any]) -> float:

@@ -35,6 +35,7 @@ from .engine_helpers import (
     Recorder,
     ServerThread,
     participant,
+    peers,
     ring_and_accept,
     session_of,
     wait_for,
@@ -89,7 +90,7 @@ def test_close_leaves_no_threads_peers_or_discovery_file(tmp_path: Path) -> None
         alice.sc.set_video_processor(invert).result(RESULT)
         bob.sc.set_audio_processor(lambda samples: samples).result(RESULT)
         wait_for(lambda: len(probe.stamps_of("alice")) > 5, "alice's frames at bob")
-        pcs = [p.pc for p in (*outgoing._peers.values(), *answered._peers.values())]
+        pcs = [p.pc for p in (*peers(outgoing).values(), *peers(answered).values())]
         assert len(pcs) == 2
         assert any(t not in before for t in threading.enumerate())
 
@@ -202,7 +203,7 @@ def test_dropped_connection_reconnects_and_rejoins(clients: Clients) -> None:
     assert answered.session_id == new_session
     assert [t[0] for t in bob.phases()] == ["reconnecting", "joined"]
     assert outgoing.state is CallState.JOINED
-    assert old_session not in outgoing._peers
+    assert old_session not in peers(outgoing)
     assert old_conn._session is not None
     assert old_conn._session.closed
 

@@ -29,6 +29,7 @@ from .engine_helpers import (
     MediaProbe,
     Recorder,
     participant,
+    peers,
     ring_and_accept,
     session_of,
     wait_for,
@@ -95,10 +96,10 @@ def test_leaving_a_group_call_closes_only_that_peer(clients: Clients) -> None:
     probe.wait_stamp("bob", user_stamp("bob"))
     probe.wait_stamp("carol", user_stamp("carol"))
     bob_session = session_of(outgoing, "bob")
-    bob_peer = outgoing._peers[bob_session]
+    bob_peer = peers(outgoing)[bob_session]
 
     bob.sc.end_call().result(RESULT)
-    wait_for(lambda: bob_session not in outgoing._peers, "alice to drop her peer to bob")
+    wait_for(lambda: bob_session not in peers(outgoing), "alice to drop her peer to bob")
     wait_for(lambda: bob_peer.state == "closed", "alice's peer to bob to close")
     wait_stalled(lambda: len(probe.stamps_of("bob")), "bob's frames at alice")
     seen = len(probe.stamps_of("carol"))
@@ -141,7 +142,7 @@ def test_mute_stops_media_and_unmute_resumes_on_the_same_peer(
 
     wait_for(lambda: frames() > 5, f"alice's {kind} frames at bob")
     assert track in published()
-    peers = (outgoing._peers[bob_session], answered._peers[alice_session])
+    links = (peers(outgoing)[bob_session], peers(answered)[alice_session])
     setter: Callable[[bool], Any] = getattr(alice.sc, f"set_{device}_enabled")
     alice.flush()
     bob.flush()
@@ -160,8 +161,8 @@ def test_mute_stops_media_and_unmute_resumes_on_the_same_peer(
     bob.wait_event(on, "alice")
     wait_for(lambda: track in published(), f"bob to see alice's {kind} published again")
     wait_growing(frames, f"alice's {kind} frames at bob after turning it back on")
-    assert outgoing._peers[bob_session] is peers[0]
-    assert answered._peers[alice_session] is peers[1]
+    assert peers(outgoing)[bob_session] is links[0]
+    assert peers(answered)[alice_session] is links[1]
     alice.flush()
     bob.flush()
     # Locally the toggle is the user's own act; the others learn it was muted.
@@ -244,7 +245,7 @@ def test_camera_and_microphone_off_at_join_can_be_turned_on_during_the_call(
     found = participant(answered, "alice")
     assert found is not None
     assert found.published_tracks == ()
-    peer = answered._peers[alice_session]
+    peer = peers(answered)[alice_session]
 
     alice.sc.set_camera_enabled(True).result(RESULT)
     alice.sc.set_microphone_enabled(True).result(RESULT)
@@ -257,7 +258,7 @@ def test_camera_and_microphone_off_at_join_can_be_turned_on_during_the_call(
         ),
         "alice's tracks published at bob",
     )
-    assert answered._peers[alice_session] is peer
+    assert peers(answered)[alice_session] is peer
     assert outgoing.state is CallState.JOINED
 
 

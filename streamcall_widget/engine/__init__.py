@@ -7,6 +7,6 @@ objects are :class:`~.client.StreamCall` and :class:`~.call.Call`.
 from .call import Call
 from .client import StreamCall
 from .participants import Participant
-from .peer import IceServer
+from .rtc_config import IceServer
 
 __all__ = ["Call", "IceServer", "Participant", "StreamCall"]

@@ -5,8 +5,10 @@ Its public methods may be called from any thread and return an
 :class:`~streamcall_widget.engine.loop.EngineFuture`; everything else runs on the engine
 loop: coordinator events come in through :meth:`Call.receive`, the
 :class:`~streamcall_widget.protocol.lifecycle.CallLifecycle` turns them into ``callEvent``
-payloads, and the call opens one :class:`~streamcall_widget.engine.peer.PeerSession` per
-remote participant once joined, closing everything when it is left.
+payloads, and once joined the call's media goes through a
+:class:`~streamcall_widget.engine.transport.MediaTransport` (the mesh today): local tracks
+published by type, remote tracks named by :class:`~streamcall_widget.engine.tracks.TrackRef`
+and fanned out to hooks, taps and readers; everything is closed when the call is left.
 """
 
 from __future__ import annotations
@@ -15,11 +17,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any, Protocol, TypeVar
 
-import numpy as np
-import numpy.typing as npt
 from aiortc.mediastreams import MediaStreamTrack
 
 from streamcall_widget.errors import (
@@ -27,6 +27,7 @@ from streamcall_widget.errors import (
     DoesNotExist,
     InputError,
     InvalidState,
+    NotAllowed,
     StreamCallError,
 )
 from streamcall_widget.protocol.events import (
@@ -63,19 +64,21 @@ from streamcall_widget.protocol.requests import (
 from .listeners import ListenerHandle
 from .local_media import LocalMedia
 from .loop import EngineFuture, EngineLoop
-from .media import Hook, RemoteSink
+from .mesh import MeshTransport
 from .participants import Participant, ParticipantTable
-from .peer import MediaConfig, PeerSession
-from .quality import ConnectionQuality, connection_quality
+from .quality import ConnectionQuality
+from .remote_media import FrameHook, RemoteMedia
+from .results import SuccessResponse
+from .rtc_config import MediaConfig
+from .streams import LocalStream, Source, Streams
 from .taps import FrameTaps
+from .tracks import TrackRef
 
 __all__ = ["Call", "CallHost"]
 
 logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
-Array = npt.NDArray[np.generic]
-FrameHook = Callable[[Participant, Array], Any]
 
 
 class CallHost(Protocol):
@@ -131,10 +134,9 @@ class Call:
         self.session_id: str | None = None
         self.own_capabilities: tuple[str, ...] = ()
         self._participants = ParticipantTable()
-        self._peers: dict[str, PeerSession] = {}
-        self._sinks: dict[tuple[str, str], RemoteSink] = {}
-        self._hooks: dict[str, dict[int, Hook[Any]]] = {"video": {}, "audio": {}}
-        self._hook_ids = 0
+        self._transport: MeshTransport | None = None
+        self._remote = RemoteMedia(self._participants, host.taps, host.report)
+        self._streams = Streams(host.media)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stats_task: asyncio.Task[None] | None = None
         self._phase_waiters: list[tuple[frozenset[CallState], asyncio.Future[Call]]] = []
@@ -143,6 +145,11 @@ class Call:
         """Whether the ring asked for video (an audio ring is accepted with the camera off)."""
         self.joined_at: float | None = None
         """When the call was first joined (epoch seconds; a rejoin keeps it), for timers."""
+
+    @property
+    def user_id(self) -> str:
+        """The local user."""
+        return self.lifecycle.self_user_id
 
     def __repr__(self) -> str:
         return f"<Call {self.cid} {self.state.value} participants={len(self._participants)}>"
@@ -189,38 +196,70 @@ class Call:
         """Everyone in the session but the local user."""
         return tuple(p for p in self._participants.all() if not p.is_local)
 
-    def remote_frame_count(self, session_id: str, kind: str = "video") -> int:
-        """Frames received so far from one participant's ``video`` or ``audio``."""
-        sink = self._sinks.get((session_id, kind))
-        return sink.frames if sink is not None else 0
+    @property
+    def remote_streams(self) -> tuple[TrackRef, ...]:
+        """The remote tracks arriving now (seed 001's ``remoteStreams``)."""
+        return self._remote.streams
+
+    @property
+    def local_streams(self) -> tuple[LocalStream, ...]:
+        """The tracks this call sends (seed 001's ``localStreams``)."""
+        return self._streams.listed(self.session_id or "")
+
+    @property
+    def has_screen_sharing(self) -> bool:
+        """Whether this session shares a screen."""
+        return TrackType.SCREEN_SHARE in self._streams.sent()
+
+    def remote_frame_count(self, session_id: str, track_type: str = "video") -> int:
+        """Frames received so far from one participant's track of ``track_type``."""
+        return self._remote.frame_count(TrackRef(session_id, TrackType(track_type)))
+
+    def subscribe(self, ref: TrackRef) -> MediaStreamTrack:
+        """A new reader of the remote track ``ref`` getting every frame from now on
+        (engine loop only; ``stop()`` it when done). Every reader gets every frame: the
+        hooks, the widgets' taps and other readers take nothing from each other."""
+        return self._remote.subscribe(ref)
 
     # -- what a user does (any thread) --------------------------------------------------
 
-    def on_remote_video(self, fn: FrameHook) -> ListenerHandle:
-        """Call ``fn(participant, rgb_array)`` for remote video frames, in a worker thread.
+    def on_remote_video(self, fn: FrameHook, track_type: str = "video") -> ListenerHandle:
+        """Call ``fn(participant, rgb_array)`` for remote video frames of ``track_type``
+        (``video``: cameras, ``screen_share``: screens), in a worker thread.
 
         While ``fn`` runs, newer frames skip it (analysis never lags behind the call).
         """
-        return self._add_hook("video", fn)
+        return self._remote.add_hook("video", track_type, fn)
 
-    def on_remote_audio(self, fn: FrameHook) -> ListenerHandle:
-        """Call ``fn(participant, samples)`` for remote audio frames, in a worker thread."""
-        return self._add_hook("audio", fn)
+    def on_remote_audio(self, fn: FrameHook, track_type: str = "audio") -> ListenerHandle:
+        """Call ``fn(participant, samples)`` for remote audio frames of ``track_type``
+        (``audio`` or ``screen_share_audio``), in a worker thread."""
+        return self._remote.add_hook("audio", track_type, fn)
 
-    def _add_hook(self, kind: str, fn: FrameHook) -> ListenerHandle:
-        if not callable(fn):
-            raise InputError(f"a frame hook must be callable, not {type(fn).__name__}")
-        self._hook_ids += 1
-        key = self._hook_ids
-        name = getattr(fn, "__qualname__", repr(fn))
-        self._hooks[kind][key] = Hook(fn, f"on_remote_{kind} hook {name}", self._host.report)
+    def start_screen_share(self, source: Source = None) -> EngineFuture[SuccessResponse]:
+        """Share a screen beside the camera: ``source`` is a screen device, a media file,
+        an aiortc video track, or None (the first real screen, else the synthetic one)."""
+        return self._host.engine.submit(self._start_screen_share(source))
 
-        def remove() -> None:
-            hook = self._hooks[kind].pop(key, None)
-            if hook is not None:
-                hook.close()
+    def stop_screen_share(self) -> EngineFuture[SuccessResponse]:
+        """Stop sharing the screen."""
+        return self._host.engine.submit(self._stop_screen_share())
 
-        return ListenerHandle(f"remote_{kind}", remove)
+    def add_stream(
+        self, source: Source, track_type: str | None = None
+    ) -> EngineFuture[LocalStream]:
+        """Send one more track from ``source`` (see :meth:`start_screen_share`); its type is
+        ``track_type`` or the first free one of the source's kind (``video`` then
+        ``screen_share``, ``audio`` then ``screen_share_audio``)."""
+        return self._host.engine.submit(self._add_stream(source, track_type))
+
+    def remove_stream(self, stream: LocalStream) -> EngineFuture[SuccessResponse]:
+        """Stop sending ``stream`` (one of :attr:`local_streams`)."""
+        return self._host.engine.submit(self._remove_stream(stream.ref.track_type))
+
+    def replace_stream(self, new: Source, old: LocalStream) -> EngineFuture[SuccessResponse]:
+        """Send ``new`` in place of ``old`` without renegotiating (see :mod:`.streams`)."""
+        return self._host.engine.submit(self._replace_stream(new, old))
 
     def leave(self) -> EngineFuture[None]:
         """Leave the call (others stay in it)."""
@@ -346,9 +385,10 @@ class Call:
         if self.joined_at is None:
             self.joined_at = time.time()
         self._emit(self.lifecycle.joined())
-        await self._publish_local_tracks()
+        transport = self._open_transport(response.session_id or "")
+        await self._publish_local_tracks(transport)
         for participant in self.remote_participants:
-            self._peer_for(participant.session_id)
+            await transport.session_joined(participant.session_id)
         if self._stats_task is None:
             self._stats_task = asyncio.get_running_loop().create_task(self._stats_loop())
         return self
@@ -365,11 +405,90 @@ class Call:
             )
         self.lifecycle.participant_count = len(self._participants)
 
-    async def _publish_local_tracks(self) -> None:
-        media = self._host.media
-        for kind, track in ((TrackType.AUDIO, media.audio), (TrackType.VIDEO, media.video)):
-            if track.enabled and track.source is not None:
-                await self.publish(kind, True)
+    def _open_transport(self, session_id: str) -> MeshTransport:
+        """The transport of this session (a rejoin opens a new one)."""
+
+        async def send(to_session_id: str, signal: Signal) -> None:
+            request = SendSignal(id="", cid=self.cid, session_id=to_session_id, signal=signal)
+            try:
+                await self._host.request(request, type(None))
+            except (InvalidState, DoesNotExist):
+                peers = self._transport.peers if self._transport is not None else {}
+                if self.lifecycle.phase is CallState.JOINED and to_session_id in peers:
+                    raise  # otherwise one side left while negotiating: nothing to tell
+
+        self._transport = MeshTransport(
+            session_id,
+            config=self._host.media_config,
+            send_signal=send,
+            on_started=self._remote.started,
+            on_ended=self._remote.ended,
+            report=self._host.report,
+        )
+        return self._transport
+
+    async def _publish_local_tracks(self, transport: MeshTransport) -> None:
+        """Everything this call sends; the coordinator hears of what the others should see
+        (the camera and microphone are carried even while off: muting only pauses them)."""
+        for track_type, track in self._streams.sent().items():
+            await transport.publish(track_type, track)
+            if self._streams.announced(track_type):
+                await self.publish(track_type, True)
+
+    def _require_session(self, doing: str) -> MeshTransport:
+        if self._transport is None or self.lifecycle.phase is not CallState.JOINED:
+            raise InvalidState(f"call {self.cid} is {self.state.value}; join it to {doing}")
+        return self._transport
+
+    async def _start_screen_share(self, source: Source) -> SuccessResponse:
+        if self.has_screen_sharing:
+            raise InvalidState(f"already sharing a screen in {self.cid}; stop it first")
+        await self._send(TrackType.SCREEN_SHARE, source)
+        return SuccessResponse()
+
+    async def _stop_screen_share(self) -> SuccessResponse:
+        if not self.has_screen_sharing:
+            raise InvalidState(f"no screen is shared in {self.cid}")
+        await self._remove_stream(TrackType.SCREEN_SHARE)
+        return SuccessResponse()
+
+    async def _add_stream(self, source: Source, track_type: str | None) -> LocalStream:
+        if track_type is None:
+            kind = source.kind if isinstance(source, MediaStreamTrack) else "video"
+            chosen = self._streams.free_type(kind)
+        elif track_type in {t.value for t in TrackType}:
+            chosen = TrackType(track_type)
+        else:
+            raise InputError(f"track_type {track_type!r} is not one of {list(TrackType)}")
+        await self._send(chosen, source)
+        return next(s for s in self.local_streams if s.ref.track_type is chosen)
+
+    async def _send(self, track_type: TrackType, source: Source) -> None:
+        """Open ``source`` and send it as ``track_type``; the others are told."""
+        transport = self._require_session(f"send {track_type}")
+        needed = _CAPABILITY[track_type]
+        if needed not in self.own_capabilities:
+            raise NotAllowed(f"sending {track_type} in {self.cid} needs the {needed} capability")
+        track = await self._streams.open(track_type, source)
+        await transport.publish(track_type, track)
+        await self.publish(track_type, True)
+        if track_type is TrackType.SCREEN_SHARE:
+            self._emit([self.lifecycle.note(CallState.LOCAL_SHARE_CREATED, user_id=self.user_id)])
+
+    async def _remove_stream(self, track_type: TrackType) -> SuccessResponse:
+        transport = self._require_session(f"stop sending {track_type}")
+        if track_type not in self._streams.sent():
+            raise InvalidState(f"no {track_type} track is sent in {self.cid}")
+        await transport.unpublish(track_type)
+        await self._streams.close(track_type)
+        await self.publish(track_type, False)
+        if track_type is TrackType.SCREEN_SHARE:
+            self._emit([self.lifecycle.note(CallState.LOCAL_SHARE_CLOSED, user_id=self.user_id)])
+        return SuccessResponse()
+
+    async def _replace_stream(self, new: Source, old: LocalStream) -> SuccessResponse:
+        await self._streams.replace(old.ref.track_type, new)
+        return SuccessResponse()
 
     async def publish(self, track: TrackType, published: bool) -> None:
         """Tell the call this session (un)publishes ``track`` (mute/unmute)."""
@@ -394,18 +513,17 @@ class Call:
                 return
             case ParticipantJoined() if event.participant.session_id != own:
                 self._participants.put(Participant.from_wire(event.participant, is_local=False))
-                if self.lifecycle.phase is CallState.JOINED:
-                    self._peer_for(event.participant.session_id)
+                if self.lifecycle.phase is CallState.JOINED and self._transport is not None:
+                    joined = self._transport.session_joined(event.participant.session_id)
+                    self._spawn(joined, f"connecting to {event.participant.session_id}")
             case ParticipantLeft():
-                gone = event.participant.session_id
-                if gone == own:
-                    self._participants.remove(gone)
+                if event.participant.session_id == own:
+                    self._participants.remove(own)
                     self.lifecycle.participant_count = len(self._participants)
                     self._emit(self.lifecycle.receive(event))
                     self._finish(event.reason)
                     return
-                self._participants.remove(gone)
-                self._spawn(self._close_peer(gone), "closing a peer")
+                self._other_left(event.participant.session_id)
             case TrackPublished() | TrackUnpublished():
                 published = isinstance(event, TrackPublished)
                 self._participants.set_track(event.session_id, event.track_type, published)
@@ -435,73 +553,32 @@ class Call:
         if self.lifecycle.phase is CallState.LEFT:
             self._finish(None)
 
-    def _peer_for(self, session_id: str) -> PeerSession:
-        peer = self._peers.get(session_id)
-        if peer is not None:
-            return peer
-        assert self.session_id is not None
-        media = self._host.media
-
-        async def send(signal: Signal) -> None:
-            request = SendSignal(id="", cid=self.cid, session_id=session_id, signal=signal)
-            try:
-                await self._host.request(request, type(None))
-            except (InvalidState, DoesNotExist):
-                if self.lifecycle.phase is CallState.JOINED and session_id in self._peers:
-                    raise  # otherwise one side left while negotiating: nothing to tell
-
-        peer = PeerSession(
-            self.session_id,
-            session_id,
-            config=self._host.media_config,
-            audio=media.subscribe("audio"),
-            video=media.subscribe("video"),
-            send_signal=send,
-            on_track=lambda track: self._on_track(session_id, track),
-        )
-        self._peers[session_id] = peer
-        self._spawn(peer.start(), f"offering to {session_id}")
-        return peer
+    def _other_left(self, gone: str) -> None:
+        """Another session left: its share (if any) is closed, its link too."""
+        sharer = self._participants.get(gone)
+        if sharer is not None and TrackType.SCREEN_SHARE in sharer.published_tracks:
+            closed = CallState.SCREEN_SHARE_CLOSED
+            self._emit([self.lifecycle.note(closed, user_id=sharer.user_id, reason="left")])
+        self._participants.remove(gone)
+        if self._transport is not None:
+            self._spawn(self._transport.session_left(gone), "closing a peer")
 
     async def _on_signal(self, from_session_id: str, signal: Signal) -> None:
-        if self.session_id is None or not self.lifecycle.in_session:
+        if self._transport is None or not self.lifecycle.in_session:
             return
-        await self._peer_for(from_session_id).handle(signal)
-
-    def _on_track(self, session_id: str, track: MediaStreamTrack) -> None:
-        kind = track.kind
-
-        def on_level(level: float, speaking: bool) -> None:
-            self._participants.set_audio(session_id, level, speaking)
-
-        self._sinks[(session_id, kind)] = RemoteSink(
-            track,
-            hooks=lambda: list(self._hooks[kind].values()),
-            subject=lambda: self._participants.get(session_id),
-            on_level=on_level if kind == "audio" else None,
-            on_frame=lambda frame: self._host.taps(session_id, kind, frame),
-        )
-
-    async def _close_peer(self, session_id: str) -> None:
-        peer = self._peers.pop(session_id, None)
-        for kind in ("audio", "video"):
-            sink = self._sinks.pop((session_id, kind), None)
-            if sink is not None:
-                await sink.close()
-        if peer is not None:
-            await peer.close()
+        await self._transport.receive_signal(from_session_id, signal)
 
     async def _stats_loop(self) -> None:
         interval = self._host.media_config.stats_interval
         while True:
             await asyncio.sleep(interval)
-            grades = []
-            for session_id, peer in list(self._peers.items()):
-                grade = await _grade(peer)
-                grades.append(grade)
+            if self._transport is None:
+                continue
+            grades = await self._transport.link_quality()
+            for session_id, grade in grades.items():
                 self._participants.update(session_id, connection_quality=grade)
             if self.session_id is not None and grades:
-                worst = min(grades, key=_QUALITY_ORDER.index)
+                worst = min(grades.values(), key=_QUALITY_ORDER.index)
                 self._participants.update(self.session_id, connection_quality=worst)
 
     async def _leave(self) -> None:
@@ -528,12 +605,11 @@ class Call:
         self._host.call_finished(self)
 
     async def close(self) -> None:
-        """Close peers, sinks, hooks and timers (the coordinator is not told)."""
+        """Close peers, remote tracks, hooks, own tracks and timers (the coordinator is
+        not told)."""
         await self.drop_media()
-        for hooks in self._hooks.values():
-            for hook in list(hooks.values()):
-                await hook.aclose()
-            hooks.clear()
+        await self._remote.close()
+        await self._streams.close_all()
 
     async def drop_media(self) -> None:
         """Close every peer and timer but keep hooks (a reconnection rejoins)."""
@@ -542,8 +618,10 @@ class Call:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._stats_task
             self._stats_task = None
-        for session_id in list(self._peers):
-            await self._close_peer(session_id)
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            await transport.close()
+        await self._remote.close_tracks()
         current = asyncio.current_task()
         for task in list(self._tasks):
             if task is not current:
@@ -551,29 +629,20 @@ class Call:
         self._participants.clear()
 
 
+_CAPABILITY = {
+    TrackType.AUDIO: "send-audio",
+    TrackType.VIDEO: "send-video",
+    TrackType.SCREEN_SHARE: "screenshare",
+    TrackType.SCREEN_SHARE_AUDIO: "screenshare",
+}
+"""The capability sending each track type needs (the coordinator checks it too)."""
+
 _QUALITY_ORDER = [
     ConnectionQuality.POOR,
     ConnectionQuality.UNSPECIFIED,
     ConnectionQuality.GOOD,
     ConnectionQuality.EXCELLENT,
 ]
-
-
-async def _grade(peer: PeerSession) -> ConnectionQuality:
-    """The link's quality from the RTCP receiver reports the remote side sent us."""
-    try:
-        report = await peer.pc.getStats()
-    except Exception:  # a closing connection has no stats; that is not an error
-        return ConnectionQuality.UNSPECIFIED
-    losses: list[float] = []
-    rtts: list[float] = []
-    for stats in report.values():
-        if getattr(stats, "type", None) == "remote-inbound-rtp":
-            if stats.fractionLost is not None:
-                losses.append(float(stats.fractionLost))
-            if stats.roundTripTime is not None:
-                rtts.append(float(stats.roundTripTime))
-    return connection_quality(max(losses) if losses else None, max(rtts) if rtts else None)
 
 
 def _names(states: frozenset[CallState]) -> str:

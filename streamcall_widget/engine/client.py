@@ -72,7 +72,6 @@ from .ice import DEFAULT_GATHER_TIMEOUT, bound_gathering
 from .listeners import CallbackRunner, ListenerHandle, ListenerRegistry, report_hook_error
 from .local_media import LocalMedia
 from .loop import EngineFuture, acquire_loop, release_loop
-from .peer import IceServer, MediaConfig
 from .results import (
     CameraEnabled,
     CurrentUser,
@@ -81,6 +80,7 @@ from .results import (
     QueryCallsResult,
     SuccessResponse,
 )
+from .rtc_config import IceServer, MediaConfig
 from .settings import SettingsStore
 from .taps import FrameTap, FrameTaps
 from .threadsafe import threadsafe

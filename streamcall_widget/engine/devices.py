@@ -37,16 +37,18 @@ from av.packet import Packet
 
 from streamcall_widget.errors import DeviceError, InputError, InvalidState
 
-from .synthetic import SyntheticCamera, SyntheticMicrophone
+from .synthetic import SyntheticCamera, SyntheticMicrophone, SyntheticScreen
 
 __all__ = [
     "BACK_STAMP_MASK",
     "BROWSER_SPEAKER",
     "NULL_SPEAKER",
+    "SCREEN_STAMP_MASK",
     "SILENT_MICROPHONE",
     "SYNTHETIC_BACK_CAMERA",
     "SYNTHETIC_CAMERA",
     "SYNTHETIC_MICROPHONE",
+    "SYNTHETIC_SCREEN",
     "Device",
     "DeviceKind",
     "DeviceList",
@@ -92,6 +94,10 @@ SYNTHETIC_BACK_CAMERA = Device(
 """A second synthetic camera, so ``switch_camera("back")`` works on a machine without any:
 it draws ``"<name> (back)"`` and stamps the user's id XOR :data:`BACK_STAMP_MASK`."""
 BACK_STAMP_MASK = 0xFFFF
+SYNTHETIC_SCREEN = Device(DeviceKind.SCREEN, "synthetic-screen", "Synthetic screen")
+"""A screen for machines without one (and tests): a light desktop naming the user, which
+stamps the user's id XOR :data:`SCREEN_STAMP_MASK`, so a camera and a screen differ."""
+SCREEN_STAMP_MASK = 0x5A5A
 SYNTHETIC_MICROPHONE = Device(
     DeviceKind.MICROPHONE, "synthetic-microphone", "Synthetic microphone (tone)"
 )
@@ -101,7 +107,14 @@ NULL_SPEAKER = Device(DeviceKind.SPEAKER, "null", "Null (discard)")
 
 _FILE = "file:"
 _SYNTHETIC = {
-    d.id for d in (SYNTHETIC_CAMERA, SYNTHETIC_BACK_CAMERA, SYNTHETIC_MICROPHONE, SILENT_MICROPHONE)
+    d.id
+    for d in (
+        SYNTHETIC_CAMERA,
+        SYNTHETIC_BACK_CAMERA,
+        SYNTHETIC_SCREEN,
+        SYNTHETIC_MICROPHONE,
+        SILENT_MICROPHONE,
+    )
 }
 _CAMERA_OPTIONS = (("framerate", "30"), ("video_size", "640x480"))
 _SCREEN_OPTIONS = (("framerate", "30"),)
@@ -291,6 +304,7 @@ def probe_devices(files: Sequence[str | Path] = ()) -> DeviceList:
             *platform_devices,
             SYNTHETIC_CAMERA,
             SYNTHETIC_BACK_CAMERA,
+            SYNTHETIC_SCREEN,
             SYNTHETIC_MICROPHONE,
             SILENT_MICROPHONE,
         ]
@@ -474,6 +488,9 @@ class DeviceManager:
             raise InputError(
                 f"open_video takes a camera or screen, not the {device.kind} {device.id}"
             )
+        if device.id == SYNTHETIC_SCREEN.id:
+            screen = None if stamp is None else stamp ^ SCREEN_STAMP_MASK
+            return await self._subscribe(device, lambda: SyntheticScreen(label, stamp=screen))
         if device.id == SYNTHETIC_BACK_CAMERA.id:
             label = f"{label} (back)"
             stamp = None if stamp is None else stamp ^ BACK_STAMP_MASK

@@ -10,6 +10,7 @@ track without a source: the call goes on without it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,7 @@ from streamcall_widget.errors import DeviceError, InputError
 from .devices import (
     SYNTHETIC_BACK_CAMERA,
     SYNTHETIC_CAMERA,
+    SYNTHETIC_SCREEN,
     Device,
     DeviceKind,
     DeviceList,
@@ -52,6 +54,35 @@ def _facing(devices: DeviceList, facing: str) -> Device:
     index, synthetic = _FACING[facing]
     labelled = [c for c in real if facing in c.label.lower()]
     return (labelled or real[index : index + 1] or [synthetic])[0]
+
+
+def _default(devices: DeviceList, kind: DeviceKind) -> Device:
+    """The first real screen, else the synthetic one; the first camera or microphone."""
+    if kind is DeviceKind.SCREEN:
+        real = [d for d in devices.screens if d.format is not None]
+        return (real or [SYNTHETIC_SCREEN])[0]
+    return devices.of_kind(kind)[0]
+
+
+async def _named(devices: DeviceList, kind: DeviceKind, name: str) -> Device:
+    """Device ``name`` of ``kind`` (a screen may also be a camera), else a media file."""
+    kinds = (kind, DeviceKind.CAMERA) if kind is DeviceKind.SCREEN else (kind,)
+    for wanted in kinds:
+        with contextlib.suppress(DeviceError):
+            return devices.find(wanted, name)
+    media = DeviceKind.MICROPHONE if kind is DeviceKind.MICROPHONE else DeviceKind.CAMERA
+    try:
+        with_file = await list_devices((name,))
+    except DeviceError as exc:
+        raise DeviceError(
+            f"no {kind} {name!r} (there are: {devices.describe(kind)}) and {exc}"
+        ) from exc
+    from_file = [d for d in with_file.of_kind(media) if d not in devices.of_kind(media)]
+    if not from_file:
+        raise DeviceError(
+            f"media file {name!r} has no {'audio' if media is DeviceKind.MICROPHONE else 'video'}"
+        )
+    return from_file[0]
 
 
 class LocalMedia:
@@ -151,6 +182,25 @@ class LocalMedia:
         devices = await self.list()
         self.speaker = devices.find(DeviceKind.SPEAKER, name)
         return self.speaker
+
+    async def open_source(
+        self, kind: DeviceKind, name: str | None
+    ) -> tuple[Device, MediaStreamTrack]:
+        """Open one more source for a call's own track: a device of ``kind`` by id or
+        label, or a media file path; ``None``: the first real screen else the synthetic
+        one (``SCREEN``), the first camera or microphone otherwise. Synthetic sources draw
+        this user's name and stamp (a screen: the stamp XOR ``SCREEN_STAMP_MASK``)."""
+        devices = await self.list()
+        device = _default(devices, kind) if name is None else await _named(devices, kind, name)
+        if device.kind is DeviceKind.MICROPHONE:
+            return device, await self.devices.open_audio(device, frequency=user_tone(self._user_id))
+        label, stamp = self._label or self._user_id, user_stamp(self._user_id)
+        return device, await self.devices.open_video(device, label=label, stamp=stamp)
+
+    async def release(self, device: Device) -> None:
+        """Close ``device`` unless it is the camera or microphone in use."""
+        if device not in (self.camera, self.microphone):
+            await self.devices.close_source(device)
 
     def _swap(self, track: LocalTrack, source: MediaStreamTrack | None) -> None:
         previous = track.set_source(source)

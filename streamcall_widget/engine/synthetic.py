@@ -34,7 +34,7 @@ from streamcall_widget.errors import InputError
 
 from .stamp import STAMP_HEIGHT, STAMP_WIDTH, stamp_id
 
-__all__ = ["SyntheticCamera", "SyntheticMicrophone"]
+__all__ = ["SyntheticCamera", "SyntheticMicrophone", "SyntheticScreen"]
 
 _Plane = npt.NDArray[np.uint8]
 _Rect = tuple[int, int, int, int]
@@ -190,7 +190,7 @@ class SyntheticCamera(MediaStreamTrack):
             min(cell_width * _COUNTER_DIGITS, width - 2 * margin),
             counter_height,
         )
-        pixels = _render_background(label, _hsv(hue, 0.45, 0.3), width, height, self._counter)
+        pixels = self._render(label, hue, width, height)
         self._stamp: _Rect | None = None
         if stamp is not None:
             stamp_id(pixels, stamp)
@@ -202,6 +202,10 @@ class SyntheticCamera(MediaStreamTrack):
         self._square_colour = _yuv_colour(_hsv(hue + 0.5, 0.8, 1.0))
         self._square_side = _even(height / 8)
         self._square: _Rect = (0, 0, 0, 0)
+
+    def _render(self, label: str, hue: float, width: int, height: int) -> _Plane:
+        """The still picture (RGB): ``label`` on a dark colour of ``hue``."""
+        return _render_background(label, _hsv(hue, 0.45, 0.3), width, height, self._counter)
 
     def _restore(self, rect: _Rect) -> None:
         """Put the background back inside ``rect`` on all three planes."""
@@ -243,6 +247,56 @@ class SyntheticCamera(MediaStreamTrack):
         frame.time_base = VIDEO_TIME_BASE
         self.frames_sent += 1
         return frame
+
+
+class SyntheticScreen(SyntheticCamera):
+    """A shared screen: a light desktop with windows, ``"<label>'s screen"`` in a title
+    bar, the moving square as the pointer; 960x540 at 15 fps by default.
+
+    Light where the camera is dark, wide where it is 4:3, so a person tells a screen from
+    a camera at a glance; tests tell them apart by the stamp (the devices give a screen
+    the user's stamp XOR ``SCREEN_STAMP_MASK``).
+    """
+
+    def __init__(
+        self,
+        label: str,
+        *,
+        width: int = 960,
+        height: int = 540,
+        fps: int = 15,
+        stamp: int | None = None,
+    ) -> None:
+        super().__init__(label, width=width, height=height, fps=fps, stamp=stamp)
+
+    def _render(self, label: str, hue: float, width: int, height: int) -> _Plane:
+        """A desktop: light background, two windows, a title bar naming whose screen."""
+        image = Image.new("RGB", (width, height), (226, 230, 236))
+        draw = ImageDraw.Draw(image)
+        bar = max(12, height // 14)
+        draw.rectangle((0, 0, width, bar), fill=_hsv(hue, 0.5, 0.55))
+        font = ImageFont.load_default(size=max(8, bar * 2 // 3))
+        draw.text(
+            (width / 2, bar / 2), f"{label}'s screen", font=font, fill=(255, 255, 255), anchor="mm"
+        )
+        for index, (left, top, right, bottom) in enumerate(
+            ((0.08, 0.2, 0.55, 0.75), (0.45, 0.35, 0.92, 0.88))
+        ):
+            box = (left * width, top * height, right * width, bottom * height)
+            draw.rectangle(box, fill=(250, 250, 250), outline=(90, 90, 110), width=2)
+            draw.rectangle(
+                (box[0], box[1], box[2], box[1] + bar // 2), fill=_hsv(hue + 0.3 * index, 0.3, 0.8)
+            )
+            for line in range(1, 6):
+                y = box[1] + bar // 2 + line * (box[3] - box[1]) / 7
+                draw.line(
+                    (box[0] + 12, y, box[2] - 12 - 30 * (line % 3), y),
+                    fill=(160, 160, 170),
+                    width=3,
+                )
+        x, y, w, h = self._counter
+        draw.rectangle((x, y, x + w - 1, y + h - 1), fill=(0, 0, 0))
+        return np.asarray(image, dtype=np.uint8).copy()
 
 
 class SyntheticMicrophone(MediaStreamTrack):

@@ -3,9 +3,10 @@
 The widgets show what the engine receives and sends without touching a peer connection:
 they register a *tap*, a function called on the engine loop with ``(key, kind, frame)``
 for each frame. ``key`` is a remote participant's session id, or :data:`LOCAL` for the
-local camera and microphone as sent (after the processors); ``kind`` is ``video`` or
-``audio``. The local tracks are read for taps only while at least one tap is registered,
-so nobody pays for a preview nobody shows.
+local camera and microphone as sent (after the processors); ``kind`` is the track's
+:class:`~streamcall_widget.protocol.models.TrackType` (a ``str``: ``video``, ``audio``,
+``screen_share``, ``screen_share_audio``). The local tracks are read for taps only
+while at least one tap is registered, so nobody pays for a preview nobody shows.
 
 A tap runs inside the media path: it must return at once (keep the frame, wake a thread).
 An exception in a tap is logged and the frame goes on to the others.

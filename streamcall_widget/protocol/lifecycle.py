@@ -73,6 +73,10 @@ class CallState(enum.StrEnum):
     MICROPHONE_ENABLED = "microphone_enabled"
     MICROPHONE_DISABLED = "microphone_disabled"
     OUTGOING_CALL_ENDED = "outgoing_call_ended"
+    LOCAL_SHARE_CREATED = "local_share_created"
+    LOCAL_SHARE_CLOSED = "local_share_closed"
+    SCREEN_SHARE_CREATED = "screen_share_created"
+    SCREEN_SHARE_CLOSED = "screen_share_closed"
     UNKNOWN = "unknown"
 
 
@@ -171,11 +175,14 @@ _TRACK_STATES = {
     (TrackType.VIDEO, False): CallState.CAMERA_DISABLED,
     (TrackType.AUDIO, True): CallState.MICROPHONE_ENABLED,
     (TrackType.AUDIO, False): CallState.MICROPHONE_DISABLED,
+    (TrackType.SCREEN_SHARE, True): CallState.SCREEN_SHARE_CREATED,
+    (TrackType.SCREEN_SHARE, False): CallState.SCREEN_SHARE_CLOSED,
 }
 
 
 def track_state(track_type: TrackType, published: bool) -> CallState | None:
-    """The CallState word for a camera/microphone turning on or off (None: other tracks)."""
+    """The CallState word for a camera, microphone or screen share turning on or off, as
+    others see it (None: other tracks)."""
     return _TRACK_STATES.get((track_type, published))
 
 

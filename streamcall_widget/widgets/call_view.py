@@ -86,7 +86,7 @@ class CallView(EngineWidget):
     def _on_frame(self, key: str, kind: str, frame: Any) -> None:
         if kind == "video":
             self.pipe.video_frame(key, frame)
-        elif key != LOCAL:
+        elif kind == "audio" and key != LOCAL:
             self.pipe.audio_frame(key, frame)
 
     def refresh(self) -> None:
