@@ -260,6 +260,20 @@ def test_a_participant_leaving_disconnects_its_media() -> None:
     assert alice.remote_session_ids() == ["s-bob"]
 
 
+def test_a_sharer_leaving_closes_the_share_first() -> None:
+    """bob leaves while sharing: screen_share_closed (bob, left) · disconnect · counts."""
+    alice = _in_call("alice", "bob")
+    share = _event(
+        ev.TrackPublished, session_id="s-bob", user_id="bob", track_type=TrackType.SCREEN_SHARE
+    )
+    assert _says(alice.receive(share)) == [("screen_share_created", "bob", None, None)]
+    assert _says(alice.receive(_left("bob"))) == [
+        ("screen_share_closed", "bob", "left", None),
+        (DisconnectPeer("s-bob"),),
+        ("participant_counts", "bob", "left", 1),
+    ]
+
+
 def test_our_own_session_replaced_ends_the_call_for_us() -> None:
     """Our session left (replaced): participant_counts · left (replaced) · finish."""
     bob = _in_call("bob", "alice")

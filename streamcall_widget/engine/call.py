@@ -3,9 +3,10 @@
 A :class:`Call` is created by ``StreamCall.call()``, ``join_call()`` or an incoming ring.
 Its public methods may be called from any thread and return an
 :class:`~streamcall_widget.engine.loop.EngineFuture`; everything else runs on the engine
-loop: coordinator events come in through :meth:`Call.receive`, the
-:class:`~streamcall_widget.protocol.lifecycle.CallLifecycle` turns them into ``callEvent``
-payloads, and once joined the call's media goes through a
+loop: coordinator events come in through :meth:`Call.receive`, the sans-I/O
+:class:`~streamcall_widget.engine.call_core.CallCore` decides what they mean (the
+``callEvent`` payloads, which peers to connect or drop, when to join or finish) and the
+call performs those actions; once joined the call's media goes through a
 :class:`~streamcall_widget.engine.transport.MediaTransport` (the mesh today): local tracks
 published by type, remote tracks named by :class:`~streamcall_widget.engine.tracks.TrackRef`
 and fanned out to hooks, taps and readers; everything is closed when the call is left.
@@ -30,17 +31,7 @@ from streamcall_widget.errors import (
     NotAllowed,
     StreamCallError,
 )
-from streamcall_widget.protocol.events import (
-    AnyEvent,
-    CallAccepted,
-    MemberAdded,
-    MemberRemoved,
-    ParticipantJoined,
-    ParticipantLeft,
-    SignalReceived,
-    TrackPublished,
-    TrackUnpublished,
-)
+from streamcall_widget.protocol.events import AnyEvent
 from streamcall_widget.protocol.lifecycle import (
     CallEvent,
     CallLifecycle,
@@ -61,11 +52,21 @@ from streamcall_widget.protocol.requests import (
     SendSignal,
 )
 
+from .call_core import (
+    Action,
+    CallCore,
+    ConnectPeer,
+    DisconnectPeer,
+    Emit,
+    Finish,
+    ForwardSignal,
+    JoinSession,
+)
 from .listeners import ListenerHandle
 from .local_media import LocalMedia
 from .loop import EngineFuture, EngineLoop
 from .mesh import MeshTransport
-from .participants import Participant, ParticipantTable
+from .participants import Participant
 from .quality import ConnectionQuality
 from .remote_media import FrameHook, RemoteMedia
 from .results import SuccessResponse
@@ -128,23 +129,38 @@ class Call:
         self._host = host
         self.cid = cid
         self.type, _, self.id = cid.partition(":")
-        self.lifecycle = CallLifecycle(
+        self._core = CallCore(
             cid, host.user_id, direction, caller=caller, members=members, custom=custom
         )
-        self.session_id: str | None = None
-        self.own_capabilities: tuple[str, ...] = ()
-        self._participants = ParticipantTable()
+        self._participants = self._core.participants
         self._transport: MeshTransport | None = None
         self._remote = RemoteMedia(self._participants, host.taps, host.report)
         self._streams = Streams(host.media)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stats_task: asyncio.Task[None] | None = None
         self._phase_waiters: list[tuple[frozenset[CallState], asyncio.Future[Call]]] = []
-        self._finished = False
         self.video = True
         """Whether the ring asked for video (an audio ring is accepted with the camera off)."""
-        self.joined_at: float | None = None
+
+    @property
+    def lifecycle(self) -> CallLifecycle:
+        """The call's phase machine (its ``status()``, ``reason``, ``note()``)."""
+        return self._core.lifecycle
+
+    @property
+    def session_id(self) -> str | None:
+        """This client's session in the call, once joined (a rejoin gets a new one)."""
+        return self._core.session_id
+
+    @property
+    def own_capabilities(self) -> tuple[str, ...]:
+        """What the local user may do in this call (``send-audio``, ``screenshare``...)."""
+        return self._core.own_capabilities
+
+    @property
+    def joined_at(self) -> float | None:
         """When the call was first joined (epoch seconds; a rejoin keeps it), for timers."""
+        return self._core.joined_at
 
     @property
     def user_id(self) -> str:
@@ -279,8 +295,7 @@ class Call:
         except BaseException:
             self._host.call_finished(self)
             raise
-        self.lifecycle.caller = CallMember.from_user(response.call.created_by)
-        self._apply(response)
+        self._core.created(response)
         if create.ring:
             self.ringing()
             return self
@@ -288,13 +303,13 @@ class Call:
 
     async def accept(self) -> Call:
         """Answer the ring and join, with the camera as the ring asked (audio or video)."""
-        self.lifecycle.accepting()
+        self._core.accept_started()
         try:
             await self._host.request(AcceptCall(id="", cid=self.cid), CallResponse)
         except BaseException:
-            self.lifecycle.accepting(started=False)
+            self._core.accept_failed()
             raise
-        self._emit(self.lifecycle.accepted())
+        self._perform(self._core.accepted())
         await self._host.set_camera(self.video)
         return await self.join()
 
@@ -329,6 +344,29 @@ class Call:
 
         task.add_done_callback(done)
 
+    def _perform(self, actions: list[Action]) -> None:
+        """Carry out the core's actions in order (consecutive events go out together)."""
+        events: list[CallEvent] = []
+        for action in actions:
+            if isinstance(action, Emit):
+                events.append(action.event)
+                continue
+            self._emit(events)
+            events = []
+            match action:
+                case ConnectPeer() if self._transport is not None:
+                    connect = self._transport.session_joined(action.session_id)
+                    self._spawn(connect, f"connecting to {action.session_id}")
+                case DisconnectPeer() if self._transport is not None:
+                    self._spawn(self._transport.session_left(action.session_id), "closing a peer")
+                case ForwardSignal():
+                    self._spawn(self._on_signal(action.from_session_id, action.signal), "a signal")
+                case JoinSession():
+                    self._spawn(self.join(), f"joining {self.cid} after it was accepted")
+                case Finish():
+                    self._host.call_finished(self)
+        self._emit(events)
+
     def _emit(self, events: list[CallEvent]) -> None:
         if not events:
             return
@@ -356,11 +394,15 @@ class Call:
 
     def ringing(self) -> None:
         """The call starts ringing (incoming, or outgoing to the callees)."""
-        self._emit(self.lifecycle.ringing())
+        self._perform(self._core.ring())
+
+    def reconnecting(self, reason: str) -> None:
+        """The coordinator connection dropped (``reason``); the client is getting back."""
+        self._perform(self._core.reconnecting(reason))
 
     async def join(self) -> Call:
         """Join the session, publish local tracks and connect to everyone already there."""
-        self._emit(self.lifecycle.joining())
+        self._perform(self._core.start_joining())
         return await self._enter_session()
 
     async def rejoin(self) -> Call:
@@ -372,38 +414,24 @@ class Call:
             await self._host.prepare_media()
             response = await self._host.request(JoinCall(id="", cid=self.cid), CallResponse)
         except ConnectionLost:
-            if self.lifecycle.phase is not CallState.RECONNECTING:
-                self._finish("join_failed")
-            raise  # reconnecting: the client rejoins once it is back
-        except StreamCallError:
-            self._finish("join_failed")
+            # Reconnecting: the client rejoins once it is back.
+            self._perform(self._core.join_failed(reconnecting_allowed=True))
             raise
-        if self.lifecycle.phase is CallState.JOINED:
+        except StreamCallError:
+            self._perform(self._core.join_failed(reconnecting_allowed=False))
+            raise
+        if self._core.phase is CallState.JOINED:
             return self  # a rejoin raced a join that completed first
-        self.session_id = response.session_id
-        self._apply(response)
-        if self.joined_at is None:
-            self.joined_at = time.time()
-        self._emit(self.lifecycle.joined())
+        actions = self._core.joined(response, time.time())
+        self._perform([a for a in actions if isinstance(a, Emit)])
         transport = self._open_transport(response.session_id or "")
         await self._publish_local_tracks(transport)
-        for participant in self.remote_participants:
-            await transport.session_joined(participant.session_id)
+        for action in actions:
+            if isinstance(action, ConnectPeer):
+                await transport.session_joined(action.session_id)
         if self._stats_task is None:
             self._stats_task = asyncio.get_running_loop().create_task(self._stats_loop())
         return self
-
-    def _apply(self, response: CallResponse) -> None:
-        self.own_capabilities = tuple(str(c) for c in response.own_capabilities)
-        self.lifecycle.members = tuple(CallMember.from_member(m) for m in response.members)
-        self.lifecycle.custom = dict(response.call.custom)
-        self._participants.clear()
-        session = response.call.session
-        for data in session.participants if session is not None else ():
-            self._participants.put(
-                Participant.from_wire(data, is_local=data.session_id == self.session_id)
-            )
-        self.lifecycle.participant_count = len(self._participants)
 
     def _open_transport(self, session_id: str) -> MeshTransport:
         """The transport of this session (a rejoin opens a new one)."""
@@ -501,67 +529,11 @@ class Call:
             if self.lifecycle.in_session:
                 self._host.report(f"publishing {track} in {self.cid}", exc)
             return
-        if self.session_id is not None:
-            self._participants.set_track(self.session_id, track, published)
+        self._core.track_published(track, published)
 
     def receive(self, event: AnyEvent) -> None:
         """Apply one coordinator event of this call."""
-        own = self.session_id
-        match event:
-            case SignalReceived():
-                self._spawn(self._on_signal(event.from_session_id, event.signal), "a signal")
-                return
-            case ParticipantJoined() if event.participant.session_id != own:
-                self._participants.put(Participant.from_wire(event.participant, is_local=False))
-                if self.lifecycle.phase is CallState.JOINED and self._transport is not None:
-                    joined = self._transport.session_joined(event.participant.session_id)
-                    self._spawn(joined, f"connecting to {event.participant.session_id}")
-            case ParticipantLeft():
-                if event.participant.session_id == own:
-                    self._participants.remove(own)
-                    self.lifecycle.participant_count = len(self._participants)
-                    self._emit(self.lifecycle.receive(event))
-                    self._finish(event.reason)
-                    return
-                self._other_left(event.participant.session_id)
-            case TrackPublished() | TrackUnpublished():
-                published = isinstance(event, TrackPublished)
-                self._participants.set_track(event.session_id, event.track_type, published)
-                if event.session_id == own:
-                    return  # the local toggle already emitted this
-            case MemberAdded():
-                added = tuple(CallMember.from_member(m) for m in event.members)
-                known = {m.user_id for m in added}
-                self.lifecycle.members = (
-                    tuple(m for m in self.lifecycle.members if m.user_id not in known) + added
-                )
-            case MemberRemoved():
-                removed = set(event.user_ids)
-                self.lifecycle.members = tuple(
-                    m for m in self.lifecycle.members if m.user_id not in removed
-                )
-        self.lifecycle.participant_count = len(self._participants)
-        was_ringing = self.lifecycle.phase is CallState.RINGING
-        self._emit(self.lifecycle.receive(event))
-        if (
-            isinstance(event, CallAccepted)
-            and was_ringing
-            and self.direction is Direction.OUTGOING
-            and self.lifecycle.phase is CallState.RINGING
-        ):
-            self._spawn(self.join(), f"joining {self.cid} after it was accepted")
-        if self.lifecycle.phase is CallState.LEFT:
-            self._finish(None)
-
-    def _other_left(self, gone: str) -> None:
-        """Another session left: its share (if any) is closed, its link too."""
-        sharer = self._participants.get(gone)
-        if sharer is not None and TrackType.SCREEN_SHARE in sharer.published_tracks:
-            closed = CallState.SCREEN_SHARE_CLOSED
-            self._emit([self.lifecycle.note(closed, user_id=sharer.user_id, reason="left")])
-        self._participants.remove(gone)
-        if self._transport is not None:
-            self._spawn(self._transport.session_left(gone), "closing a peer")
+        self._perform(self._core.receive(event))
 
     async def _on_signal(self, from_session_id: str, signal: Signal) -> None:
         if self._transport is None or not self.lifecycle.in_session:
@@ -582,9 +554,7 @@ class Call:
                 self._participants.update(self.session_id, connection_quality=worst)
 
     async def _leave(self) -> None:
-        if not self.lifecycle.in_session:
-            raise InvalidState(f"call {self.cid} is {self.state.value}; nothing to leave")
-        self._emit(self.lifecycle.leaving())
+        self._perform(self._core.start_leaving())
         try:
             await self._host.request(LeaveCall(id="", cid=self.cid), CallResponse)
         finally:
@@ -597,12 +567,7 @@ class Call:
 
     def _finish(self, reason: str | None) -> None:
         """Out of the call: emit ``left`` (once) and close every peer."""
-        if self.lifecycle.phase is not CallState.LEFT:
-            self._emit(self.lifecycle.left(reason or "left"))
-        if self._finished:
-            return
-        self._finished = True
-        self._host.call_finished(self)
+        self._perform(self._core.finish(reason))
 
     async def close(self) -> None:
         """Close peers, remote tracks, hooks, own tracks and timers (the coordinator is

@@ -159,6 +159,11 @@ class CallCore:
         """The coordinator took our accept."""
         return _emit(self.lifecycle.accepted())
 
+    def created(self, response: CallResponse) -> None:
+        """Our ``call.get_or_create`` was answered: we are the caller of this call."""
+        self.lifecycle.caller = CallMember.from_user(response.call.created_by)
+        self.apply(response)
+
     def start_joining(self) -> list[Action]:
         """We start joining the media session."""
         return _emit(self.lifecycle.joining())
@@ -244,8 +249,7 @@ class CallCore:
                 if self.phase is CallState.JOINED:
                     actions.append(ConnectPeer(event.participant.session_id))
             case ParticipantLeft():
-                self.participants.remove(event.participant.session_id)
-                actions.append(DisconnectPeer(event.participant.session_id))
+                actions += self._other_left(event.participant.session_id)
             case TrackPublished() | TrackUnpublished():
                 published = isinstance(event, TrackPublished)
                 self.participants.set_track(event.session_id, event.track_type, published)
@@ -271,6 +275,15 @@ class CallCore:
         if self.phase is CallState.LEFT:
             actions += self.finish(None)
         return actions
+
+    def _other_left(self, gone: str) -> list[Action]:
+        """Another session left: its screen share (if any) closes, and so does its media."""
+        actions: list[Action] = []
+        sharer = self.participants.remove(gone)
+        if sharer is not None and TrackType.SCREEN_SHARE in sharer.published_tracks:
+            closed = CallState.SCREEN_SHARE_CLOSED
+            actions.append(Emit(self.note(closed, user_id=sharer.user_id, reason="left")))
+        return [*actions, DisconnectPeer(gone)]
 
     def _count(self) -> None:
         self.lifecycle.participant_count = len(self.participants)

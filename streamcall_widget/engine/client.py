@@ -710,7 +710,7 @@ class StreamCall:
         if call is not None and call.lifecycle.in_session:
             # Now, before a join whose request just failed sees the error: it then leaves
             # the call to the rejoin instead of ending it.
-            self.emit(call.lifecycle.reconnecting(reason))
+            call.reconnecting(reason)
         self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect(reason))
 
     async def _reconnect(self, reason: str) -> None:
