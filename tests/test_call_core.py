@@ -335,6 +335,15 @@ def test_reconnect_then_rejoin_keeps_the_first_join_time() -> None:
     assert bob.joined(reply, now=10.0) == []  # a second answer to a raced join
 
 
+def test_a_resumed_session_rejoins_without_new_peers() -> None:
+    """reconnecting · joined again with the same session: no peer is connected anew."""
+    bob = _in_call("bob", "alice")
+    bob.reconnecting("dropped")
+    assert _says(bob.resumed()) == [("joined", "bob", None, None)]
+    assert bob.session_id == "s-bob"
+    assert bob.resumed() == []  # only a reconnecting call resumes
+
+
 def test_a_failed_join_leaves_with_join_failed() -> None:
     """joining · left (join_failed) · finish."""
     carol = CallCore(CID, "carol", Direction.JOINED)

@@ -206,6 +206,13 @@ class CallCore:
             return []
         return _emit(self.lifecycle.reconnecting(reason))
 
+    def resumed(self) -> list[Action]:
+        """The coordinator gave our session back after a reconnection: same session id,
+        same peers (their media never stopped), so only the phase returns to ``joined``."""
+        if self.phase is not CallState.RECONNECTING:
+            return []
+        return _emit(self.lifecycle.joined())
+
     def start_leaving(self) -> list[Action]:
         """We hang up (InvalidState when there is no session to leave)."""
         if not self.lifecycle.in_session:
