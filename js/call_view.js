@@ -1,7 +1,7 @@
 /**
  * CallView renderer (the "magicDiv"): the call screens (incoming, outgoing, joining,
- * reconnecting, ended), the participant tiles in four layouts, the call timer and the
- * hang-up button. Media is per model (`initialize`): one frame receiver, one audio player,
+ * reconnecting, ended), the participant tiles (and shared screens) in four layouts, the
+ * call timer, the Share screen and hang-up buttons. Media is per model (`initialize`): one frame receiver, one audio player,
  * the ringtone, the viewport report and the incoming-call notice shared by all views.
  */
 import { actionButton, avatar, h, listen } from "./lib/dom.js";
@@ -22,7 +22,14 @@ const LAYOUTS = ["grid", "spotlight", "dynamic", "fullscreen"];
 const NOTICE_GRACE_MS = 400;
 
 /** Button actions → request kinds (the Cancel of an outgoing call is a hang-up). */
-const ACTION_REQUESTS = { accept: "accept", reject: "reject", hangup: "hangup", cancel: "hangup", dismiss: "dismiss" };
+const ACTION_REQUESTS = {
+  accept: "accept",
+  reject: "reject",
+  hangup: "hangup",
+  cancel: "hangup",
+  dismiss: "dismiss",
+  share: "share_screen",
+};
 
 /** The per-model states made by `initialize`, by the model's `_instance` id (see `stateOf`). */
 const MODEL_STATES = new Map();
@@ -248,8 +255,9 @@ function render({ model, el }) {
   const screen = h("div", { class: "sc-screen" });
   const timer = h("span", { class: "sc-timer", role: "timer" });
   const layoutButton = actionButton("layout");
+  const share = actionButton("share");
   const hangup = actionButton("hangup", "sc-button--reject");
-  const bar = h("div", { class: "sc-bar" }, [timer, h("span", { class: "sc-spacer" }), layoutButton, hangup]);
+  const bar = h("div", { class: "sc-bar" }, [timer, h("span", { class: "sc-spacer" }), layoutButton, share, hangup]);
 
   let screenShown = "";
   let clock = { base: 0, at: performance.now() };
@@ -273,6 +281,9 @@ function render({ model, el }) {
     tileSet.update(participants, arrangeTiles(layout, participants), text);
     layoutButton.textContent = text("streamcall_layout");
     layoutButton.setAttribute("aria-label", `${text("streamcall_layout")}: ${layout}`);
+    share.textContent = text(call.sharing ? "streamcall_stop_sharing" : "streamcall_share_screen");
+    share.setAttribute("aria-pressed", String(Boolean(call.sharing)));
+    share.hidden = call.state !== "joined" || !call.can_share;
     hangup.textContent = text("stream_video_call_hangup");
     hangup.hidden = !["joining", "joined", "reconnecting"].includes(call.state);
     if (layout !== layoutShown) applyFullscreen(el, layout === "fullscreen");

@@ -110,6 +110,57 @@ def test_call_view_rings_accepts_streams_and_hangs_up(clients: Clients, page: Pa
         view.close()
 
 
+def test_call_view_shows_a_shared_screen_and_shares_from_the_page(
+    clients: Clients, page: Page
+) -> None:
+    """Alice's share is a tile of its own with her screen's frames; bob's Share screen
+    button starts and stops his share, and the call trait follows."""
+    alice, bob = clients("alice", name="Alice"), clients("bob", name="Bob")
+    view = CallView(bob.sc)
+    try:
+        call = alice.sc.call(["bob"], ring=False, call_id="present").result(15)
+        bob.sc.join_call("present").result(15)
+        wait_for(lambda: view.call.get("state") == "joined", "joined")
+        assert view.call["can_share"] is True
+        assert view.call["sharing"] is False
+        call.start_screen_share().result(15)
+
+        def alices_screen() -> dict[str, object] | None:
+            return next((t for t in view.participants if t["screen"]), None)
+
+        screen = wait_for(alices_screen, "alice's screen tile")
+        assert screen["name"] == "Alice"
+        assert screen["video"] is True
+        assert str(screen["key"]).endswith(":screen")
+        page.send(view, {"kind": "viewport", "visible": True, "tiles": {screen["key"]: [320, 180]}})
+        recorded = page.comm_of(view)
+
+        def screen_frame() -> bool:
+            return any(
+                tile["key"] == screen["key"]
+                for message in recorded.messages("frames")
+                for tile in message.data["content"]["tiles"]
+            )
+
+        wait_for(screen_frame, "a frame of alice's screen")
+        call.stop_screen_share().result(15)
+        wait_for(lambda: alices_screen() is None, "alice's screen tile gone")
+
+        assert page.request(view, "share_screen")["ok"]
+        wait_for(lambda: view.call.get("sharing") is True, "bob shares")
+        bob_call = bob.sc.current_call
+        assert bob_call is not None
+        assert bob_call.has_screen_sharing
+        wait_for(
+            lambda: any(t["screen"] and t["is_local"] for t in view.participants),
+            "bob's presenting tile",
+        )
+        assert page.request(view, "share_screen")["ok"]
+        wait_for(lambda: view.call.get("sharing") is False, "bob stopped sharing")
+    finally:
+        view.close()
+
+
 def test_call_view_cycles_layouts_from_python_and_page(clients: Clients, page: Page) -> None:
     """toggle_views() cycles the four layouts; the page may set one; others are refused."""
     view = CallView(clients("alice").sc)

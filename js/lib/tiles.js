@@ -16,16 +16,22 @@ const MIC_OFF_SVG =
   '<path stroke="currentColor" stroke-width="2" d="M4 4l16 16"/></svg>';
 
 /**
- * Which tile is big and which is a picture-in-picture for `layout`: spotlight makes the
- * dominant (else first) remote big; dynamic with one remote shows it full with the local
- * tile inset; grid and fullscreen give every tile the same room.
+ * Which tile is big and which is a picture-in-picture for `layout`: a shared screen (a
+ * remote one first) is big in spotlight and dynamic; otherwise spotlight makes the
+ * dominant (else first) remote big, and dynamic with one remote shows it full with the
+ * local tile inset; grid and fullscreen give every tile the same room.
  * @param {string} layout
  * @param {Array<any>} participants
  * @returns {{main: string | null, pip: string | null}}
  */
 export function arrangeTiles(layout, participants) {
-  const remotes = participants.filter((p) => !p.is_local);
-  const local = participants.find((p) => p.is_local);
+  const screens = participants.filter((p) => p.screen);
+  const remotes = participants.filter((p) => !p.is_local && !p.screen);
+  const local = participants.find((p) => p.is_local && !p.screen);
+  const screen = screens.find((p) => !p.is_local) || screens[0];
+  if (screen && (layout === "spotlight" || layout === "dynamic")) {
+    return { main: screen.key, pip: null };
+  }
   if (layout === "spotlight") {
     const main = remotes.find((p) => p.dominant) || remotes[0] || participants[0];
     return { main: main ? main.key : null, pip: null };
@@ -64,7 +70,8 @@ function buildTile(key) {
  * @param {(key: string, ...args: string[]) => string} text
  */
 function updateTile(tile, p, arrangement, text) {
-  const label = p.name || p.user_id || p.key;
+  const name = p.name || p.user_id || p.key;
+  const label = !p.screen ? name : p.is_local ? text("streamcall_presenting") : text("streamcall_screen_of", name);
   const faceOf = `${label}\n${p.image || ""}`;
   if (tile.faceOf !== faceOf) {
     tile.face.replaceChildren(avatar({ name: label, image: p.image }, "sc-avatar--large"));
@@ -75,6 +82,7 @@ function updateTile(tile, p, arrangement, text) {
   classes.toggle("sc-speaking", Boolean(p.speaking));
   classes.toggle("sc-dominant", Boolean(p.dominant));
   classes.toggle("sc-local", Boolean(p.is_local));
+  classes.toggle("sc-screen-tile", Boolean(p.screen));
   classes.toggle("sc-main", arrangement.main === p.key);
   classes.toggle("sc-pip", arrangement.pip === p.key);
   tile.canvas.setAttribute("aria-label", label);

@@ -11,6 +11,8 @@ import traitlets
 
 from streamcall_widget.engine.call import Call
 from streamcall_widget.engine.client import StreamCall
+from streamcall_widget.engine.loop import EngineFuture
+from streamcall_widget.engine.results import SuccessResponse
 from streamcall_widget.engine.taps import LOCAL
 from streamcall_widget.errors import InvalidState
 from streamcall_widget.protocol.lifecycle import CallState
@@ -19,7 +21,7 @@ from streamcall_widget.render.media_pipe import MediaPipe
 from .assets import load_module
 from .base import EngineWidget, Handler
 from .kernel_activity import watch_kernel_activity
-from .snapshot import call_snapshot, participant_snapshot
+from .snapshot import SCREEN_SUFFIX, call_snapshot, participant_tiles
 
 __all__ = ["LAYOUTS", "CallView"]
 
@@ -56,6 +58,7 @@ class CallView(EngineWidget):
         "accept": lambda view, _message: view.client.accept_call(),
         "reject": lambda view, _message: view.client.reject_call(),
         "hangup": lambda view, _message: view.client.end_call(),
+        "share_screen": lambda view, _message: view.toggle_screen_share(),
         "dismiss": lambda view, _message: view.dismiss(),
     }
 
@@ -73,6 +76,13 @@ class CallView(EngineWidget):
         self.tile_layout = LAYOUTS[(LAYOUTS.index(self.tile_layout) + 1) % len(LAYOUTS)]
         return str(self.tile_layout)
 
+    def toggle_screen_share(self) -> EngineFuture[SuccessResponse]:
+        """Start sharing a screen beside the camera, or stop (the Share screen button)."""
+        call = self.client.current_call
+        if call is None or call.state is not CallState.JOINED:
+            raise InvalidState("join a call to share a screen")
+        return call.stop_screen_share() if call.has_screen_sharing else call.start_screen_share()
+
     def dismiss(self) -> None:
         """Forget the ended call the view shows (its "call ended" screen)."""
         with self._lock:
@@ -86,6 +96,8 @@ class CallView(EngineWidget):
     def _on_frame(self, key: str, kind: str, frame: Any) -> None:
         if kind == "video":
             self.pipe.video_frame(key, frame)
+        elif kind == "screen_share":
+            self.pipe.video_frame(key + SCREEN_SUFFIX, frame)
         elif kind == "audio" and key != LOCAL:
             self.pipe.audio_frame(key, frame)
 
@@ -102,7 +114,7 @@ class CallView(EngineWidget):
             CallState.RECONNECTING,
         )
         tiles = (
-            [participant_snapshot(p) for p in shown.participants]
+            [tile for p in shown.participants for tile in participant_tiles(p)]
             if shown is not None and in_session
             else self._preview_tile()
         )

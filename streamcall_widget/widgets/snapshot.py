@@ -17,12 +17,17 @@ from streamcall_widget.protocol.lifecycle import CallMember
 from streamcall_widget.protocol.models import TrackType, UserData
 
 __all__ = [
+    "SCREEN_SUFFIX",
     "call_snapshot",
     "devices_snapshot",
     "participant_snapshot",
+    "participant_tiles",
     "rounded_level",
     "user_snapshot",
 ]
+
+SCREEN_SUFFIX = ":screen"
+"""A screen share's tile key is its sharer's tile key plus this."""
 
 
 def rounded_level(level: float) -> float:
@@ -59,6 +64,8 @@ def call_snapshot(call: Call | None) -> dict[str, Any]:
         "video": call.video,
         "joined_at": call.joined_at * 1000 if call.joined_at is not None else None,
         "reason": call.lifecycle.reason or "",
+        "sharing": call.has_screen_sharing,
+        "can_share": "screenshare" in call.own_capabilities,
     }
 
 
@@ -77,7 +84,31 @@ def participant_snapshot(participant: Participant) -> dict[str, Any]:
         "dominant": participant.is_dominant_speaker,
         "quality": participant.connection_quality.value,
         "level": rounded_level(participant.audio_level),
+        "screen": False,
     }
+
+
+def participant_tiles(participant: Participant) -> list[dict[str, Any]]:
+    """A participant's tiles: their own, then their shared screen if they share one.
+
+    The screen is a tile of its own (key: the sharer's key + ``:screen``) whose video is
+    the ``screen_share`` track; the local user's share has no video here (nobody needs to
+    watch their own screen), only the tile saying it is shown to the others.
+    """
+    tile = participant_snapshot(participant)
+    if TrackType.SCREEN_SHARE not in participant.published_tracks:
+        return [tile]
+    screen = {
+        **tile,
+        "key": tile["key"] + SCREEN_SUFFIX,
+        "audio": TrackType.SCREEN_SHARE_AUDIO in participant.published_tracks,
+        "video": not participant.is_local,
+        "speaking": False,
+        "dominant": False,
+        "level": 0.0,
+        "screen": True,
+    }
+    return [tile, screen]
 
 
 def devices_snapshot(devices: DeviceList) -> dict[str, list[dict[str, str]]]:

@@ -46,6 +46,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "streamcall_switch_camera": "Switch camera",
         "streamcall_muted": "Muted",
         "streamcall_level": "Microphone level",
+        "streamcall_share_screen": "Share screen",
+        "streamcall_stop_sharing": "Stop sharing",
+        "streamcall_screen_of": "%1$s's screen",
+        "streamcall_presenting": "You are presenting",
     },
     "fr": {
         "stream_video_call_incoming": "Appel entrant de %1$s",
@@ -80,6 +84,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "streamcall_switch_camera": "Changer de caméra",
         "streamcall_muted": "Micro coupé",
         "streamcall_level": "Niveau du micro",
+        "streamcall_share_screen": "Partager l'écran",
+        "streamcall_stop_sharing": "Arrêter le partage",
+        "streamcall_screen_of": "Écran de %1$s",
+        "streamcall_presenting": "Vous présentez",
     },
 }
 

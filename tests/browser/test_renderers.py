@@ -153,6 +153,7 @@ def tile(key: str, name: str, **overrides: Any) -> dict[str, Any]:
         "dominant": False,
         "quality": "good",
         "level": 0.0,
+        "screen": False,
     }
     return {**participant, **overrides}
 
@@ -300,6 +301,46 @@ def test_layout_button_cycles_layouts(page: Page) -> None:
     assert seen == ["spotlight", "dynamic", "fullscreen", "grid"]
     saved = page.evaluate("model.saved")
     assert [change["tile_layout"] for change in saved] == seen
+
+
+def test_a_shared_screen_is_the_big_tile_and_share_toggles(page: Page) -> None:
+    """Bob's screen is its own tile, labelled as his screen and big in spotlight; the Share
+    screen button shows while joined with the right, sends share_screen, and reads Stop
+    sharing while we share."""
+    people = [
+        tile("local", "Alice Smith"),
+        tile("s1", "Bob Martin", dominant=True),
+        tile("s1:screen", "Bob Martin", screen=True),
+    ]
+    call = {**ringing("incoming"), "state": "joined", "sharing": False, "can_share": True}
+    mount(page, "call_view", call_traits(participants=people, call=call, tile_layout="spotlight"))
+    screen = "[data-key='s1:screen']"
+    assert page.text_content(f"{screen} .sc-name") == "Bob Martin's screen"
+    assert "sc-main" in (page.get_attribute(screen, "class") or "")
+    assert "sc-main" not in (page.get_attribute("[data-key=s1]", "class") or "")
+    assert page.eval_on_selector(".sc-stage", "stage => stage.firstElementChild.dataset.key") == (
+        "s1:screen"
+    )
+    push(page, {"tile_layout": "grid"})
+    assert "sc-main" not in (page.get_attribute(screen, "class") or "")
+    assert page.text_content("[data-action=share]") == "Share screen"
+    page.click("[data-action=share]")
+    wait_sent(page, "share_screen")
+    push(page, {"call": {**call, "sharing": True}})
+    assert page.text_content("[data-action=share]") == "Stop sharing"
+    assert page.get_attribute("[data-action=share]", "aria-pressed") == "true"
+    push(page, {"call": {**call, "can_share": False}})
+    assert not page.is_visible("[data-action=share]")
+
+
+def test_our_own_share_says_we_present(page: Page) -> None:
+    """The local share's tile has no video and says so, in the page's language."""
+    people = [
+        tile("local", "Alice Smith"),
+        tile("local:screen", "Alice Smith", screen=True, video=False, is_local=True),
+    ]
+    mount(page, "call_view", call_traits(participants=people, _strings=STRINGS["fr"]))
+    assert page.text_content("[data-key='local:screen'] .sc-name") == "Vous présentez"
 
 
 def test_french_strings_render_and_follow_changes(page: Page) -> None:
