@@ -87,7 +87,7 @@ function updateTile(tile, p, arrangement, text) {
   classes.toggle("sc-pip", arrangement.pip === p.key);
   tile.canvas.setAttribute("aria-label", label);
   tile.name.textContent = label;
-  tile.muted.hidden = p.audio !== false;
+  tile.muted.hidden = p.audio !== false || Boolean(p.screen); // a silent screen is not "muted"
   tile.muted.setAttribute("aria-label", text("streamcall_muted"));
   const quality = p.quality in QUALITY_BARS ? p.quality : "unspecified";
   tile.quality.dataset.bars = String(QUALITY_BARS[quality]);

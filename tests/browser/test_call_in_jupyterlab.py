@@ -135,6 +135,42 @@ def test_login_ring_accept_watch_and_hang_up(
         )
 
 
+def test_screens_are_shared_both_ways_by_click_and_by_code(
+    jupyter_lab: JupyterServer, notebook_page: NotebookPageFactory
+) -> None:
+    """In a call, Bob's shared screen is Alice's big tile in spotlight with live pixels;
+    Alice's Share screen button shares hers (Bob receives it) and Stop sharing stops it."""
+    page = notebook_page(jupyter_lab, CELLS)
+    run_all_cells(page)
+    _log_in(page)
+    view = wait_for_widget(page, 1, ".sc-call")
+    try:
+        _accept_bobs_ring(page, view)
+        kernel_execute(page, "view.tile_layout = 'spotlight'")
+        kernel_execute(page, "bob.current_call.start_screen_share().result(20)")
+        screen = view.locator(".sc-tile[data-key$=':screen']")
+        expect(screen).to_contain_text("Bob's screen", timeout=TIMEOUT_MS)
+        expect(screen).to_have_class(re.compile(r"\bsc-main\b"))
+        _wait_pixels_change(screen.locator("canvas"))
+        if SCREENSHOT:
+            shared = Path(SCREENSHOT).with_name("screen-share-in-jupyterlab.png")
+            view.screenshot(path=str(shared))
+
+        share = view.locator("[data-action=share]")
+        expect(share).to_have_text("Share screen")
+        share.click()
+        expect(share).to_have_text("Stop sharing", timeout=TIMEOUT_MS)
+        bob_sees = "print(sorted(str(r.track_type) for r in bob.current_call.remote_streams))"
+        deadline = time.monotonic() + 30
+        while "screen_share" not in kernel_execute(page, bob_sees):
+            assert time.monotonic() < deadline, "Bob never received Alice's screen"
+            page.wait_for_timeout(200)
+        share.click()
+        expect(share).to_have_text("Share screen", timeout=TIMEOUT_MS)
+    finally:
+        kernel_execute(page, CLOSE_CLIENTS)
+
+
 def test_incoming_call_notifies_when_no_call_view_is_shown(
     jupyter_lab: JupyterServer, notebook_page: NotebookPageFactory
 ) -> None:

@@ -310,12 +310,13 @@ def test_a_shared_screen_is_the_big_tile_and_share_toggles(page: Page) -> None:
     people = [
         tile("local", "Alice Smith"),
         tile("s1", "Bob Martin", dominant=True),
-        tile("s1:screen", "Bob Martin", screen=True),
+        tile("s1:screen", "Bob Martin", screen=True, audio=False),
     ]
     call = {**ringing("incoming"), "state": "joined", "sharing": False, "can_share": True}
     mount(page, "call_view", call_traits(participants=people, call=call, tile_layout="spotlight"))
     screen = "[data-key='s1:screen']"
     assert page.text_content(f"{screen} .sc-name") == "Bob Martin's screen"
+    assert not page.is_visible(f"{screen} .sc-muted")  # a screen without sound is not muted
     assert "sc-main" in (page.get_attribute(screen, "class") or "")
     assert "sc-main" not in (page.get_attribute("[data-key=s1]", "class") or "")
     assert page.eval_on_selector(".sc-stage", "stage => stage.firstElementChild.dataset.key") == (
