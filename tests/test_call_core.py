@@ -335,13 +335,20 @@ def test_reconnect_then_rejoin_keeps_the_first_join_time() -> None:
     assert bob.joined(reply, now=10.0) == []  # a second answer to a raced join
 
 
-def test_a_resumed_session_rejoins_without_new_peers() -> None:
-    """reconnecting · joined again with the same session: no peer is connected anew."""
-    bob = _in_call("bob", "alice")
+def test_a_resumed_session_keeps_its_peers_and_catches_up() -> None:
+    """reconnecting · resumed with the same session: carol, who left while we were away, is
+    dropped; dave, who came, is connected; alice's peer is kept; joined again."""
+    bob = _in_call("bob", "alice", "carol")
     bob.reconnecting("dropped")
-    assert _says(bob.resumed()) == [("joined", "bob", None, None)]
+    now = _joined_reply("bob", "alice", "bob", "dave")
+    assert _says(bob.resumed(now)) == [
+        (DisconnectPeer("s-carol"),),
+        ("joined", "bob", None, None),
+        (ConnectPeer("s-dave"),),
+    ]
     assert bob.session_id == "s-bob"
-    assert bob.resumed() == []  # only a reconnecting call resumes
+    assert bob.remote_session_ids() == ["s-alice", "s-dave"]
+    assert bob.resumed(now) == []  # only a reconnecting call resumes
 
 
 def test_a_failed_join_leaves_with_join_failed() -> None:

@@ -206,12 +206,19 @@ class CallCore:
             return []
         return _emit(self.lifecycle.reconnecting(reason))
 
-    def resumed(self) -> list[Action]:
-        """The coordinator gave our session back after a reconnection: same session id,
-        same peers (their media never stopped), so only the phase returns to ``joined``."""
+    def resumed(self, response: CallResponse) -> list[Action]:
+        """The coordinator gave our session back after a reconnection (``response`` is the
+        call as it is now: events of the time away are not replayed). Same session id, and
+        the peers of those still there keep their media; who left meanwhile is dropped and
+        who came is connected. The phase returns to ``joined``."""
         if self.phase is not CallState.RECONNECTING:
             return []
-        return _emit(self.lifecycle.joined())
+        before = set(self.remote_session_ids())
+        self.apply(response)
+        after = self.remote_session_ids()
+        actions: list[Action] = [DisconnectPeer(s) for s in sorted(before - set(after))]
+        actions += _emit(self.lifecycle.joined())
+        return actions + [ConnectPeer(s) for s in after if s not in before]
 
     def start_leaving(self) -> list[Action]:
         """We hang up (InvalidState when there is no session to leave)."""
