@@ -458,8 +458,8 @@ class Call:
     async def _publish_local_tracks(self, transport: MeshTransport) -> None:
         """Everything this call sends; the coordinator hears of what the others should see
         (the camera and microphone are carried even while off: muting only pauses them)."""
-        for track_type, track in self._streams.sent().items():
-            await transport.publish(track_type, track)
+        for track_type in self._streams.sent():
+            await transport.publish(track_type, self._streams.reader(track_type))
             if self._streams.announced(track_type):
                 await self.publish(track_type, True)
 
@@ -586,6 +586,7 @@ class Call:
         transport, self._transport = self._transport, None
         if transport is not None:
             await transport.close()
+        self._streams.release_readers()
         await self._remote.close_tracks()
         current = asyncio.current_task()
         for task in list(self._tasks):

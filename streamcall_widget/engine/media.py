@@ -172,7 +172,7 @@ class LocalTrack(MediaStreamTrack):
             frame = await self._next(source)
             if frame is None or source is not self._source or not self._enabled:
                 continue
-            self._timeline.place(frame)
+            frame = self._timeline.place(frame)
             self.frames += 1
             return await self._process(frame)
 
@@ -286,23 +286,49 @@ class _Timeline:
     Each device counts time from its own start, so a switch (or a looped file) would send
     timestamps that go back; encoders refuse those (libvpx stops with "invalid data").
     Frames are shifted so each comes at least one frame period after the last one sent.
+
+    A frame is never changed in place: one device frame is read by every client of the
+    process that uses the device, and one local frame by each peer's sender, each with a
+    timeline of its own. Shifting a shared frame's ``pts`` in place made those timelines
+    feed on each other's shifts until ``pts`` overflowed and the track died (after a
+    second or so of a two-client call). A frame that must move is copied first (0.2 ms
+    for 640x480); in the steady state nothing moves and nothing is copied.
     """
 
     def __init__(self) -> None:
         self._offset = 0.0
         self._last: float | None = None
 
-    def place(self, frame: Frame) -> None:
-        """Shift ``frame.pts`` (in place) to continue the timeline."""
+    def place(self, frame: Frame) -> Frame:
+        """``frame``, or a copy of it shifted to continue the timeline."""
         if frame.pts is None or frame.time_base is None:
-            return
+            return frame
         base = frame.time_base
         at = float(frame.pts * base)
         period = frame.samples / frame.sample_rate if isinstance(frame, av.AudioFrame) else 1 / 30
         if self._last is not None and at + self._offset <= self._last:
             self._offset = self._last + period - at
         self._last = at + self._offset
-        frame.pts = round(self._last / float(base))
+        pts = round(self._last / float(base))
+        if pts == frame.pts:
+            return frame
+        moved = _copy_frame(frame)
+        moved.pts = pts
+        return moved
+
+
+def _copy_frame(frame: Frame) -> Frame:
+    """A new frame with ``frame``'s samples or pixels and timing."""
+    copy: Frame
+    if isinstance(frame, av.VideoFrame):
+        copy = av.VideoFrame.from_ndarray(frame.to_ndarray(), format=frame.format.name)
+    else:
+        copy = av.AudioFrame.from_ndarray(
+            frame.to_ndarray(), format=frame.format.name, layout=frame.layout.name
+        )
+        copy.sample_rate = frame.sample_rate
+    copy.time_base = frame.time_base
+    return copy
 
 
 def _as_array(frame: Frame) -> Array:
