@@ -7,6 +7,9 @@ exactly (python-websockets' ``tests/test_protocol.py`` style).
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 
 from streamcall_widget.coordinator.control import HANDLERS, CallControl
@@ -81,6 +84,43 @@ def test_every_request_has_one_handler_and_one_reply_shape() -> None:
     """The registry covers every request but auth (the server's), and REPLIES every request."""
     assert set(HANDLERS) == set(rq.REQUEST_TYPES) - {rq.Auth}
     assert set(REPLIES) == set(rq.REQUEST_TYPES)
+
+
+RULE_MODULES = (
+    "context",
+    "control",
+    "calls",
+    "ring",
+    "sessions",
+    "participants",
+    "media",
+    "moderation",
+    "broadcast",
+    "reads",
+    "resume",
+    "persist",
+    "ids",
+    "state",
+    "query",
+)
+"""The coordinator's sans-I/O part: everything but the server, store, writer, hub, auth."""
+
+IMPURE = {"asyncio", "aiohttp", "threading", "sqlite3", "socket", "time", "uuid", "random"}
+
+
+@pytest.mark.parametrize("name", RULE_MODULES)
+def test_rule_modules_do_no_io(name: str) -> None:
+    """No rule module imports an event loop, a socket, a thread, a database or a clock;
+    only ids.py may import uuid and secrets (it is the injected default source)."""
+    path = Path(__file__).parent.parent / "streamcall_widget" / "coordinator" / f"{name}.py"
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            imported.add(node.module.split(".")[0])
+    allowed = {"uuid"} if name == "ids" else set()
+    assert imported & IMPURE - allowed == set()
 
 
 def test_counting_ids_give_exact_ids() -> None:
