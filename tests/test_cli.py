@@ -66,24 +66,31 @@ async def wait_healthy(url: str, proc: asyncio.subprocess.Process) -> dict[str, 
     raise AssertionError(f"{url} never answered")
 
 
-async def test_serve_health_login_and_sigterm(tmp_path: Path) -> None:
-    """``streamcall serve`` answers /health, accepts a login and exits 0 on SIGTERM."""
-    port = free_port()
-    db = tmp_path / "serve.sqlite3"
-    proc = await asyncio.create_subprocess_exec(
+async def start_serve(
+    port: int, db: Path, api_key: str, api_secret: str, *, stderr: int
+) -> asyncio.subprocess.Process:
+    """``streamcall serve`` on 127.0.0.1:``port`` with this app and database file."""
+    return await asyncio.create_subprocess_exec(
         str(STREAMCALL),
         "serve",
         "--port",
         str(port),
         "--api-key",
-        "k",
+        api_key,
         "--api-secret",
-        "s" * 32,
+        api_secret,
         "--db",
         str(db),
         stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+        stderr=stderr,
     )
+
+
+async def test_serve_health_login_and_sigterm(tmp_path: Path) -> None:
+    """``streamcall serve`` answers /health, accepts a login and exits 0 on SIGTERM."""
+    port = free_port()
+    db = tmp_path / "serve.sqlite3"
+    proc = await start_serve(port, db, "k", "s" * 32, stderr=asyncio.subprocess.PIPE)
     try:
         health = await wait_healthy(f"http://127.0.0.1:{port}/health", proc)
         assert health["status"] == "ok"

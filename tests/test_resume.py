@@ -24,7 +24,7 @@ from streamcall_widget.errors import InvalidState, NotAllowed, SessionNotFound
 
 from .conftest import APP, FakeClock, Login
 from .flows import create, events_of, types
-from .test_cli import STREAMCALL, free_port, wait_healthy
+from .test_cli import free_port, start_serve, wait_healthy
 from .wsclient import WsClient
 
 GRACE = 30.0
@@ -305,19 +305,8 @@ async def test_after_a_restart_unresumed_sessions_leave_when_the_grace_ends(
 
 
 async def _start_serve(port: int, db: Path) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
-        str(STREAMCALL),
-        "serve",
-        "--port",
-        str(port),
-        "--api-key",
-        APP.api_key,
-        "--api-secret",
-        APP.api_secret,
-        "--db",
-        str(db),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+    proc = await start_serve(
+        port, db, APP.api_key, APP.api_secret, stderr=asyncio.subprocess.DEVNULL
     )
     await wait_healthy(f"http://127.0.0.1:{port}/health", proc)
     return proc
