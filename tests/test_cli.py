@@ -95,6 +95,27 @@ async def wait_healthy(url: str, proc: asyncio.subprocess.Process) -> dict[str, 
     raise AssertionError(f"{url} never answered")
 
 
+async def start_serve(
+    port: int, db: Path, api_key: str, api_secret: str, *flags: str, stderr: int
+) -> asyncio.subprocess.Process:
+    """``streamcall serve`` on 127.0.0.1:``port`` with this app and database file."""
+    return await asyncio.create_subprocess_exec(
+        str(STREAMCALL),
+        "serve",
+        "--port",
+        str(port),
+        "--api-key",
+        api_key,
+        "--api-secret",
+        api_secret,
+        "--db",
+        str(db),
+        *flags,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=stderr,
+    )
+
+
 @pytest.mark.parametrize(
     ("secret", "flags"),
     [("s" * 32, ()), ("weak", ("--allow-weak-secret",))],
@@ -107,21 +128,7 @@ async def test_serve_health_login_and_sigterm(
     secret runs only with --allow-weak-secret, and says so in the log."""
     port = free_port()
     db = tmp_path / "serve.sqlite3"
-    proc = await asyncio.create_subprocess_exec(
-        str(STREAMCALL),
-        "serve",
-        "--port",
-        str(port),
-        "--api-key",
-        "k",
-        "--api-secret",
-        secret,
-        "--db",
-        str(db),
-        *flags,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await start_serve(port, db, "k", secret, *flags, stderr=asyncio.subprocess.PIPE)
     try:
         health = await wait_healthy(f"http://127.0.0.1:{port}/health", proc)
         assert health["status"] == "ok"

@@ -7,6 +7,10 @@ exactly (python-websockets' ``tests/test_protocol.py`` style).
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from streamcall_widget.coordinator.control import HANDLERS, CallControl
@@ -17,6 +21,8 @@ from streamcall_widget.coordinator.store import (
     MemoryStore,
     SaveCall,
     SaveConnection,
+    StoredCall,
+    StoredConnection,
     StoreWrite,
 )
 from streamcall_widget.errors import InvalidState, NotAllowed, SessionNotFound
@@ -81,6 +87,43 @@ def test_every_request_has_one_handler_and_one_reply_shape() -> None:
     """The registry covers every request but auth (the server's), and REPLIES every request."""
     assert set(HANDLERS) == set(rq.REQUEST_TYPES) - {rq.Auth}
     assert set(REPLIES) == set(rq.REQUEST_TYPES)
+
+
+RULE_MODULES = (
+    "context",
+    "control",
+    "calls",
+    "ring",
+    "sessions",
+    "participants",
+    "media",
+    "moderation",
+    "broadcast",
+    "reads",
+    "resume",
+    "persist",
+    "ids",
+    "state",
+    "query",
+)
+"""The coordinator's sans-I/O part: everything but the server, store, writer, hub, auth."""
+
+IMPURE = {"asyncio", "aiohttp", "threading", "sqlite3", "socket", "time", "uuid", "random"}
+
+
+@pytest.mark.parametrize("name", RULE_MODULES)
+def test_rule_modules_do_no_io(name: str) -> None:
+    """No rule module imports an event loop, a socket, a thread, a database or a clock;
+    only ids.py may import uuid and secrets (it is the injected default source)."""
+    path = Path(__file__).parent.parent / "streamcall_widget" / "coordinator" / f"{name}.py"
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            imported.add(node.module.split(".")[0])
+    allowed = {"uuid"} if name == "ids" else set()
+    assert imported & IMPURE - allowed == set()
 
 
 def test_counting_ids_give_exact_ids() -> None:
@@ -247,3 +290,65 @@ def test_group_calls_go_on_when_one_leaves() -> None:
     ctl.take_deliveries()
     ctl.handle(bob, rq.LeaveCall(id="l", cid="default:g"), T0)
     assert {kind for _, kind, _ in events(ctl)} == {"call.session_participant_left"}
+
+
+class _Kept(MemoryStore):
+    """A store holding what another CallControl wrote."""
+
+    def __init__(self, writes: list[StoreWrite]) -> None:
+        self.calls = [(w.app, w.call) for w in writes if isinstance(w, SaveCall)]
+        self.conns = [w.connection for w in writes if isinstance(w, SaveConnection)]
+
+    def load(self) -> Iterator[tuple[str, StoredCall]]:
+        return iter(self.calls)
+
+    def load_connections(self) -> Iterator[StoredConnection]:
+        return iter(self.conns)
+
+
+def test_restore_brings_sessions_back_detached_even_without_their_connection() -> None:
+    """What a first control stored restores into a second: bob's session resumes with his
+    token; alice's, whose connection record was lost, cannot be resumed and leaves when
+    the grace period ends (which ends the one-to-one call)."""
+    first = control()
+    alice, bob = connect(first, "alice"), connect(first, "bob")
+    writes = first.take_writes()
+    first.handle(
+        alice[0],
+        rq.GetOrCreateCall(
+            id="1",
+            call_type="default",
+            call_id="c1",
+            members=[MemberInput(user_id="bob")],
+            ring=True,
+        ),
+        T0,
+    )
+    first.handle(alice[0], rq.JoinCall(id="2", cid="default:c1"), T0)
+    joined = first.handle(bob[0], rq.JoinCall(id="3", cid="default:c1"), T0)
+    writes += first.take_writes()
+    kept = [
+        w for w in writes if not (isinstance(w, SaveConnection) and w.connection.id == alice[0])
+    ]
+
+    second = CallControl(_Kept(kept), now=T0 + 5, ids=CountingIds(100), session_grace=GRACE)
+    assert second.next_deadline() == T0 + 5 + GRACE
+    new_bob, _ = connect(second, "bob", T0 + 6)
+    resumed = second.handle(
+        new_bob, rq.ResumeSession(id="4", connection_id=bob[0], resume_token=bob[1]), T0 + 6
+    )
+    assert resumed.sessions == [ResumedSession(cid="default:c1", session_id=joined.session_id)]
+    new_alice, _ = connect(second, "alice", T0 + 6)
+    with pytest.raises(SessionNotFound):
+        second.handle(
+            new_alice,
+            rq.ResumeSession(id="5", connection_id=alice[0], resume_token=alice[1]),
+            T0 + 6,
+        )
+    second.take_deliveries()
+    second.tick(T0 + 5 + GRACE)
+    assert [kind for user, kind, _ in events(second) if user == "bob"] == [
+        "call.session_participant_left",
+        "call.ended",
+        "call.session_ended",
+    ]

@@ -10,6 +10,9 @@ lets its clients resume too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ from streamcall_widget.errors import InvalidState, NotAllowed, SessionNotFound
 
 from .conftest import APP, FakeClock, Login
 from .flows import create, events_of, types
+from .test_cli import free_port, start_serve, wait_healthy
 from .wsclient import WsClient
 
 GRACE = 30.0
@@ -298,3 +302,74 @@ async def test_after_a_restart_unresumed_sessions_leave_when_the_grace_ends(
             assert got["call"]["session"]["participants"] == []
         finally:
             await alice2.close()
+
+
+async def _start_serve(port: int, db: Path) -> asyncio.subprocess.Process:
+    proc = await start_serve(
+        port, db, APP.api_key, APP.api_secret, stderr=asyncio.subprocess.DEVNULL
+    )
+    await wait_healthy(f"http://127.0.0.1:{port}/health", proc)
+    return proc
+
+
+def _stored_sessions(db: Path) -> tuple[int, int]:
+    """(participants stored for default:c1, connection records stored), read from the file."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute("SELECT data FROM calls WHERE cid = 'default:c1'").fetchall()
+        connections = conn.execute("SELECT count(*) FROM connections").fetchone()[0]
+    if not rows:
+        return 0, int(connections)
+    session = json.loads(rows[0][0])["call"]["session"] or {}
+    return len(session.get("participants", [])), int(connections)
+
+
+async def test_kill_9_of_the_server_mid_call_and_restart_lets_both_resume(
+    tmp_path: Path,
+) -> None:
+    """``streamcall serve`` killed with SIGKILL mid-call and started again on the same port
+    and database: both clients resume their sessions and the call goes on."""
+    port = free_port()
+    db = tmp_path / "serve.sqlite3"
+    url = f"ws://127.0.0.1:{port}/ws"
+
+    async def login_as(user_id: str) -> WsClient:
+        return await WsClient.login(url, APP.api_key, mint_token(APP.api_secret, user_id), user_id)
+
+    proc = await _start_serve(port, db)
+    clients: list[WsClient] = []
+    try:
+        alice, bob = await login_as("alice"), await login_as("bob")
+        clients += [alice, bob]
+        await create(alice, "c1", ["bob"], ring=True)
+        await bob.request("call.accept", cid="default:c1")
+        a = await alice.request("call.join", cid="default:c1")
+        b = await bob.request("call.join", cid="default:c1")
+        for _ in range(500):  # the writer thread has stored both sessions
+            if _stored_sessions(db) == (2, 2):
+                break
+            await asyncio.sleep(0.01)
+        assert _stored_sessions(db) == (2, 2)
+        proc.kill()
+        await proc.wait()
+        await alice.wait_closed()
+        await bob.wait_closed()
+
+        proc = await _start_serve(port, db)
+        alice2, bob2 = await login_as("alice"), await login_as("bob")
+        clients += [alice2, bob2]
+        assert (await resume(alice2, alice))["sessions"] == [
+            {"cid": "default:c1", "session_id": a["session_id"]}
+        ]
+        assert (await resume(bob2, bob))["sessions"] == [
+            {"cid": "default:c1", "session_id": b["session_id"]}
+        ]
+        got = await bob2.request("call.get", cid="default:c1")
+        assert got["call"]["session"]["id"] == a["call"]["session"]["id"]
+        assert got["call"]["session"]["participant_count"]["total"] == 2
+        assert await events_of(alice2, bob2) == [[], []]
+    finally:
+        for client in clients:
+            await client.close()
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

@@ -8,6 +8,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from streamcall_widget.coordinator import Coordinator, CoordinatorConfig, mint_token
 from streamcall_widget.coordinator.store import (
     DeleteConnection,
@@ -65,6 +67,29 @@ def test_writer_applies_writes_in_order_then_closes_the_store() -> None:
     writer.close()
     assert store.done == [f"connection u{n}" for n in range(50)] + ["delete"]
     assert store.closed
+
+
+class FailingOnce(GatedStore):
+    """Fails its first connection write, like a full disk that frees up."""
+
+    def save_connection(self, connection: StoredConnection) -> None:
+        if not self.done:
+            self.done.append("failed")
+            raise OSError("disk full")
+        super().save_connection(connection)
+
+
+def test_a_failed_write_is_logged_and_the_next_ones_land(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One write failing loses that write only: it is logged, the thread goes on."""
+    store = FailingOnce()
+    store.gate.set()
+    writer = StoreWriter(store)
+    writer.submit([SaveConnection(_connection("a")), SaveConnection(_connection("b"))])
+    writer.close()
+    assert store.done == ["failed", "connection b"]
+    assert "store write SaveConnection failed" in caplog.text
 
 
 def test_sqlite_store_keeps_connections_until_deleted(tmp_path: Path) -> None:

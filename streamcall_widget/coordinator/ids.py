@@ -36,8 +36,10 @@ class CountingIds:
     """Deterministic ids for tests: ``connection-1``, ``session-2``... (one counter for all
     kinds, so the order in which a flow asked for ids is visible in them)."""
 
-    def __init__(self) -> None:
-        self._counter = itertools.count(1)
+    def __init__(self, start: int = 1) -> None:
+        """Count from ``start`` (a second source in one test starts elsewhere, as a
+        restarted process never repeats the ids of the one before)."""
+        self._counter = itertools.count(start)
 
     def __call__(self, kind: IdKind) -> str:
         return f"{kind}-{next(self._counter)}"

@@ -59,7 +59,7 @@ def restore(
                     # Nobody can resume it (the connection record was lost): it still
                     # leaves in due course, like any other.
                     holder = ConnectionRecord(
-                        id=p.connection_id or f"restored-{p.session_id}",
+                        id=f"restored-{p.session_id}",
                         app=app_key,
                         user_id=p.user_id,
                         role="user",

@@ -4,6 +4,9 @@ Endpoints: ``GET /ws`` (the WebSocket of docs/protocol.md), ``GET /health``, and
 development tokens are on (the embedded coordinator), ``POST /dev/token`` from loopback.
 Output to each connection is batched into one write per loop iteration and never waits,
 so a slow client never stalls the others (it is disconnected when its buffer is full).
+Store writes go to a writer thread (:mod:`.writer`), so a slow disk never stalls them
+either. A client that closes with 1000 or 1001 has left; any other end of a connection
+detaches it, and its call sessions wait ``Limits.session_grace`` seconds for a resume.
 """
 
 from __future__ import annotations
@@ -240,9 +243,9 @@ class Coordinator:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        self._flush()  # what the last closes changed, while the writer still takes it
         writer, self._writer = self._writer, None
         if writer is not None:
-            self._flush()  # what the last closes changed
             await asyncio.to_thread(writer.close)
         else:
             self._store.close()

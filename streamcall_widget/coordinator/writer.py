@@ -27,17 +27,19 @@ class StoreWriter:
 
     def __init__(self, store: CallStore) -> None:
         self._store = store
-        self._queue: queue.SimpleQueue[StoreWrite | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[StoreWrite] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="streamcall-store", daemon=True)
         self._thread.start()
         self._closed = False
 
     def submit(self, writes: Iterable[StoreWrite]) -> None:
-        """Queue writes; never blocks (the queue is unbounded: writes are small)."""
+        """Queue writes; never blocks (the queue is unbounded: writes are small). One batch
+        wakes the thread once, however many writes it holds."""
         if self._closed:
             raise RuntimeError("the store writer is closed")
-        for write in writes:
-            self._queue.put(write)
+        batch = list(writes)
+        if batch:
+            self._queue.put(batch)
 
     def close(self) -> None:
         """Apply what is queued, close the store, stop the thread (blocks: call it in a
@@ -50,15 +52,16 @@ class StoreWriter:
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
-            if item is None:
+            batch = self._queue.get()
+            if batch is None:
                 break
-            try:
-                apply_write(self._store, item)
-            except Exception:
-                # A failed write loses that write only; the coordinator's memory still holds
-                # the truth and the next change of the same call writes it again.
-                logger.exception("store write %s failed", type(item).__name__)
+            for write in batch:
+                try:
+                    apply_write(self._store, write)
+                except Exception:
+                    # A failed write loses that write only; the coordinator's memory still
+                    # holds the truth and the next change of the same call writes it again.
+                    logger.exception("store write %s failed", type(write).__name__)
         try:
             self._store.close()
         except Exception:

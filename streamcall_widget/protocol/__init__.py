@@ -1,8 +1,8 @@
 """The sans-I/O core shared by the coordinator and the engine.
 
 No asyncio, aiortc, av or network code lives here: wire messages (:mod:`.requests`,
-:mod:`.events`, :mod:`.models`, parsed and serialised in :mod:`.frames`), call types and
-capabilities (:mod:`.call_types`) and the ring state machine driven by a clock value
+:mod:`.events`, :mod:`.replies`, :mod:`.models`, parsed and serialised in :mod:`.frames`),
+call types and capabilities (:mod:`.call_types`) and the ring state machine driven by a clock value
 passed in (:mod:`.ringing`).
 """
 
