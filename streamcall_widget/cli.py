@@ -2,7 +2,7 @@
 
 Every option also reads an environment variable (``STREAMCALL_HOST``, ``STREAMCALL_PORT``,
 ``STREAMCALL_API_KEY``, ``STREAMCALL_API_SECRET``, ``STREAMCALL_DB``,
-``STREAMCALL_ALLOW_ORIGIN`` as a comma-separated list).
+``STREAMCALL_ALLOW_ORIGIN`` as a comma-separated list, ``STREAMCALL_SESSION_GRACE``).
 
 ``serve`` and ``token`` load the coordinator only: the engine (aiortc, PyAV, numpy) is
 imported by ``bot`` alone, when it runs.
@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 from .coordinator.auth import MIN_SECRET_BYTES, App, mint_token, new_app
 from .coordinator.embedded import discovery_path, read_discovery
+from .coordinator.limits import Limits
 from .coordinator.server import LOOPBACK_ORIGINS, Coordinator, CoordinatorConfig
 
 __all__ = ["DEFAULT_TOKEN_TTL", "main"]
@@ -52,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
         default=[o for o in (_env("ALLOW_ORIGIN") or "").split(",") if o],
         help="browser Origin allowed to connect (repeatable; '*' wildcards); loopback if none",
     )
+    serve.add_argument(
+        "--session-grace",
+        type=_seconds,
+        default=_env("SESSION_GRACE", str(Limits.session_grace)),
+        help="seconds a dropped client's call sessions wait for it to resume "
+        f"(default {Limits.session_grace:g})",
+    )
     serve.add_argument("--log-level", default="INFO")
     serve.add_argument(
         "--allow-weak-secret",
@@ -78,15 +86,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _ttl(text: str) -> float | None:
-    """``--ttl``: a number of seconds ≥ 0, where 0 means no expiry (None)."""
+def _seconds(text: str) -> float:
+    """A number of seconds >= 0."""
     try:
         seconds = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
     if not seconds >= 0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"{text!r}: give seconds >= 0 (0: never expires)")
-    return seconds or None
+        raise argparse.ArgumentTypeError(f"{text!r}: give seconds >= 0")
+    return seconds
+
+
+def _ttl(text: str) -> float | None:
+    """``--ttl``: a number of seconds ≥ 0, where 0 means no expiry (None)."""
+    return _seconds(text) or None
 
 
 def _add_bot_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -134,6 +147,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         db=args.db,
         allowed_origins=tuple(args.allow_origin) or LOOPBACK_ORIGINS,
+        limits=Limits(session_grace=args.session_grace),
     )
     asyncio.run(_run(config))
     return 0

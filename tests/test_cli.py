@@ -118,14 +118,15 @@ async def start_serve(
 
 @pytest.mark.parametrize(
     ("secret", "flags"),
-    [("s" * 32, ()), ("weak", ("--allow-weak-secret",))],
-    ids=["strong", "weak"],
+    [("s" * 32, ()), ("weak", ("--allow-weak-secret", "--session-grace", "7.5"))],
+    ids=["strong", "weak-short-grace"],
 )
 async def test_serve_health_login_and_sigterm(
     tmp_path: Path, secret: str, flags: tuple[str, ...]
 ) -> None:
     """``streamcall serve`` answers /health, accepts a login and exits 0 on SIGTERM; a weak
-    secret runs only with --allow-weak-secret, and says so in the log."""
+    secret runs only with --allow-weak-secret, and says so in the log; --session-grace is
+    what the auth result announces."""
     port = free_port()
     db = tmp_path / "serve.sqlite3"
     proc = await start_serve(port, db, "k", secret, *flags, stderr=asyncio.subprocess.PIPE)
@@ -137,6 +138,7 @@ async def test_serve_health_login_and_sigterm(
             token = mint_token(secret, "alice")
         client = await WsClient.login(f"ws://127.0.0.1:{port}/ws", "k", token, "alice")
         try:
+            assert client.auth["limits"]["session_grace"] == (7.5 if flags else 30.0)
             (me,) = (await client.request("users.query", user_ids=["alice"]))["users"]
             assert me["online"] is True
             created = await client.request("call.get_or_create", call_type="default", call_id="c1")
