@@ -85,7 +85,16 @@ def test_unknown_field_is_named() -> None:
     """An extra field is refused, naming it."""
     bad = failure(frame(type="call.get", id="x3", cid="default:c1", colour="red"))
     assert "colour" in bad.error.reason
+    assert bad.error.reason.endswith("; allowed fields: cid, id")
     assert bad.request_id == "x3"
+
+
+def test_unknown_field_in_a_list_item_names_the_item_fields() -> None:
+    """An unknown field inside a list of objects is answered with that object's fields."""
+    sort = [{"field": "created_at", "direction": -1, "order": 1}]
+    bad = failure(frame(type="calls.query", id="x4", sort=sort))
+    assert "unknown field `order` - at `$.sort[0]`" in bad.error.reason
+    assert bad.error.reason.endswith("; allowed fields: field, direction")
 
 
 def test_bad_cid_pattern_is_input_error() -> None:

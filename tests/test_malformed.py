@@ -496,9 +496,14 @@ async def test_malformed_first_message_refused_cleanly(coordinator: Coordinator,
 
 async def test_camel_case_signal_is_refused_naming_the_field(login: Login) -> None:
     """A browser's camelCase candidate is refused, not relayed with its fields dropped: the
-    error names the field and the message's path; the sender's session is unharmed."""
+    error names the field, the message's path and the names allowed there; the sender's
+    session is unharmed."""
     alice, bob, _a_session, b_session = await _healthy_call(login, "camel")
-    with pytest.raises(InputError, match=r"unknown field `sdpMid` - at `\$\.signal`"):
+    with pytest.raises(
+        InputError,
+        match=r"unknown field `sdpMid` - at `\$\.signal`; allowed fields: kind, sdp, "
+        r"candidate, sdp_mid, sdp_mline_index",
+    ):
         await alice.request(
             "call.signal",
             cid="default:camel",

@@ -13,6 +13,8 @@ frame had one, so the error reply can echo it.
 
 from __future__ import annotations
 
+import re
+import typing
 from typing import Any
 
 import msgspec
@@ -82,7 +84,10 @@ _request_decoder: msgspec.json.Decoder[Request] = msgspec.json.Decoder(AnyReques
 _envelope_decoder = msgspec.json.Decoder(_Envelope)
 _server_decoder: msgspec.json.Decoder[ServerFrame] = msgspec.json.Decoder(ServerFrame)
 _encoder = msgspec.json.Encoder()
-_KNOWN_TYPES = frozenset(cls.__struct_config__.tag for cls in REQUEST_TYPES)
+_REQUEST_BY_TAG: dict[Any, type[Request]] = {
+    cls.__struct_config__.tag: cls for cls in REQUEST_TYPES
+}
+_KNOWN_TYPES = frozenset(_REQUEST_BY_TAG)
 
 
 def parse_request(data: str | bytes) -> Request | ParseFailure:
@@ -136,8 +141,43 @@ def _explain(data: str | bytes, exc: msgspec.ValidationError) -> ParseFailure:
     elif envelope.type not in _KNOWN_TYPES:
         error = UnknownMessageType(f"unknown message type {envelope.type!r}; allowed: {allowed}")
     else:
-        error = InputError(f"invalid {envelope.type!r} message: {exc}")
+        error = InputError(
+            f"invalid {envelope.type!r} message: {exc}{_allowed_hint(envelope.type, exc)}"
+        )
     return ParseFailure(request_id=request_id, error=error)
+
+
+_UNKNOWN_FIELD = re.compile(r"unknown field `[^`]*`(?: - at `\$(?P<path>[^`]*)`)?")
+_PATH_STEP = re.compile(r"\.(\w+)|\[\d+\]")
+
+
+def _allowed_hint(tag: str, exc: msgspec.ValidationError) -> str:
+    """For an unknown field, the names the object at that place takes (a browser's
+    ``sdpMid`` is told ``sdp_mid``); nothing for other errors."""
+    match = _UNKNOWN_FIELD.search(str(exc))
+    if match is None:
+        return ""
+    target: Any = _REQUEST_BY_TAG[tag]
+    for step in _PATH_STEP.finditer(match.group("path") or ""):
+        target = _struct_in(target, step.group(1))
+        if target is None:
+            return ""
+    names = ", ".join(f.encode_name for f in msgspec.structs.fields(target))
+    return f"; allowed fields: {names}"
+
+
+def _struct_in(owner: Any, field_name: str | None) -> Any:
+    """The Struct type found at ``owner.field_name`` (``None`` name: a list's item)."""
+    if field_name is not None:
+        fields = {f.encode_name: f.type for f in msgspec.structs.fields(owner)}
+        owner = fields.get(field_name)
+    candidates = [owner]
+    while candidates:
+        current = candidates.pop()
+        if isinstance(current, type) and issubclass(current, msgspec.Struct):
+            return current
+        candidates.extend(typing.get_args(current))
+    return None
 
 
 def _json_kind(value: object) -> str:
