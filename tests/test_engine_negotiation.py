@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 import av
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 
 from streamcall_widget.engine.mesh import MeshTransport
@@ -84,6 +85,7 @@ class End:
             on_started=self._started,
             on_ended=self._ended,
             report=lambda where, exc: self.errors.append((where, exc)),
+            relay=MediaRelay(),
         )
         wire.ends[session_id] = self.transport
 
@@ -173,6 +175,7 @@ async def test_a_foreign_video_only_offer_is_answered_with_our_camera() -> None:
         on_started=lambda ref, track: None,
         on_ended=lambda ref: None,
         report=lambda where, exc: None,
+        relay=MediaRelay(),
     )
     foreign = RTCPeerConnection()
     received: list[MediaStreamTrack] = []

@@ -14,7 +14,6 @@ and fanned out to hooks, taps and readers; everything is closed when the call is
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Coroutine
@@ -58,12 +57,12 @@ from streamcall_widget.protocol.requests import (
     SendSignal,
 )
 
+from .links import SessionLinks
 from .listeners import ListenerHandle
 from .local_media import LocalMedia
 from .loop import EngineFuture, EngineLoop
 from .mesh import MeshTransport
 from .participants import Participant, ParticipantTable
-from .quality import ConnectionQuality
 from .remote_media import FrameHook, RemoteMedia
 from .results import SuccessResponse
 from .rtc_config import MediaConfig
@@ -128,11 +127,17 @@ class Call:
         self.session_id: str | None = None
         self.own_capabilities: tuple[str, ...] = ()
         self._participants = ParticipantTable()
-        self._transport: MeshTransport | None = None
-        self._remote = RemoteMedia(self._participants, host.taps, host.report)
+        self._remote = RemoteMedia(self._participants, self._who, host.taps, host.report)
+        self._links = SessionLinks(
+            config=host.media_config,
+            participants=self._participants,
+            remote=self._remote,
+            send_signal=self._send_signal,
+            report=host.report,
+            relay=host.media.relay,
+        )
         self._streams = Streams(host.media)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._stats_task: asyncio.Task[None] | None = None
         self._phase_waiters: list[tuple[frozenset[CallState], asyncio.Future[Call]]] = []
         self._finished = False
         self.video = True
@@ -337,12 +342,10 @@ class Call:
         if self.joined_at is None:
             self.joined_at = time.time()
         self._emit(self.lifecycle.joined())
-        transport = self._open_transport(response.session_id or "")
+        transport = await self._links.open(response.session_id or "")
         await self._publish_local_tracks(transport)
         for participant in self.remote_participants:
             await transport.session_joined(participant.session_id)
-        if self._stats_task is None:
-            self._stats_task = asyncio.get_running_loop().create_task(self._stats_loop())
         return self
 
     def _apply(self, response: CallResponse) -> None:
@@ -357,27 +360,15 @@ class Call:
             )
         self.lifecycle.participant_count = len(self._participants)
 
-    def _open_transport(self, session_id: str) -> MeshTransport:
-        """The transport of this session (a rejoin opens a new one)."""
-
-        async def send(to_session_id: str, signal: Signal) -> None:
-            request = SendSignal(id="", cid=self.cid, session_id=to_session_id, signal=signal)
-            try:
-                await self._host.request(request, type(None))
-            except (InvalidState, DoesNotExist):
-                peers = self._transport.peers if self._transport is not None else {}
-                if self.lifecycle.phase is CallState.JOINED and to_session_id in peers:
-                    raise  # otherwise one side left while negotiating: nothing to tell
-
-        self._transport = MeshTransport(
-            session_id,
-            config=self._host.media_config,
-            send_signal=send,
-            on_started=self._remote.started,
-            on_ended=self._remote.ended,
-            report=self._host.report,
-        )
-        return self._transport
+    async def _send_signal(self, to_session_id: str, signal: Signal) -> None:
+        request = SendSignal(id="", cid=self.cid, session_id=to_session_id, signal=signal)
+        try:
+            await self._host.request(request, type(None))
+        except (InvalidState, DoesNotExist):
+            transport = self._links.transport
+            peers = transport.peers if transport is not None else {}
+            if self.lifecycle.phase is CallState.JOINED and to_session_id in peers:
+                raise  # otherwise one side left while negotiating: nothing to tell
 
     async def _publish_local_tracks(self, transport: MeshTransport) -> None:
         """Everything this call sends; the coordinator hears of what the others should see
@@ -388,9 +379,10 @@ class Call:
                 await self.publish(track_type, True)
 
     def _require_session(self, doing: str) -> MeshTransport:
-        if self._transport is None or self.lifecycle.phase is not CallState.JOINED:
+        transport = self._links.transport
+        if transport is None or self.lifecycle.phase is not CallState.JOINED:
             raise InvalidState(f"call {self.cid} is {self.state.value}; join it to {doing}")
-        return self._transport
+        return transport
 
     async def _start_screen_share(self, source: Source) -> SuccessResponse:
         if self.has_screen_sharing:
@@ -461,13 +453,12 @@ class Call:
         own = self.session_id
         match event:
             case SignalReceived():
-                self._spawn(self._on_signal(event.from_session_id, event.signal), "a signal")
+                self._spawn(self._on_signal(event), "a signal")
                 return
             case ParticipantJoined() if event.participant.session_id != own:
-                self._participants.put(Participant.from_wire(event.participant, is_local=False))
-                if self.lifecycle.phase is CallState.JOINED and self._transport is not None:
-                    joined = self._transport.session_joined(event.participant.session_id)
-                    self._spawn(joined, f"connecting to {event.participant.session_id}")
+                joined = Participant.from_wire(event.participant, is_local=False)
+                self._participants.put(joined)
+                self._links.joined(joined, connect=self.lifecycle.phase is CallState.JOINED)
             case ParticipantLeft():
                 if event.participant.session_id == own:
                     self._participants.remove(own)
@@ -475,7 +466,7 @@ class Call:
                     self._emit(self.lifecycle.receive(event))
                     self._finish(event.reason)
                     return
-                self._other_left(event.participant.session_id)
+                self._other_left(event.participant.session_id, event.reason)
             case TrackPublished() | TrackUnpublished():
                 published = isinstance(event, TrackPublished)
                 self._participants.set_track(event.session_id, event.track_type, published)
@@ -505,33 +496,22 @@ class Call:
         if self.lifecycle.phase is CallState.LEFT:
             self._finish(None)
 
-    def _other_left(self, gone: str) -> None:
-        """Another session left: its share (if any) is closed, its link too."""
+    def _other_left(self, gone: str, reason: str) -> None:
+        """Another session left: its share (if any) is closed, its link too, unless it
+        only dropped its socket: then its link lingers (see :mod:`.links`)."""
         sharer = self._participants.get(gone)
         if sharer is not None and TrackType.SCREEN_SHARE in sharer.published_tracks:
             closed = CallState.SCREEN_SHARE_CLOSED
             self._emit([self.lifecycle.note(closed, user_id=sharer.user_id, reason="left")])
         self._participants.remove(gone)
-        if self._transport is not None:
-            self._spawn(self._transport.session_left(gone), "closing a peer")
+        self._links.left(gone, sharer, reason)
 
-    async def _on_signal(self, from_session_id: str, signal: Signal) -> None:
-        if self._transport is None or not self.lifecycle.in_session:
-            return
-        await self._transport.receive_signal(from_session_id, signal)
+    def _who(self, session_id: str) -> Participant | None:
+        return self._links.who(session_id)  # links are made after the remote media
 
-    async def _stats_loop(self) -> None:
-        interval = self._host.media_config.stats_interval
-        while True:
-            await asyncio.sleep(interval)
-            if self._transport is None:
-                continue
-            grades = await self._transport.link_quality()
-            for session_id, grade in grades.items():
-                self._participants.update(session_id, connection_quality=grade)
-            if self.session_id is not None and grades:
-                worst = min(grades.values(), key=_QUALITY_ORDER.index)
-                self._participants.update(self.session_id, connection_quality=worst)
+    async def _on_signal(self, event: SignalReceived) -> None:
+        if self.lifecycle.in_session:
+            await self._links.receive_signal(event.session_id, event.from_session_id, event.signal)
 
     async def _leave(self) -> None:
         if not self.lifecycle.in_session:
@@ -559,21 +539,9 @@ class Call:
     async def close(self) -> None:
         """Close peers, remote tracks, hooks, own tracks and timers (the coordinator is
         not told)."""
-        await self.drop_media()
+        await self._links.close()
         await self._remote.close()
         await self._streams.close_all()
-
-    async def drop_media(self) -> None:
-        """Close every peer and timer but keep hooks (a reconnection rejoins)."""
-        if self._stats_task is not None:
-            self._stats_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._stats_task
-            self._stats_task = None
-        transport, self._transport = self._transport, None
-        if transport is not None:
-            await transport.close()
-        await self._remote.close_tracks()
         current = asyncio.current_task()
         for task in list(self._tasks):
             if task is not current:
@@ -588,13 +556,6 @@ _CAPABILITY = {
     TrackType.SCREEN_SHARE_AUDIO: "screenshare",
 }
 """The capability sending each track type needs (the coordinator checks it too)."""
-
-_QUALITY_ORDER = [
-    ConnectionQuality.POOR,
-    ConnectionQuality.UNSPECIFIED,
-    ConnectionQuality.GOOD,
-    ConnectionQuality.EXCELLENT,
-]
 
 
 def _names(states: frozenset[CallState]) -> str:

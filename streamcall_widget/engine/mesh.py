@@ -11,6 +11,7 @@ without renegotiating; it is not ``RTCRtpSender.replaceTrack``, for the reasons 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiortc.contrib.media import MediaRelay
@@ -73,6 +74,7 @@ class MeshTransport:
         on_started: TrackStarted,
         on_ended: TrackEnded,
         report: ErrorSink,
+        relay: MediaRelay,
     ) -> None:
         self.session_id = session_id
         self._config = config
@@ -80,10 +82,14 @@ class MeshTransport:
         self._on_started = on_started
         self._on_ended = on_ended
         self._report = report
-        self._relay = MediaRelay()
+        self._relay = relay
+        """Shared by every transport of the client: aiortc's relay reads a track until the
+        track ends, so a relay per transport would leave a reader behind on each local
+        track after a rejoin, splitting its frames with the next one."""
         self._local: dict[TrackType, MediaStreamTrack] = {}
         self._outgoing: dict[tuple[str, TrackType], _Outgoing] = {}
         """Each peer's reader of each track type ever published to it."""
+        self._closing: set[asyncio.Task[None]] = set()
         self.peers: dict[str, PeerSession] = {}
         """The peer connection to each other session (read by tests and stats)."""
 
@@ -154,17 +160,21 @@ class MeshTransport:
         """Open the link to ``session_id``; this side offers if its session id is smaller."""
         if session_id in self.peers:
             return
+        logger.debug("%s: link to %s opens", self.session_id, session_id)
         peer = self._peer_for(session_id)
         if peer.offers_first:
             await self._negotiate(peer)
 
-    async def session_left(self, session_id: str) -> None:
-        """Close the link to ``session_id`` (its tracks end)."""
+    def session_left(self, session_id: str) -> None:
+        """Forget the link to ``session_id`` now; close it in the background."""
+        logger.debug("%s: link to %s closes", self.session_id, session_id)
         peer = self.peers.pop(session_id, None)
         for key in [k for k in self._outgoing if k[0] == session_id]:
             self._outgoing.pop(key).stop()
         if peer is not None:
-            await peer.close()
+            closing = asyncio.get_running_loop().create_task(peer.close())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
 
     async def receive_signal(self, from_session_id: str, signal: Signal) -> None:
         """Apply a negotiation message (a first offer opens the link)."""
@@ -177,7 +187,8 @@ class MeshTransport:
     async def close(self) -> None:
         """Close every peer connection."""
         for session_id in list(self.peers):
-            await self.session_left(session_id)
+            self.session_left(session_id)
+        await asyncio.gather(*self._closing, return_exceptions=True)
 
 
 async def _grade(peer: PeerSession) -> ConnectionQuality:

@@ -49,8 +49,9 @@ class MediaTransport(Protocol):
     async def session_joined(self, session_id: str) -> None:
         """Another session is in the call: start carrying media to and from it."""
 
-    async def session_left(self, session_id: str) -> None:
-        """A session left: its tracks end."""
+    def session_left(self, session_id: str) -> None:
+        """A session left: its link is forgotten now and closed in the background (its
+        tracks end)."""
 
     async def receive_signal(self, from_session_id: str, signal: Signal) -> None:
         """A negotiation message from another session."""
