@@ -22,7 +22,9 @@ const LAYOUTS = ["grid", "spotlight", "dynamic", "fullscreen"];
 const NOTICE_GRACE_MS = 400;
 
 /** Button actions → request kinds (the Cancel of an outgoing call is a hang-up). */
-const ACTION_REQUESTS = { accept: "accept", reject: "reject", hangup: "hangup", cancel: "hangup", dismiss: "dismiss" };
+const ACTION_REQUESTS = {
+  accept: "accept", reject: "reject", hangup: "hangup", cancel: "hangup", dismiss: "dismiss", share: "share_screen",
+};
 
 /** The per-model states made by `initialize`, by the model's `_instance` id (see `stateOf`). */
 const MODEL_STATES = new Map();
@@ -249,7 +251,8 @@ function render({ model, el }) {
   const timer = h("span", { class: "sc-timer", role: "timer" });
   const layoutButton = actionButton("layout");
   const hangup = actionButton("hangup", "sc-button--reject");
-  const bar = h("div", { class: "sc-bar" }, [timer, h("span", { class: "sc-spacer" }), layoutButton, hangup]);
+  const share = actionButton("share");
+  const bar = h("div", { class: "sc-bar" }, [timer, h("span", { class: "sc-spacer" }), share, layoutButton, hangup]);
 
   let screenShown = "";
   let clock = { base: 0, at: performance.now() };
@@ -275,6 +278,9 @@ function render({ model, el }) {
     layoutButton.setAttribute("aria-label", `${text("streamcall_layout")}: ${layout}`);
     hangup.textContent = text("stream_video_call_hangup");
     hangup.hidden = !["joining", "joined", "reconnecting"].includes(call.state);
+    share.textContent = text(call.sharing ? "streamcall_stop_share" : "streamcall_share_screen");
+    share.setAttribute("aria-pressed", String(Boolean(call.sharing)));
+    share.hidden = call.state !== "joined";
     if (layout !== layoutShown) applyFullscreen(el, layout === "fullscreen");
     layoutShown = layout;
     showTimer();

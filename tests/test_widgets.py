@@ -14,6 +14,8 @@ import pytest
 import simplejpeg
 import traitlets
 
+from streamcall_widget import CallState
+from streamcall_widget.engine.devices import SYNTHETIC_SCREEN
 from streamcall_widget.errors import InputError
 from streamcall_widget.widgets import LAYOUTS, CallView, DeviceControls, LoginPanel, phone
 from streamcall_widget.widgets.assets import load_module
@@ -106,6 +108,48 @@ def test_call_view_rings_accepts_streams_and_hangs_up(clients: Clients, page: Pa
         wait_for(lambda: outgoing.state.value == "left", "alice's call ended too")
         assert page.request(view, "dismiss")["ok"]
         wait_for(lambda: view.call == {}, "no call shown")
+    finally:
+        view.close()
+
+
+def test_call_view_shows_a_shared_screen_as_its_own_tile_and_shares_from_the_page(
+    clients: Clients, page: Page
+) -> None:
+    """Alice's share appears at bob as a tile of its own, named after her, first in the
+    list, with JPEG frames; bob's Share screen button starts and stops his own share."""
+    alice, bob = clients("alice", name="Alice"), clients("bob", name="Bob")
+    view = CallView(bob.sc)
+    try:
+        outgoing = alice.sc.call(["bob"]).result(15)
+        wait_for(lambda: view.call.get("state") == "ringing", "the incoming screen")
+        assert page.request(view, "accept")["ok"]
+        wait_for(lambda: view.call.get("state") == "joined", "joined")
+        outgoing.wait_until(CallState.JOINED).result(15)
+        outgoing.start_screen_share(SYNTHETIC_SCREEN.id).result(15)
+        wait_for(lambda: view.participants and view.participants[0]["screen"], "the screen tile")
+        screen = view.participants[0]
+        assert (screen["name"], screen["is_local"]) == ("Alice", False)
+        assert screen["key"].endswith(":screen")
+        assert sum(t["screen"] for t in view.participants) == 1
+
+        page.send(view, {"kind": "viewport", "visible": True, "tiles": {screen["key"]: [480, 270]}})
+        recorded = page.comm_of(view)
+
+        def screen_frame() -> bool:
+            return any(
+                tile["key"] == screen["key"]
+                for message in recorded.messages("frames")
+                for tile in message.data["content"]["tiles"]
+            )
+
+        wait_for(screen_frame, "a frame of Alice's screen tile")
+        assert view.call["sharing"] is False
+        assert page.request(view, "share_screen")["ok"]
+        wait_for(lambda: view.call.get("sharing") is True, "bob sharing")
+        assert page.request(view, "share_screen")["ok"]
+        wait_for(lambda: view.call.get("sharing") is False, "bob no longer sharing")
+        outgoing.stop_screen_share().result(15)
+        wait_for(lambda: not any(t["screen"] for t in view.participants), "the tile gone")
     finally:
         view.close()
 

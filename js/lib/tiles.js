@@ -16,8 +16,8 @@ const MIC_OFF_SVG =
   '<path stroke="currentColor" stroke-width="2" d="M4 4l16 16"/></svg>';
 
 /**
- * Which tile is big and which is a picture-in-picture for `layout`: spotlight makes the
- * dominant (else first) remote big; dynamic with one remote shows it full with the local
+ * Which tile is big and which is a picture-in-picture for `layout`: a shared screen is big
+ * in every layout but grid; else spotlight makes the dominant (else first) remote big; dynamic with one remote shows it full with the local
  * tile inset; grid and fullscreen give every tile the same room.
  * @param {string} layout
  * @param {Array<any>} participants
@@ -26,6 +26,8 @@ const MIC_OFF_SVG =
 export function arrangeTiles(layout, participants) {
   const remotes = participants.filter((p) => !p.is_local);
   const local = participants.find((p) => p.is_local);
+  const shared = participants.find((p) => p.screen);
+  if (shared && layout !== "grid") return { main: shared.key, pip: null };
   if (layout === "spotlight") {
     const main = remotes.find((p) => p.dominant) || remotes[0] || participants[0];
     return { main: main ? main.key : null, pip: null };
@@ -75,6 +77,7 @@ function updateTile(tile, p, arrangement, text) {
   classes.toggle("sc-speaking", Boolean(p.speaking));
   classes.toggle("sc-dominant", Boolean(p.dominant));
   classes.toggle("sc-local", Boolean(p.is_local));
+  classes.toggle("sc-screen-share", Boolean(p.screen));
   classes.toggle("sc-main", arrangement.main === p.key);
   classes.toggle("sc-pip", arrangement.pip === p.key);
   tile.canvas.setAttribute("aria-label", label);

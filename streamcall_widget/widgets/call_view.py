@@ -11,15 +11,19 @@ import traitlets
 
 from streamcall_widget.engine.call import Call
 from streamcall_widget.engine.client import StreamCall
+from streamcall_widget.engine.loop import EngineFuture
+from streamcall_widget.engine.participants import Participant
+from streamcall_widget.engine.results import SuccessResponse
 from streamcall_widget.engine.taps import LOCAL
 from streamcall_widget.errors import InvalidState
 from streamcall_widget.protocol.lifecycle import CallState
+from streamcall_widget.protocol.models import TrackType
 
 from .assets import load_module
 from .base import EngineWidget, Handler
 from .kernel_activity import watch_kernel_activity
 from .media_pipe import MediaPipe
-from .snapshot import call_snapshot, participant_snapshot
+from .snapshot import call_snapshot, participant_snapshot, screen_key, screen_tile
 
 __all__ = ["LAYOUTS", "CallView"]
 
@@ -27,6 +31,10 @@ LAYOUTS = ("grid", "spotlight", "dynamic", "fullscreen")
 """The layouts, in the order ``toggle_views()`` cycles them."""
 
 _BROWSER_SPEAKER = "browser"
+
+
+def _shares(participant: Participant) -> bool:
+    return TrackType.SCREEN_SHARE in participant.published_tracks
 
 
 class CallView(EngineWidget):
@@ -57,6 +65,7 @@ class CallView(EngineWidget):
         "reject": lambda view, _message: view.client.reject_call(),
         "hangup": lambda view, _message: view.client.end_call(),
         "dismiss": lambda view, _message: view.dismiss(),
+        "share_screen": lambda view, _message: view.toggle_screen_share(),
     }
 
     def __init__(self, client: StreamCall | None = None, **kwargs: Any) -> None:
@@ -73,6 +82,13 @@ class CallView(EngineWidget):
         self.tile_layout = LAYOUTS[(LAYOUTS.index(self.tile_layout) + 1) % len(LAYOUTS)]
         return str(self.tile_layout)
 
+    def toggle_screen_share(self) -> EngineFuture[SuccessResponse]:
+        """Share the screen (the default source), or stop sharing it."""
+        call = self.client.current_call
+        if call is None:
+            raise InvalidState("no call to share a screen in")
+        return call.stop_screen_share() if call.has_screen_sharing else call.start_screen_share()
+
     def dismiss(self) -> None:
         """Forget the ended call the view shows (its "call ended" screen)."""
         with self._lock:
@@ -86,6 +102,8 @@ class CallView(EngineWidget):
     def _on_frame(self, key: str, kind: str, frame: Any) -> None:
         if kind == "video":
             self.pipe.video_frame(key, frame)
+        elif kind == "screen_share":
+            self.pipe.video_frame(screen_key(key), frame)
         elif kind == "audio" and key != LOCAL:
             self.pipe.audio_frame(key, frame)
 
@@ -102,7 +120,8 @@ class CallView(EngineWidget):
             CallState.RECONNECTING,
         )
         tiles = (
-            [participant_snapshot(p) for p in shown.participants]
+            [screen_tile(p) for p in shown.remote_participants if _shares(p)]
+            + [participant_snapshot(p) for p in shown.participants]
             if shown is not None and in_session
             else self._preview_tile()
         )
@@ -137,6 +156,7 @@ class CallView(EngineWidget):
                 "dominant": False,
                 "quality": "unspecified",
                 "level": 0.0,
+                "screen": False,
             }
         ]
 

@@ -21,6 +21,8 @@ __all__ = [
     "devices_snapshot",
     "participant_snapshot",
     "rounded_level",
+    "screen_key",
+    "screen_tile",
     "user_snapshot",
 ]
 
@@ -59,6 +61,7 @@ def call_snapshot(call: Call | None) -> dict[str, Any]:
         "video": call.video,
         "joined_at": call.joined_at * 1000 if call.joined_at is not None else None,
         "reason": call.lifecycle.reason or "",
+        "sharing": call.has_screen_sharing,
     }
 
 
@@ -77,7 +80,28 @@ def participant_snapshot(participant: Participant) -> dict[str, Any]:
         "dominant": participant.is_dominant_speaker,
         "quality": participant.connection_quality.value,
         "level": rounded_level(participant.audio_level),
+        "screen": False,
     }
+
+
+def screen_key(session_id: str) -> str:
+    """The tile key of the screen ``session_id`` shares."""
+    return f"{session_id}:screen"
+
+
+def screen_tile(participant: Participant) -> dict[str, Any]:
+    """The tile of the screen a remote participant shares: their name, no audio badge."""
+    tile = participant_snapshot(participant)
+    tile.update(
+        key=screen_key(participant.session_id),
+        audio=True,
+        video=True,
+        speaking=False,
+        dominant=False,
+        level=0.0,
+        screen=True,
+    )
+    return tile
 
 
 def devices_snapshot(devices: DeviceList) -> dict[str, list[dict[str, str]]]:

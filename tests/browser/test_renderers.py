@@ -323,6 +323,23 @@ def test_timer_and_hangup_while_joined(page: Page) -> None:
     wait_sent(page, "hangup")
 
 
+def test_a_shared_screen_is_the_big_tile_and_share_button_toggles(page: Page) -> None:
+    """A screen tile takes the main place in spotlight, named after its sharer; Share
+    screen sends share_screen and reads Stop sharing while the call says it shares."""
+    call = {**ringing("incoming"), "state": "joined", "direction": "incoming", "sharing": False}
+    screen = tile("s1:screen", "Bob Martin", screen=True)
+    people = [screen, tile("local", "Alice Smith"), tile("s1", "Bob Martin", dominant=True)]
+    mount(page, "call_view", call_traits(call=call, participants=people, tile_layout="spotlight"))
+    assert "sc-main" in (page.get_attribute('[data-key="s1:screen"]', "class") or "")
+    assert "sc-screen-share" in (page.get_attribute('[data-key="s1:screen"]', "class") or "")
+    assert page.text_content('[data-key="s1:screen"] .sc-name') == "Bob Martin"
+    assert page.text_content("[data-action=share]") == "Share screen"
+    page.click("[data-action=share]")
+    wait_sent(page, "share_screen")
+    push(page, {"call": {**call, "sharing": True}})
+    assert page.text_content("[data-action=share]") == "Stop sharing"
+
+
 def test_left_call_shows_reason_and_dismiss(page: Page) -> None:
     """An ended call shows its reason; Close sends {kind: "dismiss"}."""
     call = {**ringing("outgoing"), "state": "left", "reason": "rejected"}
