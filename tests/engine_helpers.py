@@ -24,6 +24,7 @@ import numpy.typing as npt
 from streamcall_widget import Call, CallEvent, CallState, IncomingCall, Participant, StreamCall
 from streamcall_widget.coordinator import App, Coordinator, CoordinatorConfig
 from streamcall_widget.engine.devices import SYNTHETIC_CAMERA, SYNTHETIC_MICROPHONE
+from streamcall_widget.engine.mesh import MeshTransport
 from streamcall_widget.engine.peer import PeerSession
 from streamcall_widget.engine.results import ErrorReport
 from streamcall_widget.engine.stamp import dominant_frequency, read_stamp
@@ -235,7 +236,10 @@ def session_of(call: Call, user_id: str) -> str:
 def peers(call: Call) -> dict[str, PeerSession]:
     """The call's peer connections by remote session id (none outside a session)."""
     transport = call._links.transport
-    return transport.peers if transport is not None else {}
+    if transport is None:
+        return {}
+    assert isinstance(transport, MeshTransport)
+    return transport.peers
 
 
 def mono_tone(samples: npt.NDArray[Any]) -> float:

@@ -61,7 +61,6 @@ from .links import SessionLinks
 from .listeners import ListenerHandle
 from .local_media import LocalMedia
 from .loop import EngineFuture, EngineLoop
-from .mesh import MeshTransport
 from .participants import Participant, ParticipantTable
 from .remote_media import FrameHook, RemoteMedia
 from .results import SuccessResponse
@@ -69,6 +68,7 @@ from .rtc_config import MediaConfig
 from .streams import LocalStream, Source, Streams
 from .taps import FrameTaps
 from .tracks import TrackRef
+from .transport import MediaTransport
 
 __all__ = ["Call", "CallHost"]
 
@@ -346,6 +346,7 @@ class Call:
         await self._publish_local_tracks(transport)
         for participant in self.remote_participants:
             await transport.session_joined(participant.session_id)
+        await self._links.ready()
         return self
 
     def _apply(self, response: CallResponse) -> None:
@@ -365,12 +366,11 @@ class Call:
         try:
             await self._host.request(request, type(None))
         except (InvalidState, DoesNotExist):
-            transport = self._links.transport
-            peers = transport.peers if transport is not None else {}
-            if self.lifecycle.phase is CallState.JOINED and to_session_id in peers:
+            still_there = self._participants.get(to_session_id) is not None
+            if self.lifecycle.phase is CallState.JOINED and still_there:
                 raise  # otherwise one side left while negotiating: nothing to tell
 
-    async def _publish_local_tracks(self, transport: MeshTransport) -> None:
+    async def _publish_local_tracks(self, transport: MediaTransport) -> None:
         """Everything this call sends; the coordinator hears of what the others should see
         (the camera and microphone are carried even while off: muting only pauses them)."""
         for track_type, track in self._streams.sent().items():
@@ -378,7 +378,7 @@ class Call:
             if self._streams.announced(track_type):
                 await self.publish(track_type, True)
 
-    def _require_session(self, doing: str) -> MeshTransport:
+    def _require_session(self, doing: str) -> MediaTransport:
         transport = self._links.transport
         if transport is None or self.lifecycle.phase is not CallState.JOINED:
             raise InvalidState(f"call {self.cid} is {self.state.value}; join it to {doing}")

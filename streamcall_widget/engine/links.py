@@ -24,7 +24,7 @@ from .participants import Participant, ParticipantTable
 from .quality import ConnectionQuality
 from .remote_media import RemoteMedia
 from .rtc_config import MediaConfig
-from .transport import SendSignal
+from .transport import MediaTransport, SendSignal
 
 __all__ = ["LINGER", "SessionLinks"]
 
@@ -61,20 +61,23 @@ class SessionLinks:
         self._remote = remote
         self._send_signal = send_signal
         self._report = report
-        self.transport: MeshTransport | None = None
+        self.transport: MediaTransport | None = None
+        """The current session's transport (a :class:`MeshTransport` today)."""
         self.session_id: str | None = None
         self._departed: dict[str, Participant] = {}
         self._lingering: dict[str, asyncio.TimerHandle] = {}
         self._grading: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._early: list[tuple[str, str, Signal]] = []
+        self._ready = False
 
-    async def open(self, session_id: str) -> MeshTransport:
+    async def open(self, session_id: str) -> MediaTransport:
         """The transport of a new session; the previous session's links close after it is
         in place, so no signal to the new session finds no transport."""
         previous = self.transport
         self._lingering_closed()
         self.session_id = session_id
+        self._ready = False
         self.transport = MeshTransport(
             session_id,
             config=self._config,
@@ -87,13 +90,18 @@ class SessionLinks:
         if self._grading is None:
             self._grading = asyncio.get_running_loop().create_task(self._grade())
         transport = self.transport
-        early, self._early = self._early, []
-        for to_session_id, from_session_id, signal in early:
-            if to_session_id == session_id:
-                await transport.receive_signal(from_session_id, signal)
         if previous is not None:
             await previous.close()
         return transport
+
+    async def ready(self) -> None:
+        """The session's tracks are published: apply the signals that came for it before
+        (so an early offer is answered with them, not renegotiated right after)."""
+        self._ready = True
+        early, self._early = self._early, []
+        for to_session_id, from_session_id, signal in early:
+            if to_session_id == self.session_id:
+                await self.receive_signal(to_session_id, from_session_id, signal)
 
     def joined(self, participant: Participant, connect: bool) -> None:
         """Another session joined: a departed session of the same user is dropped, and the
@@ -141,10 +149,10 @@ class SessionLinks:
     ) -> None:
         """A negotiation message for one of this client's sessions: the current one's
         transport takes it; one for a session whose join reply is still being processed
-        waits for :meth:`open`; one for a session left behind is dropped."""
-        if self.transport is not None and self.transport.session_id == to_session_id:
+        waits for :meth:`ready`; one for a session left behind is dropped."""
+        if self.transport is not None and self.session_id == to_session_id and self._ready:
             await self.transport.receive_signal(from_session_id, signal)
-        elif to_session_id != self.session_id:
+        elif to_session_id != self.session_id or not self._ready:
             self._early = [*self._early[-31:], (to_session_id, from_session_id, signal)]
 
     async def _grade(self) -> None:

@@ -3,9 +3,7 @@
 Each local track is read once per peer (an aiortc ``MediaRelay`` subscription, latest
 frame wins, so a slow encoder never queues frames) through an :class:`_Outgoing` track
 whose id names its type, which is how the other side knows a screen from a camera (see
-:mod:`~streamcall_widget.engine.tracks`). ``replace`` swaps the local track a type reads
-without renegotiating; it is not ``RTCRtpSender.replaceTrack``, for the reasons in
-:class:`_Outgoing`. Negotiation per peer is in
+:mod:`~streamcall_widget.engine.tracks`). Negotiation per peer is in
 :class:`~streamcall_widget.engine.peer.PeerSession`.
 """
 
@@ -93,10 +91,6 @@ class MeshTransport:
         self.peers: dict[str, PeerSession] = {}
         """The peer connection to each other session (read by tests and stats)."""
 
-    def published(self) -> dict[TrackType, MediaStreamTrack]:
-        """What this session sends now."""
-        return dict(self._local)
-
     async def publish(self, track_type: TrackType, track: MediaStreamTrack) -> None:
         """Send ``track`` to every peer as ``track_type`` (each renegotiates if needed)."""
         self._local[track_type] = track
@@ -111,12 +105,6 @@ class MeshTransport:
         for peer in list(self.peers.values()):
             self._feed(peer, track_type)
             await self._negotiate(peer)
-
-    def replace(self, track_type: TrackType, track: MediaStreamTrack) -> None:
-        """Read ``track`` in place of the published ``track_type``, without renegotiating."""
-        self._local[track_type] = track
-        for peer in self.peers.values():
-            self._feed(peer, track_type)
 
     def _feed(self, peer: PeerSession, track_type: TrackType) -> None:
         """Make ``peer``'s reader of ``track_type`` read the local track (or pause)."""

@@ -94,7 +94,7 @@ class RemoteMedia:
 
     def started(self, ref: TrackRef, track: MediaStreamTrack) -> None:
         """A remote track arrives: fan it out, read it for level, hooks and taps."""
-        fanout = self._fanouts[ref] = Fanout(ref, track)
+        fanout = self._fanouts[ref] = Fanout(track)
 
         def on_level(level: float, speaking: bool) -> None:
             self._participants.set_audio(ref.session_id, level, speaking)

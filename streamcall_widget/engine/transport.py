@@ -40,12 +40,6 @@ class MediaTransport(Protocol):
     async def unpublish(self, track_type: TrackType) -> None:
         """Stop sending ``track_type``; the others see that track end."""
 
-    def replace(self, track_type: TrackType, track: MediaStreamTrack) -> None:
-        """Send ``track`` in place of the published ``track_type`` without renegotiating."""
-
-    def published(self) -> dict[TrackType, MediaStreamTrack]:
-        """What this session sends now."""
-
     async def session_joined(self, session_id: str) -> None:
         """Another session is in the call: start carrying media to and from it."""
 
