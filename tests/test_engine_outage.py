@@ -97,6 +97,9 @@ def test_frames_arrive_every_second_of_a_coordinator_outage(
         answered.on_remote_video(at_bob)
         wait_for(lambda: len(at_alice.times) > 10 and len(at_bob.times) > 10, "media both ways")
         states: dict[str, list[CallState]] = {"alice": [], "bob": []}
+        errors: list[object] = []
+        alice.add_listener("error", errors.append)
+        bob.add_listener("error", errors.append)
         alice.add_listener("callEvent", lambda e: states["alice"].append(e.state))
         bob.add_listener("callEvent", lambda e: states["bob"].append(e.state))
 
@@ -120,6 +123,7 @@ def test_frames_arrive_every_second_of_a_coordinator_outage(
         seen = len(at_bob.times)
         wait_for(lambda: len(at_bob.times) > seen + 10, "alice's video after the rejoin")
         assert_joined_together(outgoing, answered)
+        assert errors == []  # the hooks' stamp checks included
     finally:
         server.__exit__(None, None, None)
 
