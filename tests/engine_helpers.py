@@ -24,6 +24,7 @@ import numpy.typing as npt
 from streamcall_widget import Call, CallEvent, CallState, IncomingCall, Participant, StreamCall
 from streamcall_widget.coordinator import App, Coordinator, CoordinatorConfig
 from streamcall_widget.engine.devices import SYNTHETIC_CAMERA, SYNTHETIC_MICROPHONE
+from streamcall_widget.engine.mesh import MeshTransport
 from streamcall_widget.engine.peer import PeerSession
 from streamcall_widget.engine.results import ErrorReport
 from streamcall_widget.engine.stamp import dominant_frequency, read_stamp
@@ -234,8 +235,11 @@ def session_of(call: Call, user_id: str) -> str:
 
 def peers(call: Call) -> dict[str, PeerSession]:
     """The call's peer connections by remote session id (none outside a session)."""
-    transport = call._transport
-    return transport.peers if transport is not None else {}
+    transport = call._links.transport
+    if transport is None:
+        return {}
+    assert isinstance(transport, MeshTransport)
+    return transport.peers
 
 
 def mono_tone(samples: npt.NDArray[Any]) -> float:
@@ -302,10 +306,13 @@ class ServerThread:
     """A coordinator for fixed apps, served from its own thread and event loop.
 
     It stands for a remote server: clients reach it by URL and API key, with tokens.
+    ``port`` and ``db`` let a test stop it and start another in its place.
     """
 
-    def __init__(self, *apps: App) -> None:
+    def __init__(self, *apps: App, port: int = 0, db: str | None = None) -> None:
         self.apps = apps
+        self._port = port
+        self._db = db
         self.url = ""
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -336,7 +343,8 @@ class ServerThread:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        async with Coordinator(CoordinatorConfig(apps=self.apps)) as server:
+        config = CoordinatorConfig(apps=self.apps, port=self._port, db=self._db)
+        async with Coordinator(config) as server:
             self.url = server.url
             self._ready.set()
             await self._stop.wait()

@@ -33,6 +33,7 @@ FIGURES = {
         "time to first remote video frame",
         "received video fps, 1:1 VP8 call",
         "process CPU, 1:1 VP8 call",
+        "process CPU, camera + 960x540@15 screen vs camera alone",
         "process CPU, 1:1 H264 call, StreamCall's encoder vs aiortc default",
         "process CPU, 1:1 H264 call, raw aiortc with FastH264Encoder",
         "encoder threads' CPU, 1:1 H264 call",

@@ -13,12 +13,12 @@ import pytest
 from streamcall_widget.engine.call_core import (
     Action,
     CallCore,
-    ConnectPeer,
-    DisconnectPeer,
     Emit,
     Finish,
     ForwardSignal,
     JoinSession,
+    PeerJoined,
+    PeerLeft,
 )
 from streamcall_widget.errors import InvalidState
 from streamcall_widget.protocol import events as ev
@@ -98,12 +98,17 @@ def _left(user: str, reason: str = "left") -> ev.ParticipantLeft:
 
 
 def _says(actions: list[Action]) -> list[tuple[Any, ...]]:
-    """Actions in a comparable form: callEvents as (state, user_id, reason, count)."""
+    """Actions in a comparable form: callEvents as (state, user_id, reason, count), peers
+    as ("connect" | "known", session) and ("drop", session, reason)."""
     said: list[tuple[Any, ...]] = []
     for action in actions:
         if isinstance(action, Emit):
             e = action.event
             said.append((e.state.value, e.user_id, e.reason, e.count))
+        elif isinstance(action, PeerJoined):
+            said.append(("connect" if action.connect else "known", action.participant.session_id))
+        elif isinstance(action, PeerLeft):
+            said.append(("drop", action.session_id, action.reason))
         else:
             said.append((action,))
     return said
@@ -141,10 +146,13 @@ def test_ring_then_accept_as_the_caller() -> None:
     assert _says(alice.start_joining()) == [("joining", "alice", None, None)]
     started = _event(ev.CallSessionStarted, call=_call("bob"), session_id="sess")
     assert _says(alice.receive(started)) == [("session_started", None, None, None)]
-    assert _says(alice.receive(_joined("bob"))) == [("participant_counts", "bob", "joined", 1)]
+    assert _says(alice.receive(_joined("bob"))) == [
+        ("known", "s-bob"),
+        ("participant_counts", "bob", "joined", 1),
+    ]
     assert _says(alice.joined(_joined_reply("alice", "bob", "alice"), now=5.0)) == [
         ("joined", "alice", None, None),
-        (ConnectPeer("s-bob"),),
+        ("connect", "s-bob"),
     ]
     assert _says(alice.receive(_joined("alice"))) == [("participant_counts", "alice", "joined", 2)]
     mic = _event(ev.TrackPublished, session_id="s-bob", user_id="bob", track_type=TrackType.AUDIO)
@@ -254,7 +262,7 @@ def test_a_participant_leaving_disconnects_its_media() -> None:
     """carol leaves a call of three: disconnect her · participant_counts (carol, left, 2)."""
     alice = _in_call("alice", "bob", "carol")
     assert _says(alice.receive(_left("carol"))) == [
-        (DisconnectPeer("s-carol"),),
+        ("drop", "s-carol", "left"),
         ("participant_counts", "carol", "left", 2),
     ]
     assert alice.remote_session_ids() == ["s-bob"]
@@ -269,7 +277,7 @@ def test_a_sharer_leaving_closes_the_share_first() -> None:
     assert _says(alice.receive(share)) == [("screen_share_created", "bob", None, None)]
     assert _says(alice.receive(_left("bob"))) == [
         ("screen_share_closed", "bob", "left", None),
-        (DisconnectPeer("s-bob"),),
+        ("drop", "s-bob", "left"),
         ("participant_counts", "bob", "left", 1),
     ]
 
@@ -285,12 +293,12 @@ def test_our_own_session_replaced_ends_the_call_for_us() -> None:
 
 
 def test_a_newcomer_is_connected_only_once_we_are_joined() -> None:
-    """A participant joining while we are joining gets no peer yet; after joined it does."""
+    """A participant joining while we are joining is only known; after joined, connected."""
     alice = CallCore(CID, "alice", Direction.JOINED)
     alice.start_joining()
-    assert ConnectPeer("s-bob") not in alice.receive(_joined("bob"))
+    assert _says(alice.receive(_joined("bob")))[0] == ("known", "s-bob")
     alice.joined(_joined_reply("alice", "alice", "bob"), now=1.0)
-    assert alice.receive(_joined("carol"))[0] == ConnectPeer("s-carol")
+    assert _says(alice.receive(_joined("carol")))[0] == ("connect", "s-carol")
 
 
 def test_signals_reach_the_transport_only_in_session() -> None:
@@ -305,7 +313,7 @@ def test_signals_reach_the_transport_only_in_session() -> None:
     )
     early = CallCore(CID, "alice", Direction.JOINED)
     assert early.receive(signal) == []
-    assert _in_call("alice", "bob").receive(signal) == [ForwardSignal("s-bob", offer)]
+    assert _in_call("alice", "bob").receive(signal) == [ForwardSignal("s-alice", "s-bob", offer)]
 
 
 def test_our_own_track_events_are_not_emitted_again() -> None:
@@ -329,7 +337,7 @@ def test_reconnect_then_rejoin_keeps_the_first_join_time() -> None:
     reply = _joined_reply("bob", "alice", "bob")
     assert _says(bob.joined(reply, now=9.0)) == [
         ("joined", "bob", None, None),
-        (ConnectPeer("s-alice"),),
+        ("connect", "s-alice"),
     ]
     assert bob.joined_at == 1.0
     assert bob.joined(reply, now=10.0) == []  # a second answer to a raced join
@@ -342,9 +350,9 @@ def test_a_resumed_session_keeps_its_peers_and_catches_up() -> None:
     bob.reconnecting("dropped")
     now = _joined_reply("bob", "alice", "bob", "dave")
     assert _says(bob.resumed(now)) == [
-        (DisconnectPeer("s-carol"),),
+        ("drop", "s-carol", "left"),
         ("joined", "bob", None, None),
-        (ConnectPeer("s-dave"),),
+        ("connect", "s-dave"),
     ]
     assert bob.session_id == "s-bob"
     assert bob.remote_session_ids() == ["s-alice", "s-dave"]

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 import av
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 
 from streamcall_widget.engine.mesh import MeshTransport
@@ -84,6 +85,7 @@ class End:
             on_started=self._started,
             on_ended=self._ended,
             report=lambda where, exc: self.errors.append((where, exc)),
+            relay=MediaRelay(),
         )
         wire.ends[session_id] = self.transport
 
@@ -173,6 +175,7 @@ async def test_a_foreign_video_only_offer_is_answered_with_our_camera() -> None:
         on_started=lambda ref, track: None,
         on_ended=lambda ref: None,
         report=lambda where, exc: None,
+        relay=MediaRelay(),
     )
     foreign = RTCPeerConnection()
     received: list[MediaStreamTrack] = []
@@ -231,7 +234,7 @@ async def test_a_track_added_mid_call_arrives_and_ends_when_unpublished_twice(
     assert a.errors == b.errors == []
 
 
-@pytest.mark.parametrize("when", ["at the start", "mid-call"])
+@pytest.mark.parametrize("when", ["at the start", "mid-call", "mid-call, one side adding"])
 async def test_glare_converges_the_polite_side_rolls_back(wire: Wire, when: str) -> None:
     """Both sides offer at once; the polite one (smaller session id) rolls back and
     answers, then offers again; each ends up receiving what the other sends."""
@@ -244,13 +247,18 @@ async def test_glare_converges_the_polite_side_rolls_back(wire: Wire, when: str)
         await b.transport.session_joined("a-session")
         await b.transport.peers["a-session"].negotiate()  # a foreign client offering on join
         await a.transport.publish(TrackType.SCREEN_SHARE, camera(SCREEN_A))
-    else:
+    elif when == "mid-call":
         a, b = await connected(wire)
         wire.hold()
         await asyncio.gather(
             a.transport.publish(TrackType.SCREEN_SHARE, camera(SCREEN_A)),
             b.transport.publish(TrackType.SCREEN_SHARE, camera(SCREEN_B)),
         )
+    else:  # the polite side's offer has a section the other's lacks
+        a, b = await connected(wire)
+        wire.hold()
+        await a.transport.publish(TrackType.SCREEN_SHARE, camera(SCREEN_A))
+        await b.transport.peers["a-session"].negotiate()
     wire.release()
 
     await wait_stamp(await b.track(TrackRef("a-session", TrackType.VIDEO)), CAMERA_A)
@@ -258,6 +266,7 @@ async def test_glare_converges_the_polite_side_rolls_back(wire: Wire, when: str)
     await wait_stamp(await a.track(TrackRef("b-session", TrackType.VIDEO)), CAMERA_B)
     if when == "mid-call":
         await wait_stamp(await a.track(TrackRef("b-session", TrackType.SCREEN_SHARE)), SCREEN_B)
+    assert wire.failures == []
     polite, impolite = a.transport.peers["b-session"], b.transport.peers["a-session"]
     assert (polite.polite, impolite.polite) == (True, False)
     assert polite.glares >= 1

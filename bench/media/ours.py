@@ -16,8 +16,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streamcall_widget import StreamCall
-from streamcall_widget.engine.devices import SYNTHETIC_CAMERA, SYNTHETIC_MICROPHONE
+from streamcall_widget import CallState, StreamCall
+from streamcall_widget.engine.devices import (
+    SYNTHETIC_CAMERA,
+    SYNTHETIC_MICROPHONE,
+    SYNTHETIC_SCREEN,
+)
 from streamcall_widget.errors import InvalidState
 
 from .tally import Arrivals
@@ -53,8 +57,9 @@ def _client(runtime_dir: Path) -> StreamCall:
     )
 
 
-async def open_ours(codec: str, runtime_dir: Path) -> OursPair:
-    """Log both clients in, then time the call from ``alice.call`` on."""
+async def open_ours(codec: str, runtime_dir: Path, screen: bool = False) -> OursPair:
+    """Log both clients in, then time the call from ``alice.call`` on; with ``screen``,
+    alice also shares the synthetic screen once joined (a second video track)."""
     pair = OursPair(_client(runtime_dir), _client(runtime_dir))
     try:
         await pair.alice.login(user_id="alice", name="Alice")
@@ -68,6 +73,9 @@ async def open_ours(codec: str, runtime_dir: Path) -> OursPair:
         joined = await pair.bob.join_call(call.id, "default")
         joined.on_remote_video(pair.at_bob.on_video)
         joined.on_remote_audio(pair.at_bob.on_audio)
+        if screen:
+            await call.wait_until(CallState.JOINED)
+            await call.start_screen_share(SYNTHETIC_SCREEN.id)
     except BaseException:
         await pair.close()
         raise

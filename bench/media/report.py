@@ -60,6 +60,12 @@ _CPU_ROWS = (
         "process CPU, 1:1 VP8 call", "ours-vp8", "raw-vp8", "raw aiortc", target=VP8_CPU_TARGET
     ),
     _CpuComparison(
+        "process CPU, camera + 960x540@15 screen vs camera alone, 1:1 VP8 call",
+        "ours-vp8-screen",
+        "ours-vp8",
+        "StreamCall, camera alone",
+    ),
+    _CpuComparison(
         "process CPU, 1:1 H264 call, StreamCall's encoder vs aiortc default",
         "ours-h264",
         "raw-h264",

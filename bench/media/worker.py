@@ -43,11 +43,14 @@ class Variant:
     fast_h264: bool = False
     """Install FastH264Encoder for the whole process first (raw only: StreamCall decides
     for itself which H264 encoder it uses)."""
+    screen: bool = False
+    """Alice also shares a screen (ours only): camera + screen against camera alone."""
 
 
 VARIANTS: dict[str, Variant] = {
     "raw-vp8": Variant("raw", "video/VP8"),
     "ours-vp8": Variant("ours", "video/VP8"),
+    "ours-vp8-screen": Variant("ours", "video/VP8", screen=True),
     "raw-h264": Variant("raw", "video/H264"),
     "raw-h264-fast": Variant("raw", "video/H264", fast_h264=True),
     "ours-h264": Variant("ours", "video/H264"),
@@ -75,7 +78,7 @@ async def _call(variant: Variant) -> AsyncIterator[Pair]:
         if variant.side == "raw":
             pair: Pair = await open_raw(variant.codec)
         else:
-            pair = await open_ours(variant.codec, Path(runtime_dir))
+            pair = await open_ours(variant.codec, Path(runtime_dir), screen=variant.screen)
         try:
             yield pair
         finally:

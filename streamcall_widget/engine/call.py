@@ -5,7 +5,7 @@ Its public methods may be called from any thread and return an
 :class:`~streamcall_widget.engine.loop.EngineFuture`; everything else runs on the engine
 loop: coordinator events come in through :meth:`Call.receive`, the sans-I/O
 :class:`~streamcall_widget.engine.call_core.CallCore` decides what they mean (the
-``callEvent`` payloads, which peers to connect or drop, when to join or finish) and the
+``callEvent`` payloads, which sessions to connect or drop, when to join or finish) and the
 call performs those actions; once joined the call's media goes through a
 :class:`~streamcall_widget.engine.transport.MediaTransport` (the mesh today): local tracks
 published by type, remote tracks named by :class:`~streamcall_widget.engine.tracks.TrackRef`
@@ -15,7 +15,6 @@ and fanned out to hooks, taps and readers; everything is closed when the call is
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Coroutine
@@ -55,25 +54,25 @@ from streamcall_widget.protocol.requests import (
 from .call_core import (
     Action,
     CallCore,
-    ConnectPeer,
-    DisconnectPeer,
     Emit,
     Finish,
     ForwardSignal,
     JoinSession,
+    PeerJoined,
+    PeerLeft,
 )
+from .links import SessionLinks
 from .listeners import ListenerHandle
 from .local_media import LocalMedia
 from .loop import EngineFuture, EngineLoop
-from .mesh import MeshTransport
 from .participants import Participant
-from .quality import ConnectionQuality
 from .remote_media import FrameHook, RemoteMedia
 from .results import SuccessResponse
 from .rtc_config import MediaConfig
 from .streams import LocalStream, Source, Streams
 from .taps import FrameTaps
 from .tracks import TrackRef
+from .transport import MediaTransport
 
 __all__ = ["Call", "CallHost"]
 
@@ -133,11 +132,17 @@ class Call:
             cid, host.user_id, direction, caller=caller, members=members, custom=custom
         )
         self._participants = self._core.participants
-        self._transport: MeshTransport | None = None
-        self._remote = RemoteMedia(self._participants, host.taps, host.report)
+        self._remote = RemoteMedia(self._participants, self._who, host.taps, host.report)
+        self._links = SessionLinks(
+            config=host.media_config,
+            participants=self._participants,
+            remote=self._remote,
+            send_signal=self._send_signal,
+            report=host.report,
+            relay=host.media.relay,
+        )
         self._streams = Streams(host.media)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._stats_task: asyncio.Task[None] | None = None
         self._phase_waiters: list[tuple[frozenset[CallState], asyncio.Future[Call]]] = []
         self.video = True
         """Whether the ring asked for video (an audio ring is accepted with the camera off)."""
@@ -354,13 +359,12 @@ class Call:
             self._emit(events)
             events = []
             match action:
-                case ConnectPeer() if self._transport is not None:
-                    connect = self._transport.session_joined(action.session_id)
-                    self._spawn(connect, f"connecting to {action.session_id}")
-                case DisconnectPeer() if self._transport is not None:
-                    self._spawn(self._transport.session_left(action.session_id), "closing a peer")
+                case PeerJoined():
+                    self._links.joined(action.participant, connect=action.connect)
+                case PeerLeft():
+                    self._links.left(action.session_id, action.participant, action.reason)
                 case ForwardSignal():
-                    self._spawn(self._on_signal(action.from_session_id, action.signal), "a signal")
+                    self._spawn(self._on_signal(action), "a signal")
                 case JoinSession():
                     self._spawn(self.join(), f"joining {self.cid} after it was accepted")
                 case Finish():
@@ -424,49 +428,36 @@ class Call:
             return self  # a rejoin raced a join that completed first
         actions = self._core.joined(response, time.time())
         self._perform([a for a in actions if isinstance(a, Emit)])
-        transport = self._open_transport(response.session_id or "")
+        transport = await self._links.open(response.session_id or "")
         await self._publish_local_tracks(transport)
         for action in actions:
-            if isinstance(action, ConnectPeer):
-                await transport.session_joined(action.session_id)
-        if self._stats_task is None:
-            self._stats_task = asyncio.get_running_loop().create_task(self._stats_loop())
+            if isinstance(action, PeerJoined):
+                await transport.session_joined(action.participant.session_id)
+        await self._links.ready()
         return self
 
-    def _open_transport(self, session_id: str) -> MeshTransport:
-        """The transport of this session (a rejoin opens a new one)."""
+    async def _send_signal(self, to_session_id: str, signal: Signal) -> None:
+        request = SendSignal(id="", cid=self.cid, session_id=to_session_id, signal=signal)
+        try:
+            await self._host.request(request, type(None))
+        except (InvalidState, DoesNotExist):
+            still_there = self._participants.get(to_session_id) is not None
+            if self.lifecycle.phase is CallState.JOINED and still_there:
+                raise  # otherwise one side left while negotiating: nothing to tell
 
-        async def send(to_session_id: str, signal: Signal) -> None:
-            request = SendSignal(id="", cid=self.cid, session_id=to_session_id, signal=signal)
-            try:
-                await self._host.request(request, type(None))
-            except (InvalidState, DoesNotExist):
-                peers = self._transport.peers if self._transport is not None else {}
-                if self.lifecycle.phase is CallState.JOINED and to_session_id in peers:
-                    raise  # otherwise one side left while negotiating: nothing to tell
-
-        self._transport = MeshTransport(
-            session_id,
-            config=self._host.media_config,
-            send_signal=send,
-            on_started=self._remote.started,
-            on_ended=self._remote.ended,
-            report=self._host.report,
-        )
-        return self._transport
-
-    async def _publish_local_tracks(self, transport: MeshTransport) -> None:
+    async def _publish_local_tracks(self, transport: MediaTransport) -> None:
         """Everything this call sends; the coordinator hears of what the others should see
         (the camera and microphone are carried even while off: muting only pauses them)."""
-        for track_type in self._streams.sent():
-            await transport.publish(track_type, self._streams.reader(track_type))
+        for track_type, track in self._streams.sent().items():
+            await transport.publish(track_type, track)
             if self._streams.announced(track_type):
                 await self.publish(track_type, True)
 
-    def _require_session(self, doing: str) -> MeshTransport:
-        if self._transport is None or self.lifecycle.phase is not CallState.JOINED:
+    def _require_session(self, doing: str) -> MediaTransport:
+        transport = self._links.transport
+        if transport is None or self.lifecycle.phase is not CallState.JOINED:
             raise InvalidState(f"call {self.cid} is {self.state.value}; join it to {doing}")
-        return self._transport
+        return transport
 
     async def _start_screen_share(self, source: Source) -> SuccessResponse:
         if self.has_screen_sharing:
@@ -535,23 +526,14 @@ class Call:
         """Apply one coordinator event of this call."""
         self._perform(self._core.receive(event))
 
-    async def _on_signal(self, from_session_id: str, signal: Signal) -> None:
-        if self._transport is None or not self.lifecycle.in_session:
-            return
-        await self._transport.receive_signal(from_session_id, signal)
+    def _who(self, session_id: str) -> Participant | None:
+        return self._links.who(session_id)  # links are made after the remote media
 
-    async def _stats_loop(self) -> None:
-        interval = self._host.media_config.stats_interval
-        while True:
-            await asyncio.sleep(interval)
-            if self._transport is None:
-                continue
-            grades = await self._transport.link_quality()
-            for session_id, grade in grades.items():
-                self._participants.update(session_id, connection_quality=grade)
-            if self.session_id is not None and grades:
-                worst = min(grades.values(), key=_QUALITY_ORDER.index)
-                self._participants.update(self.session_id, connection_quality=worst)
+    async def _on_signal(self, signal: ForwardSignal) -> None:
+        if self.lifecycle.in_session:
+            await self._links.receive_signal(
+                signal.to_session_id, signal.from_session_id, signal.signal
+            )
 
     async def _leave(self) -> None:
         self._perform(self._core.start_leaving())
@@ -572,22 +554,9 @@ class Call:
     async def close(self) -> None:
         """Close peers, remote tracks, hooks, own tracks and timers (the coordinator is
         not told)."""
-        await self.drop_media()
+        await self._links.close()
         await self._remote.close()
         await self._streams.close_all()
-
-    async def drop_media(self) -> None:
-        """Close every peer and timer but keep hooks (a reconnection rejoins)."""
-        if self._stats_task is not None:
-            self._stats_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._stats_task
-            self._stats_task = None
-        transport, self._transport = self._transport, None
-        if transport is not None:
-            await transport.close()
-        self._streams.release_readers()
-        await self._remote.close_tracks()
         current = asyncio.current_task()
         for task in list(self._tasks):
             if task is not current:
@@ -602,13 +571,6 @@ _CAPABILITY = {
     TrackType.SCREEN_SHARE_AUDIO: "screenshare",
 }
 """The capability sending each track type needs (the coordinator checks it too)."""
-
-_QUALITY_ORDER = [
-    ConnectionQuality.POOR,
-    ConnectionQuality.UNSPECIFIED,
-    ConnectionQuality.GOOD,
-    ConnectionQuality.EXCELLENT,
-]
 
 
 def _names(states: frozenset[CallState]) -> str:

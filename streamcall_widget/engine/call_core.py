@@ -7,8 +7,9 @@ sends, opens a peer or touches a thread: each input returns the :data:`Action` v
 engine must carry out, in order:
 
 - :class:`Emit` — hand a ``callEvent`` to the listeners;
-- :class:`ConnectPeer` / :class:`DisconnectPeer` — a remote session's media starts or ends
-  (the transport connects to it, or drops it);
+- :class:`PeerJoined` / :class:`PeerLeft` — another session is in the call (connect to it,
+  now or once we are joined) or left it (with why: one that only dropped its socket may
+  come back, and its media may linger);
 - :class:`ForwardSignal` — a negotiation message for the transport;
 - :class:`JoinSession` — join the media session now (the outgoing ring was accepted);
 - :class:`Finish` — the call is over for this client: release its media, forget it.
@@ -49,12 +50,12 @@ from .participants import Participant, ParticipantTable
 __all__ = [
     "Action",
     "CallCore",
-    "ConnectPeer",
-    "DisconnectPeer",
     "Emit",
     "Finish",
     "ForwardSignal",
     "JoinSession",
+    "PeerJoined",
+    "PeerLeft",
 ]
 
 
@@ -66,23 +67,29 @@ class Emit:
 
 
 @dataclass(frozen=True)
-class ConnectPeer:
-    """Media with the remote session ``session_id`` starts (it joined, or we did)."""
+class PeerJoined:
+    """Another session is in the call: media with it starts now if ``connect`` (we are
+    joined), else when we are (:meth:`CallCore.joined` says so again)."""
 
-    session_id: str
+    participant: Participant
+    connect: bool = True
 
 
 @dataclass(frozen=True)
-class DisconnectPeer:
-    """Media with the remote session ``session_id`` ends (it left)."""
+class PeerLeft:
+    """Another session left the call (``reason``: ``left``, ``disconnected``...);
+    ``participant`` is its last snapshot, if it was known."""
 
     session_id: str
+    participant: Participant | None
+    reason: str
 
 
 @dataclass(frozen=True)
 class ForwardSignal:
-    """A negotiation message from ``from_session_id`` for the transport."""
+    """A negotiation message from ``from_session_id`` to our session ``to_session_id``."""
 
+    to_session_id: str
     from_session_id: str
     signal: Signal
 
@@ -99,7 +106,7 @@ class Finish:
     reason: str
 
 
-Action = Emit | ConnectPeer | DisconnectPeer | ForwardSignal | JoinSession | Finish
+Action = Emit | PeerJoined | PeerLeft | ForwardSignal | JoinSession | Finish
 
 
 class CallCore:
@@ -139,7 +146,10 @@ class CallCore:
 
     def remote_session_ids(self) -> list[str]:
         """The sessions in the call other than ours, in join order."""
-        return [p.session_id for p in self.participants.all() if not p.is_local]
+        return [p.session_id for p in self._remotes()]
+
+    def _remotes(self) -> list[Participant]:
+        return [p for p in self.participants.all() if not p.is_local]
 
     # -- what the local user does ---------------------------------------------------------
 
@@ -186,7 +196,7 @@ class CallCore:
         if self.joined_at is None:
             self.joined_at = now
         actions = _emit(self.lifecycle.joined())
-        return actions + [ConnectPeer(s) for s in self.remote_session_ids()]
+        return actions + [PeerJoined(p) for p in self._remotes()]
 
     def apply(self, response: CallResponse) -> None:
         """Take the call as a reply describes it: capabilities, members, custom, session."""
@@ -213,12 +223,15 @@ class CallCore:
         who came is connected. The phase returns to ``joined``."""
         if self.phase is not CallState.RECONNECTING:
             return []
-        before = set(self.remote_session_ids())
+        before = {p.session_id: p for p in self._remotes()}
         self.apply(response)
-        after = self.remote_session_ids()
-        actions: list[Action] = [DisconnectPeer(s) for s in sorted(before - set(after))]
+        after = self._remotes()
+        now = {p.session_id for p in after}
+        actions: list[Action] = [
+            PeerLeft(s, p, "left") for s, p in sorted(before.items()) if s not in now
+        ]
         actions += _emit(self.lifecycle.joined())
-        return actions + [ConnectPeer(s) for s in after if s not in before]
+        return actions + [PeerJoined(p) for p in after if p.session_id not in before]
 
     def start_leaving(self) -> list[Action]:
         """We hang up (InvalidState when there is no session to leave)."""
@@ -253,17 +266,17 @@ class CallCore:
             case SignalReceived():
                 if own is None or not self.lifecycle.in_session:
                     return []
-                return [ForwardSignal(event.from_session_id, event.signal)]
+                return [ForwardSignal(event.session_id, event.from_session_id, event.signal)]
             case ParticipantLeft() if event.participant.session_id == own:
                 self.participants.remove(event.participant.session_id)
                 self._count()
                 return _emit(self.lifecycle.receive(event)) + self.finish(event.reason)
             case ParticipantJoined() if event.participant.session_id != own:
-                self.participants.put(Participant.from_wire(event.participant, is_local=False))
-                if self.phase is CallState.JOINED:
-                    actions.append(ConnectPeer(event.participant.session_id))
+                joined = Participant.from_wire(event.participant, is_local=False)
+                self.participants.put(joined)
+                actions.append(PeerJoined(joined, connect=self.phase is CallState.JOINED))
             case ParticipantLeft():
-                actions += self._other_left(event.participant.session_id)
+                actions += self._other_left(event.participant.session_id, event.reason)
             case TrackPublished() | TrackUnpublished():
                 published = isinstance(event, TrackPublished)
                 self.participants.set_track(event.session_id, event.track_type, published)
@@ -290,14 +303,14 @@ class CallCore:
             actions += self.finish(None)
         return actions
 
-    def _other_left(self, gone: str) -> list[Action]:
-        """Another session left: its screen share (if any) closes, and so does its media."""
+    def _other_left(self, gone: str, reason: str) -> list[Action]:
+        """Another session left: its screen share (if any) closes, and its media ends."""
         actions: list[Action] = []
         sharer = self.participants.remove(gone)
         if sharer is not None and TrackType.SCREEN_SHARE in sharer.published_tracks:
             closed = CallState.SCREEN_SHARE_CLOSED
             actions.append(Emit(self.note(closed, user_id=sharer.user_id, reason="left")))
-        return [*actions, DisconnectPeer(gone)]
+        return [*actions, PeerLeft(gone, sharer, reason)]
 
     def _count(self) -> None:
         self.lifecycle.participant_count = len(self.participants)

@@ -716,9 +716,7 @@ class StreamCall:
     async def _reconnect(self, reason: str) -> None:
         if self._conn is not None:
             await self._conn.close()
-        call = self._active
-        if call is not None and call.state is CallState.RECONNECTING:
-            await call.drop_media()
+        call = self._active  # its links stay up: media flows on while the socket is back
         assert self._user is not None
         user = UserInput(id=self._user.id, name=self._user.name, image=self._user.image)
         for delay in RECONNECT_DELAYS:

@@ -93,7 +93,8 @@ class LocalMedia:
         self._files = files
         self._readable_files: tuple[str, ...] | None = None
         self.devices = DeviceManager()
-        self._relay = MediaRelay()
+        self.relay = MediaRelay()
+        """The one relay every reader of a local track goes through (peers, preview)."""
         self.audio = LocalTrack("audio", None, enabled=True)
         self.video = LocalTrack("video", None, enabled=True)
         self.camera: Device | None = None
@@ -210,7 +211,7 @@ class LocalMedia:
     def subscribe(self, kind: str) -> MediaStreamTrack:
         """A new reader of the local ``audio`` or ``video`` track (one per peer/preview)."""
         track = self.audio if kind == "audio" else self.video
-        return self._relay.subscribe(track, buffered=False)
+        return self.relay.subscribe(track, buffered=False)
 
     def set_processor(self, kind: str, fn: Callable[[Any], Any] | None) -> None:
         """Apply ``fn`` (array in, array out) to every local ``kind`` frame before sending."""

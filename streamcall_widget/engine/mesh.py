@@ -3,14 +3,13 @@
 Each local track is read once per peer (an aiortc ``MediaRelay`` subscription, latest
 frame wins, so a slow encoder never queues frames) through an :class:`_Outgoing` track
 whose id names its type, which is how the other side knows a screen from a camera (see
-:mod:`~streamcall_widget.engine.tracks`). ``replace`` swaps the local track a type reads
-without renegotiating; it is not ``RTCRtpSender.replaceTrack``, for the reasons in
-:class:`_Outgoing`. Negotiation per peer is in
+:mod:`~streamcall_widget.engine.tracks`). Negotiation per peer is in
 :class:`~streamcall_widget.engine.peer.PeerSession`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiortc.contrib.media import MediaRelay
@@ -73,6 +72,7 @@ class MeshTransport:
         on_started: TrackStarted,
         on_ended: TrackEnded,
         report: ErrorSink,
+        relay: MediaRelay,
     ) -> None:
         self.session_id = session_id
         self._config = config
@@ -80,16 +80,16 @@ class MeshTransport:
         self._on_started = on_started
         self._on_ended = on_ended
         self._report = report
-        self._relay = MediaRelay()
+        self._relay = relay
+        """Shared by every transport of the client: aiortc's relay reads a track until the
+        track ends, so a relay per transport would leave a reader behind on each local
+        track after a rejoin, splitting its frames with the next one."""
         self._local: dict[TrackType, MediaStreamTrack] = {}
         self._outgoing: dict[tuple[str, TrackType], _Outgoing] = {}
         """Each peer's reader of each track type ever published to it."""
+        self._closing: set[asyncio.Task[None]] = set()
         self.peers: dict[str, PeerSession] = {}
         """The peer connection to each other session (read by tests and stats)."""
-
-    def published(self) -> dict[TrackType, MediaStreamTrack]:
-        """What this session sends now."""
-        return dict(self._local)
 
     async def publish(self, track_type: TrackType, track: MediaStreamTrack) -> None:
         """Send ``track`` to every peer as ``track_type`` (each renegotiates if needed)."""
@@ -105,12 +105,6 @@ class MeshTransport:
         for peer in list(self.peers.values()):
             self._feed(peer, track_type)
             await self._negotiate(peer)
-
-    def replace(self, track_type: TrackType, track: MediaStreamTrack) -> None:
-        """Read ``track`` in place of the published ``track_type``, without renegotiating."""
-        self._local[track_type] = track
-        for peer in self.peers.values():
-            self._feed(peer, track_type)
 
     def _feed(self, peer: PeerSession, track_type: TrackType) -> None:
         """Make ``peer``'s reader of ``track_type`` read the local track (or pause)."""
@@ -154,17 +148,21 @@ class MeshTransport:
         """Open the link to ``session_id``; this side offers if its session id is smaller."""
         if session_id in self.peers:
             return
+        logger.debug("%s: link to %s opens", self.session_id, session_id)
         peer = self._peer_for(session_id)
         if peer.offers_first:
             await self._negotiate(peer)
 
-    async def session_left(self, session_id: str) -> None:
-        """Close the link to ``session_id`` (its tracks end)."""
+    def session_left(self, session_id: str) -> None:
+        """Forget the link to ``session_id`` now; close it in the background."""
+        logger.debug("%s: link to %s closes", self.session_id, session_id)
         peer = self.peers.pop(session_id, None)
         for key in [k for k in self._outgoing if k[0] == session_id]:
             self._outgoing.pop(key).stop()
         if peer is not None:
-            await peer.close()
+            closing = asyncio.get_running_loop().create_task(peer.close())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
 
     async def receive_signal(self, from_session_id: str, signal: Signal) -> None:
         """Apply a negotiation message (a first offer opens the link)."""
@@ -177,7 +175,8 @@ class MeshTransport:
     async def close(self) -> None:
         """Close every peer connection."""
         for session_id in list(self.peers):
-            await self.session_left(session_id)
+            self.session_left(session_id)
+        await asyncio.gather(*self._closing, return_exceptions=True)
 
 
 async def _grade(peer: PeerSession) -> ConnectionQuality:

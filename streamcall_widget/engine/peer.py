@@ -92,11 +92,6 @@ class PeerSession:
         """aiortc's connectionState: new, connecting, connected, failed or closed."""
         return str(self.pc.connectionState)
 
-    @property
-    def remote_tracks(self) -> dict[TrackType, MediaStreamTrack]:
-        """The tracks the remote session sends now, by type."""
-        return dict(self._remote)
-
     # -- what this side sends ----------------------------------------------------------
 
     def send(self, track_type: TrackType, track: MediaStreamTrack, active: bool) -> None:
@@ -281,7 +276,8 @@ def _rollback(pc: RTCPeerConnection) -> None:
     aiortc 1.16 has no rollback, so this sets back what its ``setLocalDescription(offer)``
     changed: the signaling state (``stable``), the pending local description, and the mid
     and m-line index of transceivers that offer introduced (so the remote offer's sections
-    can take them, by kind, as a browser's rollback allows). Transceivers keep their
+    can take them, by kind, as a browser's rollback allows; those it does not take stay
+    ``inactive`` until our next offer). Transceivers keep their
     tracks and directions; the next offer carries them again. An ICE role both sides then
     claim is repaired by aioice (RFC 8445 role conflict).
     """
@@ -296,6 +292,10 @@ def _rollback(pc: RTCPeerConnection) -> None:
             loose = cast(Any, transceiver)  # aiortc types these setters as never taking None
             loose._set_mid(None)
             loose._set_mline_index(None)
+            # What a browser's rollback leaves: a transceiver the remote offer has no
+            # section for stays unnegotiated (aiortc's answer reads every transceiver's
+            # offered direction, and fails on None).
+            loose._offerDirection = "inactive"
     private = cast(Any, pc)
     private._RTCPeerConnection__pendingLocalDescription = None
     private._RTCPeerConnection__setSignalingState("stable")

@@ -37,8 +37,15 @@ FrameHook = Callable[[Participant, npt.NDArray[np.generic]], Any]
 class RemoteMedia:
     """The remote tracks of one call and the hooks reading them."""
 
-    def __init__(self, participants: ParticipantTable, taps: FrameTaps, report: ErrorSink) -> None:
+    def __init__(
+        self,
+        participants: ParticipantTable,
+        who: Callable[[str], Participant | None],
+        taps: FrameTaps,
+        report: ErrorSink,
+    ) -> None:
         self._participants = participants
+        self._who = who
         self._taps = taps
         self._report = report
         self._fanouts: dict[TrackRef, Fanout] = {}
@@ -87,7 +94,7 @@ class RemoteMedia:
 
     def started(self, ref: TrackRef, track: MediaStreamTrack) -> None:
         """A remote track arrives: fan it out, read it for level, hooks and taps."""
-        fanout = self._fanouts[ref] = Fanout(ref, track)
+        fanout = self._fanouts[ref] = Fanout(track)
 
         def on_level(level: float, speaking: bool) -> None:
             self._participants.set_audio(ref.session_id, level, speaking)
@@ -96,34 +103,31 @@ class RemoteMedia:
         self._sinks[ref] = RemoteSink(
             fanout.subscribe(),
             hooks=lambda: list(hooks.values()),
-            subject=lambda: self._participants.get(ref.session_id),
+            subject=lambda: self._who(ref.session_id),
             on_level=on_level if ref.track_type is TrackType.AUDIO else None,
             on_frame=lambda frame: self._taps(ref.session_id, ref.track_type, frame),
         )
 
     def ended(self, ref: TrackRef) -> None:
-        """A remote track stopped: stop reading it (now, in the background)."""
-        task = asyncio.get_running_loop().create_task(self._close_track(ref))
+        """A remote track stopped: forget it now (the same ref may start again at once, on
+        a new link), stop reading it in the background."""
+        sink, fanout = self._sinks.pop(ref, None), self._fanouts.pop(ref, None)
+        task = asyncio.get_running_loop().create_task(self._close_track(sink, fanout))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
-    async def _close_track(self, ref: TrackRef) -> None:
-        sink = self._sinks.pop(ref, None)
-        fanout = self._fanouts.pop(ref, None)
+    @staticmethod
+    async def _close_track(sink: RemoteSink | None, fanout: Fanout | None) -> None:
         if sink is not None:
             await sink.close()
         if fanout is not None:
             await fanout.close()
 
-    async def close_tracks(self) -> None:
-        """Stop reading every remote track (the hooks stay)."""
-        for ref in list(self._fanouts):
-            await self._close_track(ref)
-        await asyncio.gather(*self._closing, return_exceptions=True)
-
     async def close(self) -> None:
         """Stop reading every track and end every hook's worker thread."""
-        await self.close_tracks()
+        for ref in list(self._fanouts):
+            self.ended(ref)
+        await asyncio.gather(*self._closing, return_exceptions=True)
         for hooks in self._hooks.values():
             for hook in list(hooks.values()):
                 await hook.aclose()

@@ -69,29 +69,12 @@ class Streams:
         self._media = media
         self._own: dict[TrackType, _Own] = {}
         self._removed: set[TrackType] = set()
-        self._readers: dict[TrackType, MediaStreamTrack] = {}
 
     def sent(self) -> dict[TrackType, LocalTrack]:
         """Every track sent, by type."""
         shared = {TrackType.AUDIO: self._media.audio, TrackType.VIDEO: self._media.video}
         sent = {t: track for t, track in shared.items() if t not in self._removed}
         return sent | {t: own.track for t, own in self._own.items()}
-
-    def reader(self, track_type: TrackType) -> MediaStreamTrack:
-        """What the transport reads to send ``track_type``.
-
-        The shared camera and microphone are read through the client's relay (one reader
-        per call, kept for the call's life), never directly: a track has exactly one
-        reader, and two readers of one track both get some frames twice and steal others.
-        A call's own tracks are read by this call alone.
-        """
-        own = self._own.get(track_type)
-        if own is not None:
-            return own.track
-        reader = self._readers.get(track_type)
-        if reader is None:
-            reader = self._readers[track_type] = self._media.subscribe(kind_of(track_type))
-        return reader
 
     def announced(self, track_type: TrackType) -> bool:
         """Whether the others should see ``track_type`` published (a shared device only
@@ -186,14 +169,6 @@ class Streams:
             await self._media.release(own.device)
 
     async def close_all(self) -> None:
-        """Stop every own track, and this call's readers of the shared ones."""
+        """Stop every own track."""
         for track_type in list(self._own):
             await self.close(track_type)
-        self.release_readers()
-
-    def release_readers(self) -> None:
-        """Stop this call's readers of the shared tracks (the transport reading them is
-        gone; a rejoin's transport gets new ones rather than a second reader of these)."""
-        readers, self._readers = self._readers, {}
-        for reader in readers.values():
-            reader.stop()

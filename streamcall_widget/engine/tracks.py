@@ -57,11 +57,6 @@ class TrackRef:
     track_type: TrackType
     """``audio``, ``video``, ``screen_share`` or ``screen_share_audio``."""
 
-    @property
-    def kind(self) -> str:
-        """The media kind, ``audio`` or ``video``."""
-        return kind_of(self.track_type)
-
 
 def kind_of(track_type: TrackType) -> str:
     """``audio`` or ``video``: what kind of media a track type carries."""
@@ -88,8 +83,7 @@ def track_type_of(track_id: str | None, kind: str) -> TrackType:
 class Fanout:
     """Reads ``source`` once; every subscriber gets every frame (see the module doc)."""
 
-    def __init__(self, ref: TrackRef, source: MediaStreamTrack, backlog: int = BACKLOG) -> None:
-        self.ref = ref
+    def __init__(self, source: MediaStreamTrack, backlog: int = BACKLOG) -> None:
         self.source = source
         self._backlog = backlog
         self._subscribers: set[FanoutTrack] = set()
@@ -138,13 +132,10 @@ class FanoutTrack(MediaStreamTrack):
         self._frames: deque[Any] = deque(maxlen=backlog)
         self._ready = asyncio.Event()
         self._ended = False
-        self.dropped = 0
-        """Frames dropped because this reader fell more than the backlog behind."""
 
     def push(self, frame: Any) -> None:
-        """Queue one frame (the fan-out's reader calls this)."""
-        if len(self._frames) == self._frames.maxlen:
-            self.dropped += 1
+        """Queue one frame (the fan-out's reader calls this); past the backlog the
+        oldest queued frame is dropped."""
         self._frames.append(frame)
         self._ready.set()
 

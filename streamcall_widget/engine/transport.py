@@ -40,17 +40,12 @@ class MediaTransport(Protocol):
     async def unpublish(self, track_type: TrackType) -> None:
         """Stop sending ``track_type``; the others see that track end."""
 
-    def replace(self, track_type: TrackType, track: MediaStreamTrack) -> None:
-        """Send ``track`` in place of the published ``track_type`` without renegotiating."""
-
-    def published(self) -> dict[TrackType, MediaStreamTrack]:
-        """What this session sends now."""
-
     async def session_joined(self, session_id: str) -> None:
         """Another session is in the call: start carrying media to and from it."""
 
-    async def session_left(self, session_id: str) -> None:
-        """A session left: its tracks end."""
+    def session_left(self, session_id: str) -> None:
+        """A session left: its link is forgotten now and closed in the background (its
+        tracks end)."""
 
     async def receive_signal(self, from_session_id: str, signal: Signal) -> None:
         """A negotiation message from another session."""

@@ -1,0 +1,138 @@
+"""Media survives the coordinator: peers talk directly, so an outage must not stop them.
+
+A server is stopped mid-call and another started on the same port and database three
+seconds later; both clients go ``reconnecting`` and back to ``joined`` in a new session
+while frames keep arriving every second of the outage, each read back by its stamp.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streamcall_widget import Call, CallState, Participant, StreamCall
+from streamcall_widget.coordinator import App, mint_token
+from streamcall_widget.engine.stamp import read_stamp, user_stamp
+
+from .engine_helpers import RESULT, ServerThread, wait_for
+
+APP = App(api_key="outage-key", api_secret="outage-secret-" + "o" * 32)
+OUTAGE = 3.0
+"""Seconds the coordinator stays down."""
+
+
+class Arrivals:
+    """A remote-video hook keeping when each frame from ``user_id`` arrived, by stamp."""
+
+    def __init__(self, user_id: str) -> None:
+        self.user_id = user_id
+        self._lock = threading.Lock()
+        self.times: list[float] = []
+
+    def __call__(self, who: Participant | None, rgb: Any) -> None:
+        if who is not None and who.user_id == self.user_id:
+            assert read_stamp(rgb) == user_stamp(self.user_id)
+            with self._lock:
+                self.times.append(time.monotonic())
+
+    def per_second(self, start: float, seconds: int) -> list[int]:
+        """Frames that arrived in each second from ``start``."""
+        with self._lock:
+            return [sum(start + s <= t < start + s + 1 for t in self.times) for s in range(seconds)]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def clients(tmp_path: Path, port: int) -> Iterator[Callable[[str], StreamCall]]:
+    made: list[StreamCall] = []
+
+    def make(user_id: str) -> StreamCall:
+        sc = StreamCall(
+            url=f"ws://127.0.0.1:{port}/ws",
+            api_key=APP.api_key,
+            runtime_dir=tmp_path,
+            settings_dir=tmp_path,
+            camera="synthetic-camera",
+            microphone="synthetic-microphone",
+        )
+        made.append(sc)
+        sc.login(user_id, token_provider=lambda: mint_token(APP.api_secret, user_id)).result(RESULT)
+        return sc
+
+    yield make
+    for sc in reversed(made):
+        sc.close()
+
+
+def test_frames_arrive_every_second_of_a_coordinator_outage(
+    clients: Callable[[str], StreamCall], tmp_path: Path, port: int
+) -> None:
+    """Stop the server mid-call, start another on its port and database after 3 s: both
+    sides receive the other's stamped video in every second of the outage and both end
+    ``joined`` again."""
+    db = str(tmp_path / "calls.sqlite3")
+    server = ServerThread(APP, port=port, db=db).__enter__()
+    try:
+        alice, bob = clients("alice"), clients("bob")
+        outgoing = alice.call(["bob"], ring=False).result(RESULT)
+        answered = bob.join_call(outgoing.id).result(RESULT)
+        at_alice, at_bob = Arrivals("bob"), Arrivals("alice")
+        outgoing.on_remote_video(at_alice)
+        answered.on_remote_video(at_bob)
+        wait_for(lambda: len(at_alice.times) > 10 and len(at_bob.times) > 10, "media both ways")
+        states: dict[str, list[CallState]] = {"alice": [], "bob": []}
+        errors: list[object] = []
+        alice.add_listener("error", errors.append)
+        bob.add_listener("error", errors.append)
+        alice.add_listener("callEvent", lambda e: states["alice"].append(e.state))
+        bob.add_listener("callEvent", lambda e: states["bob"].append(e.state))
+
+        start = time.monotonic()
+        server.__exit__(None, None, None)
+        wait_for(
+            lambda: all(CallState.RECONNECTING in s for s in states.values()),
+            "both calls to be reconnecting",
+        )
+        time.sleep(OUTAGE - (time.monotonic() - start))  # the outage itself
+        server = ServerThread(APP, port=port, db=db).__enter__()
+        for call in (outgoing, answered):
+            call.wait_until(CallState.JOINED).result(RESULT)
+        seconds = int(OUTAGE)
+        wait_for(lambda: time.monotonic() > start + seconds, "the outage to be over")
+        assert all(at_bob.per_second(start, seconds)), at_bob.per_second(start, seconds)
+        assert all(at_alice.per_second(start, seconds)), at_alice.per_second(start, seconds)
+        assert [s for s in states["alice"] if s in (CallState.RECONNECTING, CallState.JOINED)][
+            :2
+        ] == [CallState.RECONNECTING, CallState.JOINED]
+        seen = len(at_bob.times)
+        wait_for(lambda: len(at_bob.times) > seen + 10, "alice's video after the rejoin")
+        assert_joined_together(outgoing, answered)
+        assert errors == []  # the hooks' stamp checks included
+    finally:
+        server.__exit__(None, None, None)
+
+
+def assert_joined_together(*calls: Call) -> None:
+    """Each call sees the other's current session."""
+    sessions = {call.session_id for call in calls}
+
+    def together() -> bool:
+        return all({p.session_id for p in call.participants} >= sessions for call in calls)
+
+    wait_for(together, "each call to see both current sessions")
