@@ -42,6 +42,7 @@ from streamcall_widget.protocol.models import CallResponse, RejectReason, Signal
 from streamcall_widget.protocol.requests import (
     AcceptCall,
     EndCall,
+    GetCall,
     GetOrCreateCall,
     JoinCall,
     LeaveCall,
@@ -408,6 +409,13 @@ class Call:
         """Join the session, publish local tracks and connect to everyone already there."""
         self._perform(self._core.start_joining())
         return await self._enter_session()
+
+    async def resume(self) -> None:
+        """Back on the coordinator with the same session after a reconnection: catch up
+        with the call as it is now (events of the time away are not replayed); the media
+        links never stopped."""
+        response = await self._host.request(GetCall(id="", cid=self.cid), CallResponse)
+        self._perform(self._core.resumed(response))
 
     async def rejoin(self) -> Call:
         """Back in the call after a reconnection: a new session, new peers."""

@@ -32,6 +32,7 @@ from streamcall_widget.errors import (
     ConnectionLost,
     InputError,
     InvalidState,
+    SessionNotFound,
     StreamCallError,
     TokenExpired,
 )
@@ -54,19 +55,20 @@ from streamcall_widget.protocol.models import (
     UserData,
     UserInput,
 )
-from streamcall_widget.protocol.replies import CallsPage as _CallsPage
+from streamcall_widget.protocol.replies import CallsPage, ResumedSession, ResumeResult
 from streamcall_widget.protocol.requests import (
     GetCall,
     GetOrCreateCall,
     QueryCalls,
     Request,
+    ResumeSession,
     SortParam,
 )
 
 from .access import Target, TokenProvider, TokenSource, resolve_target
 from .call import Call
 from .codecs import install_fast_h264
-from .connection import CoordinatorConnection
+from .connection import RESUMING, CoordinatorConnection, ResumeTicket
 from .devices import DeviceList
 from .ice import DEFAULT_GATHER_TIMEOUT, bound_gathering
 from .listeners import CallbackRunner, ListenerHandle, ListenerRegistry, report_hook_error
@@ -557,7 +559,7 @@ class StreamCall:
             limit=limit,
             next=next,
         )
-        page = await self.request(request, _CallsPage)
+        page = await self.request(request, CallsPage)
         return QueryCallsResult(calls=tuple(page.calls), next=page.next)
 
     # -- media ---------------------------------------------------------------------------
@@ -714,8 +716,10 @@ class StreamCall:
         self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect(reason))
 
     async def _reconnect(self, reason: str) -> None:
+        ticket = None
         if self._conn is not None:
-            await self._conn.close()
+            ticket = self._conn.resume_ticket
+            await self._conn.close(RESUMING)  # not 1000: the sessions wait for the resume
         call = self._active  # its links stay up: media flows on while the socket is back
         assert self._user is not None
         user = UserInput(id=self._user.id, name=self._user.name, image=self._user.image)
@@ -738,10 +742,30 @@ class StreamCall:
             return
         if call is not None and call.state is CallState.RECONNECTING:
             try:
-                await call.rejoin()
+                if not await self._resume(call, ticket):
+                    await call.rejoin()
             except StreamCallError as exc:
                 self.report(f"rejoining {call.cid}", exc)
                 call._finish("connection_lost")
+
+    async def _resume(self, call: Call, ticket: ResumeTicket | None) -> bool:
+        """Take ``call``'s session back from the dropped connection (``session.resume``):
+        same session, peers untouched. False when it is gone (grace period over, another
+        coordinator): the caller then joins again with a new session."""
+        if ticket is None or call.session_id is None:
+            return False
+        resume = ResumeSession(
+            id="", connection_id=ticket.connection_id, resume_token=ticket.resume_token
+        )
+        try:
+            result = await self.request(resume, ResumeResult)
+        except SessionNotFound:
+            return False
+        mine = ResumedSession(cid=call.cid, session_id=call.session_id)
+        if mine not in result.sessions:
+            return False
+        await call.resume()
+        return True
 
     # -- shutdown ------------------------------------------------------------------------
 

@@ -17,10 +17,12 @@ import contextlib
 import itertools
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
 import msgspec
+from aiohttp import WSCloseCode
 
 from streamcall_widget.errors import (
     ConnectionLost,
@@ -39,11 +41,23 @@ from streamcall_widget.protocol.models import UserInput
 from streamcall_widget.protocol.replies import AuthResult, ServerLimits
 from streamcall_widget.protocol.requests import Auth, Ping, Request
 
-__all__ = ["AuthResult", "CoordinatorConnection", "ServerLimits"]
+__all__ = ["RESUMING", "AuthResult", "CoordinatorConnection", "ResumeTicket", "ServerLimits"]
 
 logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
+
+RESUMING = 4000
+"""Our close code for a socket given up to resume its sessions on a new one: any code but
+1000/1001 is a drop to the coordinator, which then keeps the sessions for a resume."""
+
+
+@dataclass(frozen=True)
+class ResumeTicket:
+    """What a new connection names to take this one's call sessions back (keep private)."""
+
+    connection_id: str
+    resume_token: str
 
 
 class CoordinatorConnection:
@@ -72,6 +86,8 @@ class CoordinatorConnection:
         self._last_sent = 0.0
         self._last_seq = 0
         self._closing = False
+        self.resume_ticket: ResumeTicket | None = None
+        """Set by the auth result of a coordinator that can resume sessions."""
 
     @property
     def connected(self) -> bool:
@@ -100,6 +116,8 @@ class CoordinatorConnection:
             self._keepalive = asyncio.get_running_loop().create_task(
                 self._keep_alive(result.limits.idle_timeout / 3)
             )
+        if result.resume_token is not None:
+            self.resume_ticket = ResumeTicket(result.connection_id, result.resume_token)
         return result
 
     async def request(self, request: Request, result_type: type[R] | None = None) -> R:
@@ -176,8 +194,11 @@ class CoordinatorConnection:
             reason = f"connection error: {exc}"
             logger.exception("coordinator connection reader failed")
         finally:
-            if self._ws.close_code is not None and self._ws.close_code != 1000:
-                reason = f"closed by the coordinator ({self._ws.close_code})"
+            code = self._ws.close_code
+            if code == WSCloseCode.ABNORMAL_CLOSURE:
+                reason = "the connection to the coordinator dropped"
+            elif code is not None and code != WSCloseCode.OK:
+                reason = f"closed by the coordinator ({code})"
             self._stop_keepalive()
             self._fail_pending(reason)
             if not self._closing:
@@ -213,15 +234,20 @@ class CoordinatorConnection:
                 future.set_exception(ConnectionLost(reason))
         self._pending.clear()
 
-    async def close(self) -> None:
-        """Close the socket (pending requests fail with ConnectionLost)."""
+    async def close(self, code: int = WSCloseCode.OK) -> None:
+        """Close the socket (pending requests fail with ConnectionLost).
+
+        1000 tells the coordinator this client left: its call sessions leave at once. A
+        client that means to resume them on a new connection closes with
+        :data:`RESUMING` instead, which the coordinator takes for a drop.
+        """
         self._closing = True
         keepalive = self._stop_keepalive()
         if keepalive is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await keepalive
         if self._ws is not None:
-            await self._ws.close()
+            await self._ws.close(code=code)
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
