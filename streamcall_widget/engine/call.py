@@ -36,6 +36,7 @@ from streamcall_widget.protocol.events import (
     MemberRemoved,
     ParticipantJoined,
     ParticipantLeft,
+    PermissionsUpdated,
     SignalReceived,
     TrackPublished,
     TrackUnpublished,
@@ -435,8 +436,11 @@ class Call:
         return SuccessResponse()
 
     async def publish(self, track: TrackType, published: bool) -> None:
-        """Tell the call this session (un)publishes ``track`` (mute/unmute)."""
+        """Tell the call this session (un)publishes ``track`` (mute/unmute); a track this
+        call does not send (a removed camera stream) is never announced."""
         if self.session_id is None or not self.lifecycle.in_session:
+            return
+        if published and track not in self._streams.sent():
             return
         request = PublishTrack(id="", cid=self.cid, track_type=track, published=published)
         try:
@@ -483,6 +487,8 @@ class Call:
                 self.lifecycle.members = tuple(
                     m for m in self.lifecycle.members if m.user_id not in removed
                 )
+            case PermissionsUpdated() if event.user_id == self.user_id:
+                self.own_capabilities = tuple(str(c) for c in event.own_capabilities)
         self.lifecycle.participant_count = len(self._participants)
         was_ringing = self.lifecycle.phase is CallState.RINGING
         self._emit(self.lifecycle.receive(event))
