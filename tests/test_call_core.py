@@ -369,6 +369,16 @@ def test_a_failed_join_leaves_with_join_failed() -> None:
     ]
 
 
+def test_our_capabilities_follow_permission_updates() -> None:
+    """call.permissions_updated for us replaces own_capabilities; for another user, not."""
+    alice = _in_call("alice", "bob")
+    ours = _event(ev.PermissionsUpdated, user_id="alice", own_capabilities=["send-audio"])
+    theirs = _event(ev.PermissionsUpdated, user_id="bob", own_capabilities=[])
+    alice.receive(ours)
+    alice.receive(theirs)
+    assert alice.own_capabilities == ("send-audio",)
+
+
 def test_members_follow_added_and_removed() -> None:
     """member_added replaces or appends members; member_removed drops them."""
     alice = _in_call("alice", "bob")

@@ -16,8 +16,10 @@ from streamcall_widget import Call, CallState
 from streamcall_widget.engine.devices import SCREEN_STAMP_MASK, SYNTHETIC_SCREEN
 from streamcall_widget.engine.stamp import user_stamp
 from streamcall_widget.engine.tracks import TrackRef
-from streamcall_widget.errors import InvalidState
+from streamcall_widget.errors import InvalidState, NotAllowed
+from streamcall_widget.protocol.call_types import Capability
 from streamcall_widget.protocol.models import TrackType
+from streamcall_widget.protocol.requests import UpdatePermissions
 
 from .engine_helpers import (
     RESULT,
@@ -135,3 +137,25 @@ def test_sharing_needs_a_joined_call(clients: Clients) -> None:
     bob.wait_incoming(outgoing.cid)
     with pytest.raises(InvalidState, match="is ringing; join it to send screen_share"):
         outgoing.start_screen_share().result(RESULT)
+
+
+def test_sharing_needs_the_screenshare_capability(clients: Clients) -> None:
+    """Alice (who may, in a ``development`` call) revokes bob's screenshare: his call
+    learns it and refuses to share (NotAllowed); granted again, he shares."""
+    alice, bob = clients("alice"), clients("bob")
+    outgoing, answered = ring_and_accept(alice, bob, type="development")
+
+    def update(**change: list[Capability]) -> None:
+        request = UpdatePermissions(id="", cid=outgoing.cid, user_id="bob", **change)
+        alice.sc.engine.submit(alice.sc.request(request, type(None))).result(RESULT)
+
+    update(revoke=[Capability.SCREENSHARE])
+    wait_for(lambda: "screenshare" not in answered.own_capabilities, "bob's capability gone")
+    with pytest.raises(NotAllowed, match="needs the screenshare capability"):
+        answered.start_screen_share(SYNTHETIC_SCREEN.id).result(RESULT)
+    assert answered.has_screen_sharing is False
+
+    update(grant=[Capability.SCREENSHARE])
+    wait_for(lambda: "screenshare" in answered.own_capabilities, "bob's capability back")
+    answered.start_screen_share(SYNTHETIC_SCREEN.id).result(RESULT)
+    screens(outgoing).wait_stamp("bob", user_stamp("bob") ^ SCREEN_STAMP_MASK)

@@ -20,6 +20,7 @@ from .engine_helpers import (
     RESULT,
     Clients,
     MediaProbe,
+    participant,
     peers,
     ring_and_accept,
     session_of,
@@ -116,3 +117,30 @@ def test_an_added_track_can_be_replaced_by_another_track(clients: Clients) -> No
     extra.wait_stamp("alice", OTHER_TRACK_STAMP)
     assert first.readyState == "ended"
     assert [(r.where, r.error) for r in alice.errors.items + bob.errors.items] == []
+
+
+def test_a_removed_camera_is_neither_sent_nor_announced_until_added_back(
+    clients: Clients,
+) -> None:
+    """Removing the camera stream ends it at bob; turning the camera off and on meanwhile
+    announces nothing; add_stream(None) sends the default camera again as ``video``."""
+    alice, bob = clients("alice"), clients("bob")
+    outgoing, answered = ring_and_accept(alice, bob)
+    cameras = MediaProbe().attach(answered)
+    cameras.wait_stamp("alice", user_stamp("alice"))
+    ref = TrackRef(session_of(answered, "alice"), TrackType.VIDEO)
+    (camera,) = (s for s in outgoing.local_streams if s.ref.track_type is TrackType.VIDEO)
+
+    outgoing.remove_stream(camera).result(RESULT)
+    wait_for(lambda: ref not in answered.remote_streams, "alice's camera to end at bob")
+    alice.sc.set_camera_enabled(False).result(RESULT)
+    alice.sc.set_camera_enabled(True).result(RESULT)
+    alice.flush()
+    found = participant(answered, "alice")
+    assert found is not None
+    assert TrackType.VIDEO not in found.published_tracks
+
+    again = outgoing.add_stream(None).result(RESULT)
+    assert again.ref.track_type is TrackType.VIDEO
+    wait_for(lambda: ref in answered.remote_streams, "alice's camera back at bob")
+    cameras.wait_stamp("alice", user_stamp("alice"))

@@ -518,8 +518,11 @@ class Call:
         return SuccessResponse()
 
     async def publish(self, track: TrackType, published: bool) -> None:
-        """Tell the call this session (un)publishes ``track`` (mute/unmute)."""
+        """Tell the call this session (un)publishes ``track`` (mute/unmute); a track this
+        call does not send (a removed camera stream) is never announced."""
         if self.session_id is None or not self.lifecycle.in_session:
+            return
+        if published and track not in self._streams.sent():
             return
         request = PublishTrack(id="", cid=self.cid, track_type=track, published=published)
         try:

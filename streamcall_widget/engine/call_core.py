@@ -32,6 +32,7 @@ from streamcall_widget.protocol.events import (
     MemberRemoved,
     ParticipantJoined,
     ParticipantLeft,
+    PermissionsUpdated,
     SignalReceived,
     TrackPublished,
     TrackUnpublished,
@@ -292,6 +293,8 @@ class CallCore:
                 self.lifecycle.members = tuple(
                     m for m in self.lifecycle.members if m.user_id not in removed
                 )
+            case PermissionsUpdated() if event.user_id == self.lifecycle.self_user_id:
+                self.own_capabilities = tuple(str(c) for c in event.own_capabilities)
         self._count()
         was_ringing_out = (
             self.phase is CallState.RINGING and self.lifecycle.direction is Direction.OUTGOING
