@@ -203,6 +203,39 @@ async def test_a_foreign_video_only_offer_is_answered_with_our_camera() -> None:
         await foreign.close()
 
 
+async def test_a_trickled_candidate_naming_no_m_line_is_taken() -> None:
+    """A candidate signal without sdp_mid and sdp_mline_index (the wire allows both out) is
+    added to the bundled transport, not refused."""
+    errors: list[BaseException] = []
+
+    async def send(to_id: str, signal: Signal) -> None:
+        pass
+
+    ours = MeshTransport(
+        "z-session",
+        config=MediaConfig(),
+        send_signal=send,
+        on_started=lambda ref, track: None,
+        on_ended=lambda ref: None,
+        report=lambda where, exc: errors.append(exc),
+        relay=MediaRelay(),
+    )
+    foreign = RTCPeerConnection()
+    try:
+        foreign.addTransceiver("video", direction="recvonly")
+        foreign.addTransceiver("audio", direction="recvonly")
+        await foreign.setLocalDescription(await foreign.createOffer())
+        sdp = foreign.localDescription.sdp
+        await ours.receive_signal("browser", Signal(kind=SignalKind.OFFER, sdp=sdp))
+        line = next(x for x in sdp.splitlines() if x.startswith("a=candidate:"))
+        trickled = Signal(kind=SignalKind.CANDIDATE, candidate=line.removeprefix("a="))
+        await ours.receive_signal("browser", trickled)
+        assert errors == []
+    finally:
+        await ours.close()
+        await foreign.close()
+
+
 async def connected(wire: Wire) -> tuple[End, End]:
     """Two sessions sending each other their camera, media flowing."""
     a, b = End(wire, "a-session"), End(wire, "b-session")

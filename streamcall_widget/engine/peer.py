@@ -200,6 +200,10 @@ class PeerSession:
                 candidate = candidate_from_sdp(signal.candidate.removeprefix("candidate:"))
                 candidate.sdpMid = signal.sdp_mid
                 candidate.sdpMLineIndex = signal.sdp_mline_index
+                if signal.sdp_mid is None and signal.sdp_mline_index is None:
+                    # The wire lets a candidate name no m-line; every section is bundled on
+                    # the first one's transport, so that is where it belongs.
+                    candidate.sdpMLineIndex = 0
                 try:
                     await self.pc.addIceCandidate(candidate)
                 except Exception:
