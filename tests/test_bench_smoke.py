@@ -38,6 +38,11 @@ FIGURES = {
         "process CPU, 1:1 H264 call, raw aiortc with FastH264Encoder",
         "encoder threads' CPU, 1:1 H264 call",
     ),
+    "outage": (
+        "longest remote-video gap, 2 s coordinator outage (kill -9",
+        "longest remote-video gap, one client's socket dropped and resumed",
+        "remote video frames per second during the outage",
+    ),
     "widget": (
         "frames drawn per second in the page",
         "kernel-to-paint latency p50",
@@ -49,7 +54,7 @@ FIGURES = {
     ),
 }
 """Name prefixes of the figures each bench must report."""
-TARGETS = {"coordinator": 5, "media": 4, "widget": 7}
+TARGETS = {"coordinator": 5, "media": 4, "outage": 4, "widget": 7}
 """How many of each bench's figures are judged against a target (the issues' targets)."""
 DIFFERENCE = "kernel CPU per frame sent: whole process, shown minus hidden"
 """A difference of two CPU rates: over 2 s windows, noise can make it zero or negative."""
