@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import dataclasses
 import logging
 import threading
 import uuid
@@ -29,14 +28,12 @@ from typing import Any, TypeVar
 from streamcall_widget.coordinator.embedded import EmbeddedCoordinator
 from streamcall_widget.errors import (
     AuthenticationError,
-    ConnectionLost,
     InputError,
     InvalidState,
-    SessionNotFound,
     StreamCallError,
     TokenExpired,
 )
-from streamcall_widget.protocol.call_types import CALL_TYPES, RingSettings
+from streamcall_widget.protocol.call_types import CALL_TYPES
 from streamcall_widget.protocol.events import AnyEvent, CallCreated, CallRing
 from streamcall_widget.protocol.lifecycle import (
     CallEvent,
@@ -44,38 +41,35 @@ from streamcall_widget.protocol.lifecycle import (
     CallState,
     Direction,
     IncomingCall,
-    track_state,
 )
 from streamcall_widget.protocol.models import (
     CallResponse,
     MemberInput,
     RejectReason,
-    SettingsOverride,
-    TrackType,
     UserData,
     UserInput,
 )
-from streamcall_widget.protocol.replies import CallsPage, ResumedSession, ResumeResult
+from streamcall_widget.protocol.replies import CallsPage
 from streamcall_widget.protocol.requests import (
     GetCall,
     GetOrCreateCall,
     QueryCalls,
     Request,
-    ResumeSession,
     SortParam,
 )
 
 from .access import Target, TokenProvider, TokenSource, resolve_target
 from .call import Call
+from .call_arguments import call_info, cid_of, ring_settings
 from .codecs import install_fast_h264
-from .connection import RESUMING, CoordinatorConnection, ResumeTicket
-from .devices import DeviceList
+from .connection import CoordinatorConnection
 from .ice import DEFAULT_GATHER_TIMEOUT, bound_gathering
 from .listeners import CallbackRunner, ListenerHandle, ListenerRegistry, report_hook_error
 from .local_media import LocalMedia
 from .loop import EngineFuture, acquire_loop, release_loop
+from .media_controls import MediaControls
+from .reconnection import Reconnection
 from .results import (
-    CameraEnabled,
     CurrentUser,
     DynamicApiKey,
     ErrorReport,
@@ -95,11 +89,10 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 EVENTS = ("callEvent", "incomingCall", "error")
-RECONNECT_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 _live_clients: weakref.WeakSet[StreamCall] = weakref.WeakSet()
 
 
-class StreamCall:
+class StreamCall(MediaControls, Reconnection):
     """A calling client for one user: login, ring, accept, talk, mute, listen to events.
 
     ``StreamCall()`` uses this machine's embedded coordinator (starting it if no other
@@ -391,7 +384,7 @@ class StreamCall:
         callees who have not answered by then miss the call.
         """
         call_type = type
-        settings = _ring_settings(ring_timeout_ms)
+        settings = ring_settings(ring_timeout_ms)
         me = self.user_id
         if isinstance(user_ids, str) or not all(isinstance(u, str) and u for u in user_ids):
             raise InputError("user_ids must be a list of user id strings")
@@ -444,7 +437,7 @@ class StreamCall:
     async def join_call(self, call_id: str, call_type: str = "default") -> Call:
         """Join an existing call by id (a member, or anyone the call type lets join)."""
         self.user_id  # noqa: B018 - raises when not logged in
-        cid = _cid(call_id, call_type)
+        cid = cid_of(call_id, call_type)
         self._require_free()
         call = self._calls.get(cid) or Call(self, cid, Direction.JOINED)
         self._calls[cid] = self._active = call
@@ -514,31 +507,11 @@ class StreamCall:
     async def get_call_info(self, call_id: str, call_type: str = "default") -> CallEvent:
         """A call's state, caller and members (any call you may read)."""
         self.user_id  # noqa: B018 - raises when not logged in
-        cid = _cid(call_id, call_type)
+        cid = cid_of(call_id, call_type)
         known = self._calls.get(cid)
         if known is not None:
             return known.lifecycle.status()
-        response = await self.request(GetCall(id="", cid=cid), CallResponse)
-        data = response.call
-        session = data.session
-        count = len(session.participants) if session is not None else 0
-        if data.ended_at is not None:
-            state = CallState.ENDED
-        elif data.ringing:
-            state = CallState.RINGING
-        elif count:
-            state = CallState.SESSION_STARTED
-        else:
-            state = CallState.CREATED
-        return CallEvent(
-            call_id=data.id,
-            call_type=data.type,
-            state=state,
-            caller=CallMember.from_user(data.created_by),
-            members=tuple(CallMember.from_member(m) for m in response.members),
-            custom=dict(data.custom),
-            count=count,
-        )
+        return call_info(await self.request(GetCall(id="", cid=cid), CallResponse))
 
     @threadsafe
     async def query_calls(
@@ -561,102 +534,6 @@ class StreamCall:
         )
         page = await self.request(request, CallsPage)
         return QueryCallsResult(calls=tuple(page.calls), next=page.next)
-
-    # -- media ---------------------------------------------------------------------------
-
-    def list_devices(self) -> EngineFuture[DeviceList]:
-        """Cameras, microphones, speakers and screens (synthetic ones always included)."""
-        return self._submit(self.media.list())
-
-    def set_microphone_enabled(self, enabled: bool) -> EngineFuture[SuccessResponse]:
-        """Unmute (True) or mute (False) the microphone; the others see it."""
-        return self._submit(self._set_track_enabled(TrackType.AUDIO, enabled))
-
-    def set_camera_enabled(self, enabled: bool) -> EngineFuture[SuccessResponse]:
-        """Turn the camera on or off; the others see it and stop receiving video."""
-        return self._submit(self._set_track_enabled(TrackType.VIDEO, enabled))
-
-    async def _set_track_enabled(
-        self, kind: TrackType, enabled: bool, *, emit: bool = True
-    ) -> SuccessResponse:
-        if not isinstance(enabled, bool):
-            raise InputError(f"enabled must be True or False, not {enabled!r}")
-        track = self.media.video if kind is TrackType.VIDEO else self.media.audio
-        changed = track.enabled != enabled
-        track.enabled = enabled
-        call = self._active
-        if emit and changed:
-            state = track_state(kind, enabled)
-            assert state is not None
-            if call is not None:
-                self.emit([call.lifecycle.note(state, user_id=self._user_id_or_none())])
-            else:
-                self.emit([CallEvent(call_id="", state=state, user_id=self._user_id_or_none())])
-        if call is not None:
-            await call.publish(kind, enabled and track.source is not None)
-        return SuccessResponse()
-
-    async def set_camera(self, enabled: bool) -> None:
-        """Turn the camera on or off as a call or an accepted ring asks (with its events)."""
-        await self._set_track_enabled(TrackType.VIDEO, enabled)
-
-    def _user_id_or_none(self) -> str | None:
-        return self._user.id if self._user is not None else None
-
-    @threadsafe
-    async def is_camera_enabled(self) -> CameraEnabled:
-        """Whether the camera is on."""
-        return CameraEnabled(self.media.video.enabled)
-
-    @threadsafe
-    async def switch_camera(self, camera: str) -> SuccessResponse:
-        """Switch to the ``front`` or ``back`` camera, or to any camera by id or label."""
-        if not isinstance(camera, str) or not camera:
-            raise InputError("camera must be 'front', 'back' or a camera's id or label")
-        await self.media.switch_camera(camera)
-        return SuccessResponse()
-
-    @threadsafe
-    async def set_microphone(self, name: str) -> SuccessResponse:
-        """Take sound from microphone ``name`` (an id or label from ``list_devices()``)."""
-        if not isinstance(name, str) or not name:
-            raise InputError("microphone name must be a non-empty string (see list_devices())")
-        await self.media.select_microphone(await self.media.list(), name)
-        return SuccessResponse()
-
-    @threadsafe
-    async def set_speaker(self, name: str) -> SuccessResponse:
-        """Play remote audio on speaker ``name`` (``browser``, ``null`` or a device)."""
-        if not isinstance(name, str) or not name:
-            raise InputError("speaker name must be a non-empty string (see list_devices())")
-        device = await self.media.select_speaker(name)
-        state = CallState.SPEAKER_DISABLED if device.id == "null" else CallState.SPEAKER_ENABLED
-        call = self._active
-        event = (
-            call.lifecycle.note(state, user_id=self._user_id_or_none(), reason=device.id)
-            if call is not None
-            else CallEvent(call_id="", state=state, reason=device.id)
-        )
-        self.emit([event])
-        return SuccessResponse()
-
-    def set_video_processor(self, fn: Callable[[Any], Any] | None) -> EngineFuture[SuccessResponse]:
-        """Apply ``fn(rgb_array) -> rgb_array`` to every local video frame before sending."""
-        return self._submit(self._set_processor("video", fn))
-
-    def set_audio_processor(self, fn: Callable[[Any], Any] | None) -> EngineFuture[SuccessResponse]:
-        """Apply ``fn(samples) -> samples`` to every local audio frame before sending."""
-        return self._submit(self._set_processor("audio", fn))
-
-    async def _set_processor(self, kind: str, fn: Callable[[Any], Any] | None) -> SuccessResponse:
-        self.media.set_processor(kind, fn)
-        return SuccessResponse()
-
-    @threadsafe
-    async def set_video_codec(self, mime_type: str) -> SuccessResponse:
-        """Offer ``video/VP8`` or ``video/H264`` first, for peers connected from now on."""
-        self.media_config = dataclasses.replace(self.media_config, video_codec=mime_type)
-        return SuccessResponse()
 
     # -- coordinator events ----------------------------------------------------------
 
@@ -704,69 +581,6 @@ class StreamCall:
             ),
         )
 
-    def _on_close(self, reason: str) -> None:
-        if self._user is None or self._closed:
-            return
-        logger.warning("lost the coordinator (%s); reconnecting", reason)
-        call = self._active
-        if call is not None and call.lifecycle.in_session:
-            # Now, before a join whose request just failed sees the error: it then leaves
-            # the call to the rejoin instead of ending it.
-            call.reconnecting(reason)
-        self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect(reason))
-
-    async def _reconnect(self, reason: str) -> None:
-        ticket = None
-        if self._conn is not None:
-            ticket = self._conn.resume_ticket
-            await self._conn.close(RESUMING)  # not 1000: the sessions wait for the resume
-        call = self._active  # its links stay up: media flows on while the socket is back
-        assert self._user is not None
-        user = UserInput(id=self._user.id, name=self._user.name, image=self._user.image)
-        for delay in RECONNECT_DELAYS:
-            await asyncio.sleep(delay)
-            try:
-                self._conn = await self._connect(user)
-                break
-            except (ConnectionLost, TimeoutError) as exc:
-                logger.info("reconnect failed: %s", exc)
-            except StreamCallError as exc:
-                self.report("reconnecting", exc)
-                break
-        else:
-            self.report("reconnecting", ConnectionLost(f"gave up reconnecting ({reason})"))
-        if self._conn is None or not self._conn.connected:
-            for lost in list(self._calls.values()):
-                lost._finish("connection_lost")
-            self._conn = self._user = self._target = None  # logged out; login() starts over
-            return
-        if call is not None and call.state is CallState.RECONNECTING:
-            try:
-                if not await self._resume(call, ticket):
-                    await call.rejoin()
-            except StreamCallError as exc:
-                self.report(f"rejoining {call.cid}", exc)
-                call._finish("connection_lost")
-
-    async def _resume(self, call: Call, ticket: ResumeTicket | None) -> bool:
-        """Take ``call``'s session back from the dropped connection (``session.resume``):
-        same session, peers untouched. False when it is gone (grace period over, another
-        coordinator): the caller then joins again with a new session."""
-        if ticket is None or call.session_id is None:
-            return False
-        resume = ResumeSession(
-            id="", connection_id=ticket.connection_id, resume_token=ticket.resume_token
-        )
-        try:
-            result = await self.request(resume, ResumeResult)
-        except SessionNotFound:
-            return False
-        mine = ResumedSession(cid=call.cid, session_id=call.session_id)
-        if mine not in result.sessions:
-            return False
-        await call.resume()
-        return True
-
     # -- shutdown ------------------------------------------------------------------------
 
     def close(self, timeout: float = 10.0) -> None:
@@ -797,33 +611,6 @@ class StreamCall:
             await self._embedded.stop()
             self._embedded = None
         self._target = None
-
-
-def _ring_settings(timeout_ms: int | None) -> SettingsOverride | None:
-    """The settings override for one ring timeout (None: the call type's)."""
-    if timeout_ms is None:
-        return None
-    if not isinstance(timeout_ms, int) or isinstance(timeout_ms, bool):
-        raise InputError(f"ring_timeout_ms must be an integer of milliseconds, not {timeout_ms!r}")
-    try:
-        ring = RingSettings(
-            auto_cancel_timeout_ms=timeout_ms,
-            incoming_call_timeout_ms=timeout_ms,
-            missed_call_timeout_ms=timeout_ms,
-        )
-    except ValueError as exc:
-        raise InputError(f"ring_timeout_ms: {exc}") from None
-    return SettingsOverride(ring=ring)
-
-
-def _cid(call_id: str, call_type: str) -> str:
-    if not isinstance(call_id, str) or not call_id:
-        raise InputError("call_id must be a non-empty string")
-    if ":" in call_id:
-        return call_id
-    if call_type not in CALL_TYPES:
-        raise InputError(f"unknown call type {call_type!r}; allowed: {', '.join(CALL_TYPES)}")
-    return f"{call_type}:{call_id}"
 
 
 def _close_all_at_exit() -> None:

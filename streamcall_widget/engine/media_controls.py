@@ -1,0 +1,141 @@
+"""The device and media methods of ``StreamCall``: list devices, mute, camera on/off,
+switch devices, speaker, processors, codec.
+
+They are a mixin of :class:`~streamcall_widget.engine.client.StreamCall` (the plugin's API
+has them on the client object) kept in a module of their own: they only touch the local
+media (:class:`~streamcall_widget.engine.local_media.LocalMedia`), the active call's
+announcements and the listeners, never the connection or the call flows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from streamcall_widget.errors import InputError
+from streamcall_widget.protocol.lifecycle import CallEvent, CallState, track_state
+from streamcall_widget.protocol.models import TrackType, UserData
+
+from .devices import DeviceList
+from .loop import EngineFuture
+from .results import CameraEnabled, SuccessResponse
+from .threadsafe import threadsafe
+
+if TYPE_CHECKING:
+    from .call import Call
+    from .local_media import LocalMedia
+    from .rtc_config import MediaConfig
+
+__all__ = ["MediaControls"]
+
+T = TypeVar("T")
+
+
+class MediaControls:
+    """Device and media methods; the client provides what is declared here."""
+
+    media: LocalMedia
+    media_config: MediaConfig
+    _active: Call | None
+    _user: UserData | None
+
+    if TYPE_CHECKING:
+
+        def _submit(self, coro: Coroutine[Any, Any, T]) -> EngineFuture[T]: ...
+
+        def emit(self, events: list[CallEvent]) -> None: ...
+
+    def list_devices(self) -> EngineFuture[DeviceList]:
+        """Cameras, microphones, speakers and screens (synthetic ones always included)."""
+        return self._submit(self.media.list())
+
+    def set_microphone_enabled(self, enabled: bool) -> EngineFuture[SuccessResponse]:
+        """Unmute (True) or mute (False) the microphone; the others see it."""
+        return self._submit(self._set_track_enabled(TrackType.AUDIO, enabled))
+
+    def set_camera_enabled(self, enabled: bool) -> EngineFuture[SuccessResponse]:
+        """Turn the camera on or off; the others see it and stop receiving video."""
+        return self._submit(self._set_track_enabled(TrackType.VIDEO, enabled))
+
+    async def _set_track_enabled(
+        self, kind: TrackType, enabled: bool, *, emit: bool = True
+    ) -> SuccessResponse:
+        if not isinstance(enabled, bool):
+            raise InputError(f"enabled must be True or False, not {enabled!r}")
+        track = self.media.video if kind is TrackType.VIDEO else self.media.audio
+        changed = track.enabled != enabled
+        track.enabled = enabled
+        call = self._active
+        if emit and changed:
+            state = track_state(kind, enabled)
+            assert state is not None
+            if call is not None:
+                self.emit([call.lifecycle.note(state, user_id=self._user_id_or_none())])
+            else:
+                self.emit([CallEvent(call_id="", state=state, user_id=self._user_id_or_none())])
+        if call is not None:
+            await call.publish(kind, enabled and track.source is not None)
+        return SuccessResponse()
+
+    async def set_camera(self, enabled: bool) -> None:
+        """Turn the camera on or off as a call or an accepted ring asks (with its events)."""
+        await self._set_track_enabled(TrackType.VIDEO, enabled)
+
+    def _user_id_or_none(self) -> str | None:
+        return self._user.id if self._user is not None else None
+
+    @threadsafe
+    async def is_camera_enabled(self) -> CameraEnabled:
+        """Whether the camera is on."""
+        return CameraEnabled(self.media.video.enabled)
+
+    @threadsafe
+    async def switch_camera(self, camera: str) -> SuccessResponse:
+        """Switch to the ``front`` or ``back`` camera, or to any camera by id or label."""
+        if not isinstance(camera, str) or not camera:
+            raise InputError("camera must be 'front', 'back' or a camera's id or label")
+        await self.media.switch_camera(camera)
+        return SuccessResponse()
+
+    @threadsafe
+    async def set_microphone(self, name: str) -> SuccessResponse:
+        """Take sound from microphone ``name`` (an id or label from ``list_devices()``)."""
+        if not isinstance(name, str) or not name:
+            raise InputError("microphone name must be a non-empty string (see list_devices())")
+        await self.media.select_microphone(await self.media.list(), name)
+        return SuccessResponse()
+
+    @threadsafe
+    async def set_speaker(self, name: str) -> SuccessResponse:
+        """Play remote audio on speaker ``name`` (``browser``, ``null`` or a device)."""
+        if not isinstance(name, str) or not name:
+            raise InputError("speaker name must be a non-empty string (see list_devices())")
+        device = await self.media.select_speaker(name)
+        state = CallState.SPEAKER_DISABLED if device.id == "null" else CallState.SPEAKER_ENABLED
+        call = self._active
+        event = (
+            call.lifecycle.note(state, user_id=self._user_id_or_none(), reason=device.id)
+            if call is not None
+            else CallEvent(call_id="", state=state, reason=device.id)
+        )
+        self.emit([event])
+        return SuccessResponse()
+
+    def set_video_processor(self, fn: Callable[[Any], Any] | None) -> EngineFuture[SuccessResponse]:
+        """Apply ``fn(rgb_array) -> rgb_array`` to every local video frame before sending."""
+        return self._submit(self._set_processor("video", fn))
+
+    def set_audio_processor(self, fn: Callable[[Any], Any] | None) -> EngineFuture[SuccessResponse]:
+        """Apply ``fn(samples) -> samples`` to every local audio frame before sending."""
+        return self._submit(self._set_processor("audio", fn))
+
+    async def _set_processor(self, kind: str, fn: Callable[[Any], Any] | None) -> SuccessResponse:
+        self.media.set_processor(kind, fn)
+        return SuccessResponse()
+
+    @threadsafe
+    async def set_video_codec(self, mime_type: str) -> SuccessResponse:
+        """Offer ``video/VP8`` or ``video/H264`` first, for peers connected from now on."""
+        self.media_config = dataclasses.replace(self.media_config, video_codec=mime_type)
+        return SuccessResponse()
