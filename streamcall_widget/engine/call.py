@@ -72,6 +72,7 @@ from .results import SuccessResponse
 from .rtc_config import MediaConfig
 from .streams import LocalStream, Source, Streams
 from .taps import FrameTaps
+from .threadsafe import threadsafe
 from .tracks import TrackRef
 from .transport import MediaTransport
 
@@ -258,30 +259,9 @@ class Call:
         (``audio`` or ``screen_share_audio``), in a worker thread."""
         return self._remote.add_hook("audio", track_type, fn)
 
-    def start_screen_share(self, source: Source = None) -> EngineFuture[SuccessResponse]:
-        """Share a screen beside the camera: ``source`` is a screen device, a media file,
-        an aiortc video track, or None (the first real screen, else the synthetic one)."""
-        return self._host.engine.submit(self._start_screen_share(source))
-
-    def stop_screen_share(self) -> EngineFuture[SuccessResponse]:
-        """Stop sharing the screen."""
-        return self._host.engine.submit(self._stop_screen_share())
-
-    def add_stream(
-        self, source: Source, track_type: str | None = None
-    ) -> EngineFuture[LocalStream]:
-        """Send one more track from ``source`` (see :meth:`start_screen_share`); its type is
-        ``track_type`` or the first free one of the source's kind (``video`` then
-        ``screen_share``, ``audio`` then ``screen_share_audio``)."""
-        return self._host.engine.submit(self._add_stream(source, track_type))
-
     def remove_stream(self, stream: LocalStream) -> EngineFuture[SuccessResponse]:
         """Stop sending ``stream`` (one of :attr:`local_streams`)."""
         return self._host.engine.submit(self._remove_stream(stream.ref.track_type))
-
-    def replace_stream(self, new: Source, old: LocalStream) -> EngineFuture[SuccessResponse]:
-        """Send ``new`` in place of ``old`` without renegotiating (see :mod:`.streams`)."""
-        return self._host.engine.submit(self._replace_stream(new, old))
 
     def leave(self) -> EngineFuture[None]:
         """Leave the call (others stay in it)."""
@@ -338,6 +318,9 @@ class Call:
         return self._host.engine.submit(self._wait_until(wanted))
 
     # -- engine side ---------------------------------------------------------------------
+
+    def _submit(self, coro: Coroutine[Any, Any, R]) -> EngineFuture[R]:
+        return self._host.engine.submit(coro)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], what: str) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -467,19 +450,28 @@ class Call:
             raise InvalidState(f"call {self.cid} is {self.state.value}; join it to {doing}")
         return transport
 
-    async def _start_screen_share(self, source: Source) -> SuccessResponse:
+    @threadsafe
+    async def start_screen_share(self, source: Source = None) -> SuccessResponse:
+        """Share a screen beside the camera: ``source`` is a screen device, a media file,
+        an aiortc video track, or None (the first real screen, else the synthetic one)."""
         if self.has_screen_sharing:
             raise InvalidState(f"already sharing a screen in {self.cid}; stop it first")
         await self._send(TrackType.SCREEN_SHARE, source)
         return SuccessResponse()
 
-    async def _stop_screen_share(self) -> SuccessResponse:
+    @threadsafe
+    async def stop_screen_share(self) -> SuccessResponse:
+        """Stop sharing the screen."""
         if not self.has_screen_sharing:
             raise InvalidState(f"no screen is shared in {self.cid}")
         await self._remove_stream(TrackType.SCREEN_SHARE)
         return SuccessResponse()
 
-    async def _add_stream(self, source: Source, track_type: str | None) -> LocalStream:
+    @threadsafe
+    async def add_stream(self, source: Source, track_type: str | None = None) -> LocalStream:
+        """Send one more track from ``source`` (see :meth:`start_screen_share`); its type is
+        ``track_type`` or the first free one of the source's kind (``video`` then
+        ``screen_share``, ``audio`` then ``screen_share_audio``)."""
         if track_type is None:
             kind = source.kind if isinstance(source, MediaStreamTrack) else "video"
             chosen = self._streams.free_type(kind)
@@ -513,7 +505,9 @@ class Call:
             self._emit([self.lifecycle.note(CallState.LOCAL_SHARE_CLOSED, user_id=self.user_id)])
         return SuccessResponse()
 
-    async def _replace_stream(self, new: Source, old: LocalStream) -> SuccessResponse:
+    @threadsafe
+    async def replace_stream(self, new: Source, old: LocalStream) -> SuccessResponse:
+        """Send ``new`` in place of ``old`` without renegotiating (see :mod:`.streams`)."""
         await self._streams.replace(old.ref.track_type, new)
         return SuccessResponse()
 
