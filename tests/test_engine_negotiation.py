@@ -160,23 +160,28 @@ async def test_an_audio_only_offer_is_answered_and_the_answerer_then_offers_its_
     assert a.errors == b.errors == []
 
 
-async def test_a_foreign_video_only_offer_is_answered_with_our_camera() -> None:
-    """A bare aiortc peer (as a browser would) offers to receive video only: our side
-    answers, sending its camera in that one section and nothing it was not asked for."""
-    answers: list[Signal] = []
+def _lone_transport(sent: list[Signal], errors: list[BaseException]) -> MeshTransport:
+    """Our transport facing a foreign peer: what it sends and reports is kept."""
 
     async def send(to_id: str, signal: Signal) -> None:
-        answers.append(signal)
+        sent.append(signal)
 
-    ours = MeshTransport(
+    return MeshTransport(
         "z-session",
         config=MediaConfig(),
         send_signal=send,
         on_started=lambda ref, track: None,
         on_ended=lambda ref: None,
-        report=lambda where, exc: None,
+        report=lambda where, exc: errors.append(exc),
         relay=MediaRelay(),
     )
+
+
+async def test_a_foreign_video_only_offer_is_answered_with_our_camera() -> None:
+    """A bare aiortc peer (as a browser would) offers to receive video only: our side
+    answers, sending its camera in that one section and nothing it was not asked for."""
+    answers: list[Signal] = []
+    ours = _lone_transport(answers, [])
     foreign = RTCPeerConnection()
     received: list[MediaStreamTrack] = []
     foreign.on("track", received.append)
@@ -207,19 +212,7 @@ async def test_a_trickled_candidate_naming_no_m_line_is_taken() -> None:
     """A candidate signal without sdp_mid and sdp_mline_index (the wire allows both out) is
     added to the bundled transport, not refused."""
     errors: list[BaseException] = []
-
-    async def send(to_id: str, signal: Signal) -> None:
-        pass
-
-    ours = MeshTransport(
-        "z-session",
-        config=MediaConfig(),
-        send_signal=send,
-        on_started=lambda ref, track: None,
-        on_ended=lambda ref: None,
-        report=lambda where, exc: errors.append(exc),
-        relay=MediaRelay(),
-    )
+    ours = _lone_transport([], errors)
     foreign = RTCPeerConnection()
     try:
         foreign.addTransceiver("video", direction="recvonly")

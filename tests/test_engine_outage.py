@@ -53,6 +53,19 @@ class Arrivals:
             return [sum(start + s <= t < start + s + 1 for t in self.times) for s in range(seconds)]
 
 
+def _call_with_arrivals(
+    alice: StreamCall, bob: StreamCall
+) -> tuple[Call, Call, Arrivals, Arrivals]:
+    """Alice's call with Bob, each side timing the other's stamped video (flowing)."""
+    outgoing = alice.call(["bob"], ring=False).result(RESULT)
+    answered = bob.join_call(outgoing.id).result(RESULT)
+    at_alice, at_bob = Arrivals("bob"), Arrivals("alice")
+    outgoing.on_remote_video(at_alice)
+    answered.on_remote_video(at_bob)
+    wait_for(lambda: len(at_alice.times) > 10 and len(at_bob.times) > 10, "media both ways")
+    return outgoing, answered, at_alice, at_bob
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -96,12 +109,7 @@ def test_frames_arrive_every_second_of_a_coordinator_outage(
     server = ServerThread(APP, port=port, db=db).__enter__()
     try:
         alice, bob = clients("alice"), clients("bob")
-        outgoing = alice.call(["bob"], ring=False).result(RESULT)
-        answered = bob.join_call(outgoing.id).result(RESULT)
-        at_alice, at_bob = Arrivals("bob"), Arrivals("alice")
-        outgoing.on_remote_video(at_alice)
-        answered.on_remote_video(at_bob)
-        wait_for(lambda: len(at_alice.times) > 10 and len(at_bob.times) > 10, "media both ways")
+        outgoing, answered, at_alice, at_bob = _call_with_arrivals(alice, bob)
         states: dict[str, list[CallState]] = {"alice": [], "bob": []}
         errors: list[object] = []
         alice.add_listener("error", errors.append)
@@ -173,12 +181,7 @@ def test_media_survives_kill_9_of_the_server_process(
     proc = _serve(port, db)
     try:
         alice, bob = clients("alice"), clients("bob")
-        outgoing = alice.call(["bob"], ring=False).result(RESULT)
-        answered = bob.join_call(outgoing.id).result(RESULT)
-        at_alice, at_bob = Arrivals("bob"), Arrivals("alice")
-        outgoing.on_remote_video(at_alice)
-        answered.on_remote_video(at_bob)
-        wait_for(lambda: len(at_alice.times) > 10 and len(at_bob.times) > 10, "media both ways")
+        outgoing, answered, at_alice, at_bob = _call_with_arrivals(alice, bob)
         before = (outgoing.session_id, answered.session_id)
 
         start = time.monotonic()

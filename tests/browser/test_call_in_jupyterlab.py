@@ -89,6 +89,17 @@ def _accept_bobs_ring(page: Page, view: Locator) -> None:
     expect(view).to_have_attribute("data-state", "joined", timeout=TIMEOUT_MS)
 
 
+def _in_a_call(server: JupyterServer, notebook_page: NotebookPageFactory) -> tuple[Page, Locator]:
+    """The notebook of CELLS run, Alice logged in by click, Bob's ring accepted by click:
+    the page and Alice's call view, joined."""
+    page = notebook_page(server, CELLS)
+    run_all_cells(page)
+    _log_in(page)
+    view = wait_for_widget(page, 1, ".sc-call")
+    _accept_bobs_ring(page, view)
+    return page, view
+
+
 def _frames_flow_while_a_cell_runs(page: Page, view: Locator) -> None:
     kernel_start(page, "import time; time.sleep(5)")
     page.wait_for_function("() => window.__kernelRun.started", timeout=TIMEOUT_MS)
@@ -105,12 +116,8 @@ def test_login_ring_accept_watch_and_hang_up(
 ) -> None:
     """Log in by click; Bob rings; Accept; his tile moves (even during a busy cell); his
     camera off shows his avatar; Hang up leaves the call."""
-    page = notebook_page(jupyter_lab, CELLS)
-    run_all_cells(page)
-    _log_in(page)
-    view = wait_for_widget(page, 1, ".sc-call")
+    page, view = _in_a_call(jupyter_lab, notebook_page)
     try:
-        _accept_bobs_ring(page, view)
         bob_tile = view.locator(".sc-tile:not([data-key=local])")
         expect(bob_tile).to_contain_text("Bob", timeout=TIMEOUT_MS)
         canvas = bob_tile.locator("canvas")
@@ -140,12 +147,8 @@ def test_screens_are_shared_both_ways_by_click_and_by_code(
 ) -> None:
     """In a call, Bob's shared screen is Alice's big tile in spotlight with live pixels;
     Alice's Share screen button shares hers (Bob receives it) and Stop sharing stops it."""
-    page = notebook_page(jupyter_lab, CELLS)
-    run_all_cells(page)
-    _log_in(page)
-    view = wait_for_widget(page, 1, ".sc-call")
+    page, view = _in_a_call(jupyter_lab, notebook_page)
     try:
-        _accept_bobs_ring(page, view)
         kernel_execute(page, "view.tile_layout = 'spotlight'")
         kernel_execute(page, "bob.current_call.start_screen_share().result(20)")
         screen = view.locator(".sc-tile[data-key$=':screen']")
