@@ -15,12 +15,9 @@ joining or joined. Incoming rings wait beside it until accepted or rejected. Lis
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import logging
-import threading
 import uuid
-import weakref
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -58,6 +55,7 @@ from streamcall_widget.protocol.requests import (
     SortParam,
 )
 
+from . import lifetime
 from .access import Target, TokenProvider, TokenSource, resolve_target
 from .call import Call
 from .call_arguments import call_info, cid_of, ring_settings
@@ -89,7 +87,6 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 EVENTS = ("callEvent", "incomingCall", "error")
-_live_clients: weakref.WeakSet[StreamCall] = weakref.WeakSet()
 
 
 class StreamCall(MediaControls, Reconnection):
@@ -141,7 +138,7 @@ class StreamCall(MediaControls, Reconnection):
         self._closing: set[asyncio.Task[None]] = set()
         self._media_ready: asyncio.Task[None] | None = None
         self._closed = False
-        _live_clients.add(self)
+        lifetime.track(self)
 
     def __repr__(self) -> str:
         who = self._user.id if self._user is not None else "not logged in"
@@ -187,6 +184,12 @@ class StreamCall(MediaControls, Reconnection):
     def embedded(self) -> bool:
         """Whether this client uses the machine's embedded coordinator (dev tokens)."""
         return self._url is None
+
+    @property
+    def hosts_coordinator(self) -> bool:
+        """Whether this client started the embedded coordinator it uses (its ``close()``
+        stops it)."""
+        return self._embedded is not None
 
     @property
     def current_call(self) -> Call | None:
@@ -593,7 +596,7 @@ class StreamCall(MediaControls, Reconnection):
             logger.warning("closing: %s", exc)
         finally:
             self._closed = True
-            _live_clients.discard(self)
+            lifetime.forget(self)
             self._runner.close()
             release_loop()
 
@@ -611,19 +614,3 @@ class StreamCall(MediaControls, Reconnection):
             await self._embedded.stop()
             self._embedded = None
         self._target = None
-
-
-def _close_all_at_exit() -> None:
-    """Interpreter exit: close every client while worker pools still take work."""
-    # Clients hosting the embedded coordinator last, so the others do not see it go away.
-    for client in sorted(_live_clients, key=lambda c: c._embedded is not None):
-        with contextlib.suppress(Exception):
-            client.close(timeout=5)
-
-
-# concurrent.futures refuses new work once its own exit hook (registered the same way) has
-# run, and aiortc encodes in the default executor: close calls before that, in reverse
-# registration order, as threading does. atexit also runs, for interpreters without it.
-_register_early = getattr(threading, "_register_atexit", atexit.register)
-_register_early(_close_all_at_exit)
-atexit.register(_close_all_at_exit)
