@@ -4,7 +4,9 @@ With no URL, the client uses the embedded coordinator: one another kernel of thi
 advertises in its discovery file, or one it starts itself. Its discovery file holds the
 app's secret (owner-only), so development tokens are minted right here. Against a server,
 the user brings a token or a token provider; the provider is called again whenever the
-current token has expired (or the server says it has).
+current token has expired (or the server says it has): :func:`authenticate` opens a
+connection with the current token and, if the server finds it expired, once more with a
+fresh one.
 """
 
 from __future__ import annotations
@@ -26,9 +28,13 @@ from streamcall_widget.coordinator.embedded import (
     find_running,
     start_embedded,
 )
-from streamcall_widget.errors import AuthenticationError, InputError
+from streamcall_widget.errors import AuthenticationError, InputError, TokenExpired
+from streamcall_widget.protocol.events import AnyEvent
+from streamcall_widget.protocol.models import UserData, UserInput
 
-__all__ = ["Target", "TokenSource", "resolve_target"]
+from .connection import CoordinatorConnection
+
+__all__ = ["Target", "TokenSource", "authenticate", "resolve_target"]
 
 TokenProvider = Callable[[], str | Awaitable[str]]
 
@@ -130,3 +136,30 @@ def _expired(token: str, margin: float = 5.0) -> bool:
         return False
     expiry = claims.get("exp")
     return isinstance(expiry, int | float) and expiry <= time.time() + margin
+
+
+async def authenticate(
+    target: Target,
+    tokens: TokenSource,
+    user: UserInput,
+    *,
+    on_event: Callable[[AnyEvent], None],
+    on_close: Callable[[str], None],
+    request_timeout: float,
+) -> tuple[CoordinatorConnection, UserData]:
+    """A connection to ``target`` authenticated as ``user``, and the user as stored; a token
+    the coordinator finds expired (the clocks disagree, or it expired in flight) is
+    refreshed once."""
+    for attempt in range(2):
+        conn = CoordinatorConnection(
+            target.url, on_event=on_event, on_close=on_close, request_timeout=request_timeout
+        )
+        token = await (tokens.current() if attempt == 0 else tokens.refresh())
+        try:
+            result = await conn.open(target.api_key, token, user)
+        except TokenExpired:
+            if attempt == 1:
+                raise
+            continue
+        return conn, result.user
+    raise AuthenticationError("could not authenticate")  # pragma: no cover

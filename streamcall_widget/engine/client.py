@@ -24,11 +24,9 @@ from typing import Any, TypeVar
 
 from streamcall_widget.coordinator.embedded import EmbeddedCoordinator
 from streamcall_widget.errors import (
-    AuthenticationError,
     InputError,
     InvalidState,
     StreamCallError,
-    TokenExpired,
 )
 from streamcall_widget.protocol.call_types import CALL_TYPES
 from streamcall_widget.protocol.events import AnyEvent, CallCreated, CallRing
@@ -56,7 +54,7 @@ from streamcall_widget.protocol.requests import (
 )
 
 from . import lifetime
-from .access import Target, TokenProvider, TokenSource, resolve_target
+from .access import Target, TokenProvider, TokenSource, authenticate, resolve_target
 from .call import Call
 from .call_arguments import call_info, cid_of, ring_settings
 from .codecs import install_fast_h264
@@ -302,23 +300,15 @@ class StreamCall(MediaControls, Reconnection):
         await self._resolve(user.id)
         assert self._target is not None
         assert self._tokens is not None
-        for attempt in range(2):
-            conn = CoordinatorConnection(
-                self._target.url,
-                on_event=self._on_event,
-                on_close=self._on_close,
-                request_timeout=self._request_timeout,
-            )
-            token = await (self._tokens.current() if attempt == 0 else self._tokens.refresh())
-            try:
-                result = await conn.open(self._target.api_key, token, user)
-            except TokenExpired:
-                if attempt == 1:
-                    raise
-                continue
-            self._user = result.user
-            return conn
-        raise AuthenticationError("could not authenticate")  # pragma: no cover
+        conn, self._user = await authenticate(
+            self._target,
+            self._tokens,
+            user,
+            on_event=self._on_event,
+            on_close=self._on_close,
+            request_timeout=self._request_timeout,
+        )
+        return conn
 
     @threadsafe
     async def logout(self) -> SuccessResponse:
