@@ -1,17 +1,22 @@
 /**
  * CallView renderer (the "magicDiv"): the call screens (incoming, outgoing, joining,
  * reconnecting, ended), the participant tiles (and shared screens) in four layouts, the
- * call timer, the Share screen and hang-up buttons. Media is per model (`initialize`): one frame receiver, one audio player,
- * the ringtone, the viewport report and the incoming-call notice shared by all views.
+ * call timer, the Share screen and hang-up buttons, and which path the media takes. Media is
+ * per model (`initialize`): the page as a device (capture), the WebRTC link with the kernel,
+ * the widget-channel fallback (frame receiver, audio player, uplink), the ringtone, the
+ * viewport report and the incoming-call notice, all shared by the model's views.
  */
 import { actionButton, avatar, h, listen } from "./lib/dom.js";
 import { createAudioGate, createAudioPlayer, createRingtone } from "./lib/audio.js";
+import { createPageCapture } from "./lib/capture.js";
 import { createFrameReceiver } from "./lib/frames.js";
 import { onMessage, setTrait, watch } from "./lib/model.js";
 import { showIncomingNotice } from "./lib/notify.js";
+import { createPageLink } from "./lib/page_link.js";
 import { createErrorLine, createRequester } from "./lib/requests.js";
 import { tr } from "./lib/strings.js";
 import { arrangeTiles, createTileSet } from "./lib/tiles.js";
+import { createPipeUplink } from "./lib/uplink_pipe.js";
 import { observeTileSizes, createViewportReporter } from "./lib/viewport.js";
 import { observeVisibility } from "./lib/visibility.js";
 
@@ -72,15 +77,103 @@ function playCallAudio(model, gate, signal) {
 }
 
 /**
+ * Play the call's audio from the page link's audio slots (one element per participant, so
+ * the browser's echo cancellation hears it) while `audio_output` is on and the page allows
+ * audio; `setSink(id)` moves it to another speaker.
+ * @param {any} model
+ * @param {ReturnType<typeof createPageLink>} link
+ * @param {{allowed: () => boolean, onAllow: (fn: () => void) => void}} gate
+ * @param {AbortSignal} signal
+ */
+function playLinkAudio(model, link, gate, signal) {
+  /** @type {Map<MediaStream, HTMLAudioElement>} */
+  const players = new Map();
+  let sink = "";
+  const sinkOf = (el) => {
+    if (sink && "setSinkId" in el) el.setSinkId(sink).catch((error) => console.warn("streamcall: setSinkId", error));
+  };
+  const update = () => {
+    const wanted = new Set(link.audio().map(([, stream]) => stream));
+    for (const [stream, el] of players) {
+      if (wanted.has(stream)) continue;
+      el.srcObject = null;
+      players.delete(stream);
+    }
+    const on = Boolean(model.get("audio_output")) && gate.allowed();
+    for (const stream of wanted) {
+      let el = players.get(stream);
+      if (!el) {
+        el = new Audio();
+        el.srcObject = stream;
+        sinkOf(el);
+        players.set(stream, el);
+      }
+      el.muted = !on;
+      if (on && el.paused) el.play().catch(() => {});
+    }
+  };
+  watch(model, ["audio_output"], update, signal);
+  gate.onAllow(update);
+  signal.addEventListener("abort", () => {
+    for (const el of players.values()) el.srcObject = null;
+    players.clear();
+  }, { once: true });
+  return {
+    update,
+    /** @param {string} deviceId */
+    setSink(deviceId) {
+      sink = deviceId;
+      for (const el of players.values()) sinkOf(el);
+    },
+  };
+}
+
+/**
+ * The page's captures go up the link when it is connected, else over the widget channel;
+ * `reroute()` moves them when the link comes up or goes down.
+ * @param {ReturnType<typeof createPageLink>} link
+ * @param {ReturnType<typeof createPipeUplink>} pipe
+ */
+function createUplinkRouter(link, pipe) {
+  /** @type {Map<string, MediaStreamTrack>} */
+  const tracks = new Map();
+  const route = (role) => {
+    const track = tracks.get(role) || null;
+    if (track && link.send(role, track)) {
+      pipe.stop(role);
+    } else {
+      link.send(role, null);
+      if (track) pipe.start(role, track);
+      else pipe.stop(role);
+    }
+  };
+  return {
+    /** @param {string} role @param {MediaStreamTrack} track */
+    onTrack(role, track) {
+      tracks.set(role, track);
+      route(role);
+    },
+    /** @param {string} role */
+    onEnded(role) {
+      tracks.delete(role);
+      route(role);
+    },
+    reroute() {
+      for (const role of tracks.keys()) route(role);
+    },
+  };
+}
+
+/**
  * The alerts of an incoming call: the ringtone (once the page allows audio, started after
  * the banner is drawn) and, when no view is visible, the notice with Accept / Reject.
  * @param {any} model
  * @param {ReturnType<typeof createRequester>} request
+ * @param {ReturnType<typeof createAudioGate>} gate
  * @param {AbortSignal} signal
  * @returns {(visible: boolean) => void} to call when the views' visibility changes
  */
-function alertIncomingCalls(model, request, signal) {
-  const gate = createAudioGate(signal);
+function alertIncomingCalls(model, request, gate, signal) {
   const ringtone = createRingtone();
   let visible = false;
   let closeNotice = null;
@@ -115,7 +208,6 @@ function alertIncomingCalls(model, request, signal) {
     if (closeNotice) closeNotice();
   }, { once: true });
   update();
-  playCallAudio(model, gate, signal);
   return (nowVisible) => {
     visible = nowVisible;
     update();
@@ -129,10 +221,32 @@ function alertIncomingCalls(model, request, signal) {
  */
 function createModelState(model, signal) {
   const request = createRequester(model, signal);
-  const onVisible = alertIncomingCalls(model, request, signal);
+  const gate = createAudioGate(signal);
+  const onVisible = alertIncomingCalls(model, request, gate, signal);
+  playCallAudio(model, gate, signal);
+  /** @type {Set<() => void>} views to refresh when the link's slots or state change */
+  const linkWatchers = new Set();
+  let router = null;
+  let linkAudio = null;
+  const link = createPageLink(model, signal, {
+    onChange() {
+      router.reroute();
+      linkAudio.update();
+      for (const watcher of linkWatchers) watcher();
+    },
+  });
+  linkAudio = playLinkAudio(model, link, gate, signal);
+  router = createUplinkRouter(link, createPipeUplink(model, signal));
+  createPageCapture(model, signal, {
+    onTrack: router.onTrack,
+    onEnded: router.onEnded,
+    onSink: linkAudio.setSink,
+  });
   return {
     model,
     request,
+    link,
+    linkWatchers,
     frames: createFrameReceiver(model, signal),
     viewport: createViewportReporter(model, signal, onVisible),
   };
@@ -251,13 +365,14 @@ function render({ model, el }) {
   const stage = h("div", { class: "sc-stage" });
   const tileSet = createTileSet(stage, state.frames, sizes, () => {
     el.dataset.framesDrawn = String(++framesDrawn);
-  });
+  }, state.link.videoOf);
   const screen = h("div", { class: "sc-screen" });
   const timer = h("span", { class: "sc-timer", role: "timer" });
   const layoutButton = actionButton("layout");
   const share = actionButton("share");
   const hangup = actionButton("hangup", "sc-button--reject");
-  const bar = h("div", { class: "sc-bar" }, [timer, h("span", { class: "sc-spacer" }), layoutButton, share, hangup]);
+  const path = h("span", { class: "sc-path", role: "status" });
+  const bar = h("div", { class: "sc-bar" }, [timer, path, h("span", { class: "sc-spacer" }), layoutButton, share, hangup]);
 
   let screenShown = "";
   let clock = { base: 0, at: performance.now() };
@@ -286,6 +401,10 @@ function render({ model, el }) {
     share.hidden = call.state !== "joined" || !call.can_share;
     hangup.textContent = text("stream_video_call_hangup");
     hangup.hidden = !["joining", "joined", "reconnecting"].includes(call.state);
+    const linkPath = model.get("link_path") || "pipe";
+    path.dataset.path = el.dataset.path = linkPath;
+    path.textContent = text(`streamcall_path_${linkPath}`);
+    path.hidden = !["joining", "joined", "reconnecting"].includes(call.state);
     if (layout !== layoutShown) applyFullscreen(el, layout === "fullscreen");
     layoutShown = layout;
     showTimer();
@@ -306,7 +425,9 @@ function render({ model, el }) {
     clock = { base: Number(model.get("duration")) || 0, at: performance.now() };
     showTimer();
   }, signal);
-  watch(model, ["call", "tile_layout", "participants", "_strings"], refresh, signal);
+  watch(model, ["call", "tile_layout", "participants", "_strings", "link_path"], refresh, signal);
+  state.linkWatchers.add(refresh);
+  signal.addEventListener("abort", () => state.linkWatchers.delete(refresh), { once: true });
   const ticker = setInterval(showTimer, 1000);
   clock = { base: Number(model.get("duration")) || 0, at: performance.now() };
   refresh();

@@ -45,6 +45,7 @@ __all__ = [
     "InvalidState",
     "NotAllowed",
     "PayloadTooBig",
+    "PermissionDenied",
     "RateLimited",
     "RequestTimeout",
     "SessionNotFound",
@@ -207,6 +208,17 @@ class DeviceError(StreamCallError, OSError):
 
     code = 80
     name = "DEVICE_ERROR"
+
+
+class PermissionDenied(DeviceError, PermissionError):
+    """The person or the browser refused a page device (camera, microphone, screen).
+
+    The reason says what to do (allow it in the site settings, open the page over https
+    or on localhost); ``get_permission_state()`` reports the same.
+    """
+
+    code = 83
+    name = "PERMISSION_DENIED"
 
 
 class ConnectionLost(StreamCallError, ConnectionError):

@@ -1,6 +1,7 @@
 /**
  * The participant tiles of a call view: one element per tile key (kept across updates, so
- * its canvas stays attached to the frame receiver), showing live video in a <canvas> or the
+ * its canvas stays attached to the frame receiver), showing live video in a native <video>
+ * when the page link carries the tile, else in a <canvas> drawn from JPEG frames, or the
  * avatar when the video is off, the name, a muted microphone, the speaking highlight and
  * the connection-quality bars. Also where each layout puts the tiles.
  */
@@ -43,12 +44,39 @@ export function arrangeTiles(layout, participants) {
 }
 
 /**
+ * Count the frames `video` presents, calling `onDrawn()` for each (and the benchmark hook,
+ * as the canvas path does), until `signal` aborts.
+ * @param {string} key
+ * @param {HTMLVideoElement} video
+ * @param {() => void} onDrawn
+ * @param {AbortSignal} signal
+ */
+function countPresentedFrames(key, video, onDrawn, signal) {
+  if (!("requestVideoFrameCallback" in video)) return;
+  let handle = 0;
+  const presented = (_now, metadata) => {
+    onDrawn();
+    const hook = window["__streamcall_on_draw"];
+    if (typeof hook === "function") {
+      hook({ key, ts: 0, video, native: true, drawnAt: performance.timeOrigin + metadata.expectedDisplayTime });
+    }
+    if (!signal.aborted) handle = video.requestVideoFrameCallback(presented);
+  };
+  handle = video.requestVideoFrameCallback(presented);
+  signal.addEventListener("abort", () => video.cancelVideoFrameCallback(handle), { once: true });
+}
+
+/**
  * Build the element of one tile.
  * @param {string} key
- * @returns {{el: HTMLElement, canvas: HTMLCanvasElement, face: HTMLElement, name: HTMLElement, muted: HTMLElement, quality: HTMLElement, faceOf: string}}
+ * @returns {{el: HTMLElement, canvas: HTMLCanvasElement, video: HTMLVideoElement, face: HTMLElement, name: HTMLElement, muted: HTMLElement, quality: HTMLElement, faceOf: string}}
  */
 function buildTile(key) {
   const canvas = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "sc-video" }));
+  const video = /** @type {HTMLVideoElement} */ (h("video", { class: "sc-video sc-native-video" }));
+  video.muted = true; // the call's audio plays from the link's audio slots
+  video.autoplay = true;
+  video.playsInline = true;
   const face = h("div", { class: "sc-face" });
   const muted = h("span", { class: "sc-muted", role: "img" });
   muted.innerHTML = MIC_OFF_SVG;
@@ -56,10 +84,11 @@ function buildTile(key) {
   const quality = h("span", { class: "sc-quality", role: "img" }, [1, 2, 3].map(() => h("i")));
   const el = h("div", { class: "sc-tile", "data-key": key }, [
     canvas,
+    video,
     face,
     h("div", { class: "sc-tile-bar" }, [muted, name, quality]),
   ]);
-  return { el, canvas, face, name, muted, quality, faceOf: "" };
+  return { el, canvas, video, face, name, muted, quality, faceOf: "" };
 }
 
 /**
@@ -68,8 +97,14 @@ function buildTile(key) {
  * @param {any} p
  * @param {{main: string | null, pip: string | null}} arrangement
  * @param {(key: string, ...args: string[]) => string} text
+ * @param {MediaStream | null} stream the tile's video over the page link, if it has one
  */
-function updateTile(tile, p, arrangement, text) {
+function updateTile(tile, p, arrangement, text, stream) {
+  if (tile.video.srcObject !== stream) {
+    tile.video.srcObject = stream;
+    if (stream) tile.video.play().catch(() => {});
+  }
+  tile.el.classList.toggle("sc-native", Boolean(stream));
   const name = p.name || p.user_id || p.key;
   const label = !p.screen ? name : p.is_local ? text("streamcall_presenting") : text("streamcall_screen_of", name);
   const faceOf = `${label}\n${p.image || ""}`;
@@ -102,12 +137,15 @@ function updateTile(tile, p, arrangement, text) {
  * @param {{attach: (key: string, canvas: HTMLCanvasElement, onDrawn: () => void) => () => void}} frames
  * @param {{observe: (key: string, el: Element) => void, unobserve: (key: string) => void}} sizes
  * @param {() => void} onDrawn
+ * @param {(key: string) => MediaStream | null} videoOf the page link's stream of a tile
  */
-export function createTileSet(stage, frames, sizes, onDrawn) {
+export function createTileSet(stage, frames, sizes, onDrawn, videoOf) {
   const tiles = new Map();
   const remove = (key) => {
     const tile = tiles.get(key);
     tile.detach();
+    tile.counting.abort();
+    tile.video.srcObject = null;
     sizes.unobserve(key);
     tile.el.remove();
     tiles.delete(key);
@@ -127,10 +165,12 @@ export function createTileSet(stage, frames, sizes, onDrawn) {
         if (!tile) {
           tile = buildTile(p.key);
           tile.detach = frames.attach(p.key, tile.canvas, onDrawn);
+          tile.counting = new AbortController();
+          countPresentedFrames(p.key, tile.video, onDrawn, tile.counting.signal);
           sizes.observe(p.key, tile.canvas);
           tiles.set(p.key, tile);
         }
-        updateTile(tile, p, arrangement, text);
+        updateTile(tile, p, arrangement, text, p.video ? videoOf(p.key) : null);
         if (stage.children[index] !== tile.el) stage.insertBefore(tile.el, stage.children[index] || null);
       });
       stage.classList.toggle("sc-has-main", Boolean(arrangement.main));

@@ -8,8 +8,9 @@ that future as the typed exceptions of :mod:`streamcall_widget.errors`.
 One client is one user (after ``login``) with at most one call in progress: ringing out,
 joining or joined. Incoming rings wait beside it until accepted or rejected. Listeners get
 ``callEvent`` (a :class:`~streamcall_widget.protocol.lifecycle.CallEvent`),
-``incomingCall`` (an :class:`~streamcall_widget.protocol.lifecycle.IncomingCall`) and
-``error`` (an :class:`~streamcall_widget.engine.results.ErrorReport`) on their own thread.
+``incomingCall`` (an :class:`~streamcall_widget.protocol.lifecycle.IncomingCall`),
+``error`` (an :class:`~streamcall_widget.engine.results.ErrorReport`) and
+``devicesUpdated`` on their own thread.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
-EVENTS = ("callEvent", "incomingCall", "error")
+EVENTS = ("callEvent", "incomingCall", "error", "devicesUpdated")
 
 
 class StreamCall(MediaControls, Reconnection):
@@ -123,6 +124,10 @@ class StreamCall(MediaControls, Reconnection):
         self.engine = acquire_loop()
         install_fast_h264()
         self.media = LocalMedia(self.report, tuple(media_files))
+        self.media.on_devices_updated = lambda devices: self._listeners.emit(
+            "devicesUpdated", devices
+        )
+        self.media.on_capture_ended = self._page_capture_ended
         self.taps = FrameTaps(self.engine.loop, self.media)
         self._target: Target | None = None
         self._embedded: EmbeddedCoordinator | None = None
@@ -242,12 +247,17 @@ class StreamCall(MediaControls, Reconnection):
     # -- listeners -------------------------------------------------------------------
 
     def add_listener(self, event: str, listener: Callable[[Any], Any]) -> ListenerHandle:
-        """Call ``listener(payload)`` for each ``callEvent``, ``incomingCall`` or ``error``.
+        """Call ``listener(payload)`` for each ``callEvent``, ``incomingCall``, ``error`` or
+        ``devicesUpdated`` (a :class:`~streamcall_widget.engine.devices.DeviceList`, when a
+        device appears or goes, in the page or on this machine).
 
         Listeners run on one dedicated thread, in the order they were added; one raising
         is reported (``error`` event, log) and the others still run.
         """
-        return self._listeners.add(event, listener)
+        handle = self._listeners.add(event, listener)
+        if event == "devicesUpdated":
+            self._submit(self.media.watch_machine())
+        return handle
 
     def remove_all_listeners(self) -> EngineFuture[None]:
         """Remove every listener."""

@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import av
 from aiortc.contrib.media import MediaPlayer, MediaRelay
@@ -86,6 +86,12 @@ class Device:
     format: str | None = None
     options: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def in_browser(self) -> bool:
+        """Whether this is the browser page's device (captured or played by the page),
+        not one of the kernel's machine."""
+        return self.format == _PAGE_FORMAT or self.id == "browser"
+
 
 SYNTHETIC_CAMERA = Device(DeviceKind.CAMERA, "synthetic-camera", "Synthetic camera (front)")
 SYNTHETIC_BACK_CAMERA = Device(
@@ -106,6 +112,8 @@ BROWSER_SPEAKER = Device(DeviceKind.SPEAKER, "browser", "This browser page")
 NULL_SPEAKER = Device(DeviceKind.SPEAKER, "null", "Null (discard)")
 
 _FILE = "file:"
+_PAGE_FORMAT = "browser"
+"""The ``format`` of the browser page's devices (engine/page_devices.py)."""
 _SYNTHETIC = {
     d.id
     for d in (
@@ -155,6 +163,14 @@ class DeviceList:
     def describe(self, kind: DeviceKind) -> str:
         """``id (label)`` of every device of ``kind``, for error messages."""
         return ", ".join(f"{d.id} ({d.label})" for d in self.of_kind(kind)) or "none"
+
+
+class PageOpener(Protocol):
+    """What opens a browser page's device (``page_devices.PageDevices``)."""
+
+    async def open(self, device: Device) -> MediaStreamTrack:
+        """A track of what the page captures from ``device``."""
+        ...
 
 
 def _formats() -> set[str]:
@@ -474,7 +490,8 @@ class DeviceManager:
     source. Proxies end when their source is closed.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, page: PageOpener | None = None) -> None:
+        self._page = page
         self._relay = MediaRelay()
         self._sources: dict[tuple[str, DeviceKind], _Source] = {}
         self._lock = asyncio.Lock()
@@ -488,6 +505,8 @@ class DeviceManager:
             raise InputError(
                 f"open_video takes a camera or screen, not the {device.kind} {device.id}"
             )
+        if device.format == _PAGE_FORMAT:
+            return await self._subscribe(device, lambda: SyntheticCamera(label, stamp=stamp))
         if device.id == SYNTHETIC_SCREEN.id:
             screen = None if stamp is None else stamp ^ SCREEN_STAMP_MASK
             return await self._subscribe(device, lambda: SyntheticScreen(label, stamp=screen))
@@ -501,7 +520,7 @@ class DeviceManager:
         if device.kind is not DeviceKind.MICROPHONE:
             raise InputError(f"open_audio takes a microphone, not the {device.kind} {device.id}")
         if device.id == SILENT_MICROPHONE.id:
-            frequency = None
+            frequency = None  # a page microphone ignores it: it is not synthetic
         return await self._subscribe(device, lambda: SyntheticMicrophone(frequency=frequency))
 
     async def _subscribe(
@@ -513,8 +532,14 @@ class DeviceManager:
                 raise InvalidState("the device manager is closed")
             key = (device.id, device.kind)
             source = self._sources.get(key)
+            if source is not None and source.inner.readyState != "live":
+                source = None  # the page ended its capture: capture again
             if source is None:
-                if device.id in _SYNTHETIC:
+                if device.format == _PAGE_FORMAT:
+                    if self._page is None:
+                        raise DeviceError(f"{device.id} is a browser device; no page is attached")
+                    source = _Source(await self._page.open(device))
+                elif device.id in _SYNTHETIC:
                     # Rendering the camera's still background takes some 20 ms.
                     source = _Source(await asyncio.to_thread(synthetic))
                 else:

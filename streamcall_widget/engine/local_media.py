@@ -10,6 +10,7 @@ track without a source: the call goes on without it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -32,11 +33,16 @@ from .devices import (
 )
 from .listeners import ErrorSink
 from .media import Hook, LocalTrack
+from .page_devices import PAGE_SCREEN, PageDevices, Role
 from .stamp import user_stamp, user_tone
 
 __all__ = ["LocalMedia"]
 
 logger = logging.getLogger(__name__)
+
+MACHINE_POLL = 2.0
+"""Seconds between two looks at this machine's devices while someone listens for changes
+(Linux has no portable device-change notice that PyAV exposes)."""
 
 _FACING = {"front": (0, SYNTHETIC_CAMERA), "back": (1, SYNTHETIC_BACK_CAMERA)}
 """Each facing's place among the real cameras, and its synthetic camera."""
@@ -66,6 +72,8 @@ def _default(devices: DeviceList, kind: DeviceKind) -> Device:
 
 async def _named(devices: DeviceList, kind: DeviceKind, name: str) -> Device:
     """Device ``name`` of ``kind`` (a screen may also be a camera), else a media file."""
+    if kind is DeviceKind.SCREEN and name == "browser":
+        name = PAGE_SCREEN.id  # "share from the browser": the page's getDisplayMedia
     kinds = (kind, DeviceKind.CAMERA) if kind is DeviceKind.SCREEN else (kind,)
     for wanted in kinds:
         with contextlib.suppress(DeviceError):
@@ -92,7 +100,17 @@ class LocalMedia:
         self._on_error = on_error
         self._files = files
         self._readable_files: tuple[str, ...] | None = None
-        self.devices = DeviceManager()
+        self.page = PageDevices(self._page_devices_changed, self._page_capture_ended)
+        """The browser page's devices, once a CallView's page attaches itself."""
+        self.devices = DeviceManager(self.page)
+        self.on_devices_updated: Callable[[DeviceList], None] | None = None
+        """Called with the new list when the page's or this machine's devices change."""
+        self.on_capture_ended: Callable[[Role], None] | None = None
+        """Called when the page ends a capture itself (its "Stop sharing" bar)."""
+        self._chosen: set[DeviceKind] = set()
+        """Kinds whose device the user picked: a page appearing does not replace them."""
+        self._following: asyncio.Task[None] | None = None
+        self._watching: asyncio.Task[None] | None = None
         self.relay = MediaRelay()
         """The one relay every reader of a local track goes through (peers, preview)."""
         self.audio = LocalTrack("audio", None, enabled=True)
@@ -104,8 +122,9 @@ class LocalMedia:
         self._label = ""
 
     async def list(self) -> DeviceList:
-        """The devices of this machine (probed in a worker thread); an unreadable media file
-        is reported and left out."""
+        """The devices of this machine (probed in a worker thread) and of the page, files
+        first, then the page's, then this machine's; an unreadable media file is reported
+        and left out."""
         if self._readable_files is None:
             readable = []
             for path in self._files:
@@ -116,7 +135,59 @@ class LocalMedia:
                 else:
                     readable.append(path)
             self._readable_files = tuple(readable)
-        return await list_devices(self._readable_files)
+        probed = await list_devices(self._readable_files)
+        ordered = [d for kind in DeviceKind for d in probed.of_kind(kind)]
+        files = [d for d in ordered if d.id.startswith("file:")]
+        rest = [d for d in ordered if not d.id.startswith("file:")]
+        return DeviceList.of([*files, *self.page.devices, *rest])
+
+    def _page_devices_changed(self, _devices: tuple[Device, ...]) -> None:
+        """The page's list changed: follow it (engine loop)."""
+        if self._following is not None:
+            self._following.cancel()
+        self._following = asyncio.ensure_future(self._follow_page())
+
+    async def _follow_page(self) -> None:
+        """Use the page's camera and microphone when they appear, unless the user picked
+        other devices; go back to the default when the page's device goes away. Then tell
+        the listeners (``devicesUpdated``)."""
+        devices = await self.list()
+        for kind, select in (
+            (DeviceKind.CAMERA, self.select_camera),
+            (DeviceKind.MICROPHONE, self.select_microphone),
+        ):
+            current = self.camera if kind is DeviceKind.CAMERA else self.microphone
+            if current is None or (kind in self._chosen and current in devices.of_kind(kind)):
+                continue
+            default = devices.of_kind(kind)[0]
+            if default.in_browser and self.page.permission.state == "denied":
+                continue  # asking again would only be refused again
+            if current != default and (default.in_browser or current.in_browser):
+                try:
+                    await select(devices, default.id, chosen=False)
+                except DeviceError as exc:
+                    self._on_error("opening a browser device", exc)
+        if self.on_devices_updated is not None:
+            self.on_devices_updated(devices)
+
+    async def watch_machine(self) -> None:
+        """Look for devices plugged into (or out of) this machine every
+        :data:`MACHINE_POLL` seconds from now on, telling ``on_devices_updated``."""
+        if self._watching is None:
+            self._watching = asyncio.ensure_future(self._poll_machine())
+
+    async def _poll_machine(self) -> None:
+        before = await self.list()
+        while True:
+            await asyncio.sleep(MACHINE_POLL)
+            now = await self.list()
+            if now != before and self.on_devices_updated is not None:
+                self.on_devices_updated(now)
+            before = now
+
+    def _page_capture_ended(self, role: Role) -> None:
+        if self.on_capture_ended is not None:
+            self.on_capture_ended(role)
 
     async def identify(self, user_id: str, label: str) -> None:
         """Whose name the synthetic camera draws and whose tone the microphone plays; a new
@@ -134,23 +205,42 @@ class LocalMedia:
         """Open the chosen (or default) devices if none is open yet; failures are reported."""
         devices = await self.list()
         if self.camera is None:
-            await self._open_quietly(self.select_camera, devices, camera)
+            await self._open_quietly(DeviceKind.CAMERA, self.select_camera, devices, camera)
         if self.microphone is None:
-            await self._open_quietly(self.select_microphone, devices, microphone)
+            await self._open_quietly(
+                DeviceKind.MICROPHONE, self.select_microphone, devices, microphone
+            )
         if self.speaker is None:
             self.speaker = devices.speakers[0]
 
     async def _open_quietly(
-        self, select: Callable[[DeviceList, str | None], Any], devices: DeviceList, name: str | None
+        self,
+        kind: DeviceKind,
+        select: Callable[..., Any],
+        devices: DeviceList,
+        name: str | None,
     ) -> None:
+        """Open ``name`` (or the default); a default browser device that fails (permission
+        refused) gives way to this machine's first device, so the call has media."""
         try:
             await select(devices, name)
         except DeviceError as exc:
             self._on_error("opening a device", exc)
+            fallback = [d for d in devices.of_kind(kind) if not d.in_browser]
+            if name is None and devices.of_kind(kind)[0].in_browser and fallback:
+                try:
+                    await select(devices, fallback[0].id, chosen=False)
+                except DeviceError as again:
+                    self._on_error("opening a device", again)
 
-    async def select_camera(self, devices: DeviceList, name: str | None) -> Device:
-        """Feed the video track from camera ``name`` (default: the first camera)."""
+    async def select_camera(
+        self, devices: DeviceList, name: str | None, *, chosen: bool = True
+    ) -> Device:
+        """Feed the video track from camera ``name`` (default: the first camera); a name
+        ``chosen`` by the user stays when a page's camera appears."""
         device = devices.find(DeviceKind.CAMERA, name) if name else devices.cameras[0]
+        if name and chosen:
+            self._chosen.add(DeviceKind.CAMERA)
         source = await self.devices.open_video(
             device, label=self._label or self._user_id, stamp=user_stamp(self._user_id)
         )
@@ -160,9 +250,14 @@ class LocalMedia:
             await self.devices.close_source(previous)  # a camera left on would stay lit
         return device
 
-    async def select_microphone(self, devices: DeviceList, name: str | None) -> Device:
-        """Feed the audio track from microphone ``name`` (default: the first one)."""
+    async def select_microphone(
+        self, devices: DeviceList, name: str | None, *, chosen: bool = True
+    ) -> Device:
+        """Feed the audio track from microphone ``name`` (default: the first one); a name
+        ``chosen`` by the user stays when a page's microphone appears."""
         device = devices.find(DeviceKind.MICROPHONE, name) if name else devices.microphones[0]
+        if name and chosen:
+            self._chosen.add(DeviceKind.MICROPHONE)
         source = await self.devices.open_audio(device, frequency=user_tone(self._user_id))
         self._swap(self.audio, source)
         previous, self.microphone = self.microphone, device
@@ -227,7 +322,10 @@ class LocalMedia:
         )
 
     async def close(self) -> None:
-        """Stop both tracks and close every device."""
+        """Stop both tracks, the device watch, and close every device."""
+        for task in (self._watching, self._following):
+            if task is not None:
+                task.cancel()
         for kind, track in (("audio", self.audio), ("video", self.video)):
             self.set_processor(kind, None)
             track.stop()

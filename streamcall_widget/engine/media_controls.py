@@ -13,12 +13,13 @@ import dataclasses
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from streamcall_widget.errors import InputError
+from streamcall_widget.errors import DeviceError, InputError, StreamCallError
 from streamcall_widget.protocol.lifecycle import CallEvent, CallState, track_state
 from streamcall_widget.protocol.models import TrackType, UserData
 
-from .devices import DeviceList
+from .devices import DeviceKind, DeviceList
 from .loop import EngineFuture
+from .page_devices import PermissionState, Role
 from .results import CameraEnabled, SuccessResponse
 from .threadsafe import threadsafe
 
@@ -45,6 +46,8 @@ class MediaControls:
         def _submit(self, coro: Coroutine[Any, Any, T]) -> EngineFuture[T]: ...
 
         def emit(self, events: list[CallEvent]) -> None: ...
+
+        def report(self, where: str, error: BaseException) -> None: ...
 
     def list_devices(self) -> EngineFuture[DeviceList]:
         """Cameras, microphones, speakers and screens (synthetic ones always included)."""
@@ -121,6 +124,44 @@ class MediaControls:
         )
         self.emit([event])
         return SuccessResponse()
+
+    @threadsafe
+    async def set_audio_out_device(self, device_id: str) -> SuccessResponse:
+        """Play the call on speaker ``device_id`` (seed 004's ``setAudioOutDevice``).
+
+        A browser speaker (``browser:<id>`` from ``list_devices()``) is chosen with the
+        page's ``setSinkId``; where the browser has none, this resolves to
+        ``SuccessResponse(success=False)`` and the speaker stays as it was, as the seed
+        says. Any other speaker is :meth:`set_speaker`.
+        """
+        if not isinstance(device_id, str) or not device_id:
+            raise InputError("device_id must be a speaker id from list_devices()")
+        device = (await self.media.list()).find(DeviceKind.SPEAKER, device_id)
+        if device.format == "browser" and not self.media.page.set_sink(device):
+            return SuccessResponse(success=False)
+        return await self.set_speaker(device.id)
+
+    def get_permission_state(self) -> PermissionState:
+        """Whether the page may use the camera and microphone (seed 002's
+        ``getPermissionState``): ``success``, ``denied``, ``failed`` or ``prompt`` (not asked
+        yet), with the browser's reason and a message saying what to do."""
+        return self.media.page.permission
+
+    def _page_capture_ended(self, role: Role) -> None:
+        """The page ended a capture itself: a screen shared from the browser whose "Stop
+        sharing" bar was pressed stops our share (``local_share_closed``); a camera or
+        microphone that went away is reported."""
+        call = self._active
+        if role == "screen" and call is not None and call.has_screen_sharing:
+            self._submit(self._stop_page_share(call))
+        elif role != "screen":
+            self.report(f"the browser {role}", DeviceError(f"the browser {role} stopped"))
+
+    async def _stop_page_share(self, call: Call) -> None:
+        try:
+            await call.stop_screen_share()
+        except StreamCallError as exc:  # the share ended meanwhile
+            self.report("stopping a screen share", exc)
 
     def set_video_processor(self, fn: Callable[[Any], Any] | None) -> EngineFuture[SuccessResponse]:
         """Apply ``fn(rgb_array) -> rgb_array`` to every local video frame before sending."""

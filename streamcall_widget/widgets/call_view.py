@@ -12,11 +12,13 @@ import traitlets
 from streamcall_widget.engine.call import Call
 from streamcall_widget.engine.client import StreamCall
 from streamcall_widget.engine.loop import EngineFuture
+from streamcall_widget.engine.page_devices import PAGE_SCREEN
 from streamcall_widget.engine.results import SuccessResponse
 from streamcall_widget.engine.taps import LOCAL
 from streamcall_widget.errors import InvalidState
 from streamcall_widget.protocol.lifecycle import CallState
 from streamcall_widget.render.media_pipe import MediaPipe
+from streamcall_widget.render.page_bridge import MEDIA_PATHS, PageBridge
 
 from .assets import load_module
 from .base import EngineWidget, Handler
@@ -28,15 +30,16 @@ __all__ = ["LAYOUTS", "CallView"]
 LAYOUTS = ("grid", "spotlight", "dynamic", "fullscreen")
 """The layouts, in the order ``toggle_views()`` cycles them."""
 
-_BROWSER_SPEAKER = "browser"
-
 
 class CallView(EngineWidget):
     """Where the call is seen and heard: tiles, incoming/outgoing screens, timer, hang up.
 
-    Frames reach the page as JPEGs at the size each tile is shown, one message per tick
-    for all tiles, at most two unacknowledged (see docs/widgets.md); nothing is encoded
-    while no view is visible. With the speaker ``browser`` the call's audio plays here.
+    The page is also a device of the kernel: its cameras, microphones and speakers join
+    ``list_devices()`` and are used by default (docs/widgets.md, "The page as a device").
+    Media between the kernel and the page takes a WebRTC link (native video, the browser's
+    echo cancellation) when it connects; otherwise the widget channel: frames as JPEGs at
+    the size each tile is shown, at most two messages unacknowledged, nothing encoded while
+    no view is visible. With the speaker ``browser`` the call's audio plays here.
     """
 
     _esm = load_module("call_view")
@@ -53,6 +56,13 @@ class CallView(EngineWidget):
     """Whether the page plays the call's audio (speaker ``browser``)."""
     duration = traitlets.Float(0.0).tag(sync=True)
     """Seconds since the call was joined."""
+    media_path = traitlets.Enum(MEDIA_PATHS, default_value="auto").tag(sync=True)
+    """How media goes between kernel and page: ``auto`` (WebRTC, the widget channel when it
+    cannot connect), ``webrtc`` or ``pipe`` (the widget channel only)."""
+    link_path = traitlets.Unicode("pipe").tag(sync=True)
+    """The path in use: ``connecting`` (WebRTC being tried), ``webrtc`` or ``pipe``."""
+    _ice_servers = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """The page's ICE servers for the link: the client's (``StreamCall(ice_servers=...)``)."""
 
     requests: ClassVar[dict[str, Handler]] = {
         "accept": lambda view, _message: view.client.accept_call(),
@@ -68,6 +78,11 @@ class CallView(EngineWidget):
         self._lock = threading.Lock()
         self.pipe = MediaPipe(self.send)  # before the refresher can call refresh()
         super().__init__(client, _instance=uuid.uuid4().hex, **kwargs)
+        self._ice_servers = [
+            {"urls": list(s.urls), "username": s.username, "credential": s.credential}
+            for s in self.client.media_config.ice_servers
+        ]
+        self.bridge = PageBridge(self.client, self.send, self._path_changed)
         self._tap = self.client.watch_media(self._on_frame)
         self._unwatch_kernel = watch_kernel_activity(self.pipe.kernel_busy)
 
@@ -81,7 +96,10 @@ class CallView(EngineWidget):
         call = self.client.current_call
         if call is None or call.state is not CallState.JOINED:
             raise InvalidState("join a call to share a screen")
-        return call.stop_screen_share() if call.has_screen_sharing else call.start_screen_share()
+        if call.has_screen_sharing:
+            return call.stop_screen_share()
+        from_page = PAGE_SCREEN in self.client.media.page.devices
+        return call.start_screen_share("browser" if from_page else None)
 
     def dismiss(self) -> None:
         """Forget the ended call the view shows (its "call ended" screen)."""
@@ -93,13 +111,25 @@ class CallView(EngineWidget):
 
     # -- engine → page ---------------------------------------------------------------
 
+    def _path_changed(self, path: str) -> None:
+        self.link_path = path
+        self.refresh()
+
     def _on_frame(self, key: str, kind: str, frame: Any) -> None:
-        if kind == "video":
+        if self.bridge.path == "webrtc":
+            self._link_frame(key, kind, frame)
+        elif kind == "video":
             self.pipe.video_frame(key, frame)
         elif kind == "screen_share":
             self.pipe.video_frame(key + SCREEN_SUFFIX, frame)
         elif kind == "audio" and key != LOCAL:
             self.pipe.audio_frame(key, frame)
+
+    def _link_frame(self, key: str, kind: str, frame: Any) -> None:
+        if kind == "screen_share":
+            self.bridge.frame(key + SCREEN_SUFFIX, "video", frame)
+        elif kind == "video" or (kind == "audio" and key != LOCAL):
+            self.bridge.frame(key, kind, frame)
 
     def refresh(self) -> None:
         """Show the engine's current call (or the last one, ended) and its participants."""
@@ -119,6 +149,10 @@ class CallView(EngineWidget):
             else self._preview_tile()
         )
         self.participants = tiles
+        self.bridge.show(
+            [tile["key"] for tile in tiles if tile["video"]],
+            [tile["key"] for tile in tiles if tile["audio"] and not tile["is_local"]],
+        )
         keys = {tile["key"] for tile in tiles}
         for gone in self._keys - keys:
             self.pipe.forget(gone)
@@ -126,9 +160,8 @@ class CallView(EngineWidget):
         joined_at = shown.joined_at if shown is not None and in_session else None
         self.duration = round(time.time() - joined_at) if joined_at is not None else 0.0
         speaker = self.client.media.speaker
-        self.pipe.audio_enabled = self.audio_output = in_session and (
-            speaker is None or speaker.id == _BROWSER_SPEAKER
-        )
+        self.audio_output = in_session and (speaker is None or speaker.in_browser)
+        self.pipe.audio_enabled = self.audio_output and self.bridge.path != "webrtc"
 
     def _preview_tile(self) -> list[dict[str, Any]]:
         """The local user's own tile outside a call (the camera preview)."""
@@ -155,12 +188,14 @@ class CallView(EngineWidget):
     # -- page → engine ---------------------------------------------------------------
 
     def receive(self, content: dict[str, Any], buffers: list[bytes]) -> bool:
-        """Acks and viewport reports go to the media pipe."""
-        return self.pipe.receive(content)
+        """The page's devices, captures and link go to the bridge; acks and viewport
+        reports to the media pipe."""
+        return self.bridge.receive(content, buffers) or self.pipe.receive(content)
 
     def close(self) -> None:
         """Stop the media pipe and the frame tap, then close the widget."""
         self._tap.remove()
         self._unwatch_kernel()
+        self.bridge.close()
         self.pipe.close()
         super().close()

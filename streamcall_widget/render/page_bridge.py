@@ -1,0 +1,171 @@
+"""A CallView's page as a device and a screen of the kernel.
+
+The bridge is the kernel end of everything the page does beyond drawing JPEG tiles: it
+attaches the page to the client's :class:`~streamcall_widget.engine.page_devices.PageDevices`
+(the page's device list, captures and their answers), answers the page's WebRTC offers
+(:class:`~.page_link.PageLink`: the page's captures up, the call's tiles down) and takes
+the page's captures over the widget channel where WebRTC cannot connect
+(:class:`~.uplink.PipeUplink`). Frames from the page are brought to the kernel's one
+colour space (:mod:`streamcall_widget.engine.colour`) before anyone reads them.
+
+Page messages arrive on the kernel's comm thread; the bridge hands them to the engine
+loop, where the page devices and the peer connection live. The messages are those of
+docs/widgets.md, "The page as a device" and "The page link".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Literal
+
+from av.frame import Frame
+
+from streamcall_widget.engine.client import StreamCall
+from streamcall_widget.engine.page_devices import ROLES, Role
+from streamcall_widget.errors import InputError
+
+from .page_link import PageLink
+
+__all__ = ["MEDIA_PATHS", "PageBridge"]
+
+logger = logging.getLogger(__name__)
+
+Send = Callable[[dict[str, Any], list[bytes]], None]
+MEDIA_PATHS = ("auto", "webrtc", "pipe")
+"""The ``media_path`` setting: WebRTC with the widget channel as fallback, or only one."""
+Path = Literal["connecting", "webrtc", "pipe"]
+_CAPTURE_KINDS = {"page_devices", "capture_state", "capture_ended"}
+
+
+def _role(content: dict[str, Any]) -> Role:
+    role = content.get("role")
+    if role not in ROLES:
+        raise InputError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    return role  # type: ignore[no-any-return]
+
+
+class PageBridge:
+    """The page of one CallView model, for its client: devices, captures, media link.
+
+    ``on_path(path)`` is told which path the call's media takes to and from the page:
+    ``connecting`` (WebRTC being tried), ``webrtc`` or ``pipe`` (the widget channel).
+    """
+
+    def __init__(self, client: StreamCall, send: Send, on_path: Callable[[Path], None]) -> None:
+        self._client = client
+        self._engine = client.engine
+        self._send_raw = send
+        self._on_path = on_path
+        self._link: PageLink | None = None
+        self._shown: tuple[list[str], list[str]] = ([], [])
+        self.path: Path = "pipe"
+        self._engine.call_soon(lambda: client.media.page.attach(self))
+
+    # -- page → kernel (comm thread) -----------------------------------------------------
+
+    def receive(self, content: dict[str, Any], buffers: list[bytes]) -> bool:
+        """Take a page message of the bridge's; True when it was one (InputError if bad)."""
+        kind = content.get("kind")
+        if kind in _CAPTURE_KINDS:
+            self._engine.call_soon(lambda: self._capture_message(content))
+            return True
+        if kind == "link":
+            self._engine.submit(self._offer(content)).add_done_callback(self._report_failure)
+            return True
+        if kind == "link_state":
+            if content.get("state") not in ("failed", "closed"):
+                raise InputError("a page link_state is failed or closed")
+            self._engine.submit(self._close_link("pipe"))
+            return True
+        return False
+
+    def _capture_message(self, content: dict[str, Any]) -> None:
+        """A device list, a capture's answer or its end (engine loop)."""
+        page = self._client.media.page
+        try:
+            if content["kind"] == "page_devices":
+                page.report(self, content)
+            elif content["kind"] == "capture_state":
+                error = content.get("error")
+                ok = content.get("ok") is True
+                page.captured(_role(content), ok, error if isinstance(error, dict) else None)
+            else:
+                page.ended(_role(content))
+        except InputError as exc:
+            self._client.report("a message from the page", exc)
+
+    async def _offer(self, content: dict[str, Any]) -> None:
+        if self._link is None:
+            self._link = PageLink(
+                self._client.media_config, self._send, self._feed, self._link_state
+            )
+            self._set_path("connecting")
+        self._link.show(*self._shown)
+        await self._link.offer(content)
+
+    def _report_failure(self, done: Any) -> None:
+        error = done.exception()
+        if error is not None:
+            self._client.report("answering the page's WebRTC offer", error)
+            self._engine.submit(self._close_link("pipe"))
+
+    def _link_state(self, state: str) -> None:
+        if state == "connected":
+            self._set_path("webrtc")
+        else:
+            self._engine.submit(self._close_link("pipe"))
+
+    async def _close_link(self, path: Path) -> None:
+        link, self._link = self._link, None
+        self._set_path(path)
+        if link is not None:
+            await link.close()
+
+    def _set_path(self, path: Path) -> None:
+        if path != self.path:
+            self.path = path
+            self._on_path(path)
+
+    # -- frames --------------------------------------------------------------------------
+
+    def _feed(self, role: Role, frame: Frame) -> None:
+        """A frame the page captured (engine loop), in the kernel's colour space."""
+        self._client.media.page.feed(role, frame)
+
+    def show(self, video: list[str], audio: list[str]) -> None:
+        """The tiles the page shows with video, and those it plays (any thread)."""
+        self._shown = (list(video), list(audio))
+        self._engine.call_soon(self._show)
+
+    def _show(self) -> None:
+        if self._link is not None:
+            self._link.show(*self._shown)
+
+    def frame(self, key: str, kind: str, frame: Frame) -> None:
+        """A tile's frame for the link (engine loop); dropped while it is not connected."""
+        link = self._link
+        if link is not None and link.connected:
+            link.frame(key, kind, frame)
+
+    # -- kernel → page: the Page protocol (engine loop) ----------------------------------
+
+    def _send(self, content: dict[str, Any]) -> None:
+        self._send_raw(content, [])
+
+    def request_capture(self, role: Role, device_id: str) -> None:
+        """Ask the page to capture ``device_id`` for ``role`` (its answer: capture_state)."""
+        self._send({"kind": "capture", "role": role, "device_id": device_id})
+
+    def release_capture(self, role: Role) -> None:
+        """Ask the page to stop capturing for ``role``."""
+        self._send({"kind": "release", "role": role})
+
+    def set_sink(self, device_id: str) -> None:
+        """Ask the page to play the call on speaker ``device_id``."""
+        self._send({"kind": "sink", "device_id": device_id})
+
+    def close(self) -> None:
+        """Detach the page and close the link (any thread)."""
+        self._engine.call_soon(lambda: self._client.media.page.detach(self))
+        self._engine.submit(self._close_link("pipe"))
