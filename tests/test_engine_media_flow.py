@@ -22,7 +22,7 @@ import av
 import numpy as np
 import pytest
 
-from streamcall_widget.engine.media import _Timeline
+from streamcall_widget.engine.media import Timeline
 from streamcall_widget.engine.taps import LOCAL
 
 from .engine_helpers import Clients, ring_and_accept, session_of, wait_for, wait_growing
@@ -79,7 +79,7 @@ def _video_frame(pts: int) -> av.VideoFrame:
 def test_a_timeline_never_changes_a_frame_others_read() -> None:
     """Two timelines placing the same frames: a frame that must move is a copy with the new
     timestamp, the original is untouched, and both timelines stay rising."""
-    first, second = _Timeline(), _Timeline()
+    first, second = Timeline(), Timeline()
     frames = [_video_frame(3000 * n) for n in (1, 2, 2, 3)]  # the source repeats a stamp
     placed = [(first.place(f), second.place(f)) for f in frames]
     assert [f.pts for f in frames] == [3000, 6000, 6000, 9000]

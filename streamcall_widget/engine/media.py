@@ -37,7 +37,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from .listeners import ErrorSink
 from .quality import SpeakingDetector, audio_level
 
-__all__ = ["AUDIO_RATE", "AUDIO_SAMPLES", "Hook", "LocalTrack", "RemoteSink"]
+__all__ = ["AUDIO_RATE", "AUDIO_SAMPLES", "Hook", "LocalTrack", "RemoteSink", "Timeline"]
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class LocalTrack(MediaStreamTrack):
         self._wake = asyncio.Event()
         self.processor: Hook[Any] | None = None
         self.frames = 0
-        self._timeline = _Timeline()
+        self._timeline = Timeline()
         self._shaper = _AudioShaper() if kind == "audio" else None
 
     @property
@@ -280,7 +280,7 @@ class _AudioShaper:
         )
 
 
-class _Timeline:
+class Timeline:
     """Keeps a track's timestamps rising across device switches.
 
     Each device counts time from its own start, so a switch (or a looped file) would send

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Literal
 
+from av import AudioFrame, VideoFrame
 from av.frame import Frame
 
 from streamcall_widget.engine.client import StreamCall
@@ -142,7 +143,7 @@ class PageBridge:
         if self._link is not None:
             self._link.show(*self._shown)
 
-    def frame(self, key: str, kind: str, frame: Frame) -> None:
+    def frame(self, key: str, kind: str, frame: VideoFrame | AudioFrame) -> None:
         """A tile's frame for the link (engine loop); dropped while it is not connected."""
         link = self._link
         if link is not None and link.connected:

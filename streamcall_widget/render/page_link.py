@@ -23,8 +23,10 @@ from typing import Any
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av import AudioFrame, VideoFrame
 from av.frame import Frame
 
+from streamcall_widget.engine.media import Timeline
 from streamcall_widget.engine.page_devices import ROLES, Role
 from streamcall_widget.engine.rtc_config import MediaConfig
 from streamcall_widget.errors import InputError
@@ -44,15 +46,20 @@ class SlotTrack(MediaStreamTrack):
     """One downlink slot's track: the frames of whichever tile the slot shows now.
 
     Video keeps only the newest frame (a slow encoder skips frames, never lags); audio
-    keeps a short queue. With no tile, ``recv`` waits: the sender sends nothing.
+    keeps a short queue. With no tile, ``recv`` waits: the sender sends nothing. Each
+    tile's frames count time from their own source's start, so frames go through a
+    :class:`~streamcall_widget.engine.media.Timeline`: after a move to another tile the
+    timestamps still only go forward (libvpx refuses frames that go back, and the
+    sender dies with it).
     """
 
     def __init__(self, kind: str) -> None:
         super().__init__()
         self.kind = kind
         self.key: str | None = None
-        self._queue: asyncio.Queue[Frame] = asyncio.Queue()
+        self._queue: asyncio.Queue[VideoFrame | AudioFrame] = asyncio.Queue()
         self._limit = 1 if kind == "video" else _AUDIO_QUEUE
+        self._timeline = Timeline()
 
     def show(self, key: str | None) -> None:
         """Carry tile ``key`` from now on (None: nothing)."""
@@ -61,7 +68,7 @@ class SlotTrack(MediaStreamTrack):
             while not self._queue.empty():
                 self._queue.get_nowait()
 
-    def feed(self, frame: Frame) -> None:
+    def feed(self, frame: VideoFrame | AudioFrame) -> None:
         """Queue one frame of the tile shown (engine loop)."""
         while self._queue.qsize() >= self._limit:
             self._queue.get_nowait()
@@ -71,7 +78,7 @@ class SlotTrack(MediaStreamTrack):
         """The next frame to send; MediaStreamError once stopped."""
         if self.readyState != "live":
             raise MediaStreamError
-        return await self._queue.get()
+        return self._timeline.place(await self._queue.get())
 
 
 def _mids(value: object, name: str) -> list[str]:
@@ -160,7 +167,7 @@ class PageLink:
             self._wanted = {"video": list(video), "audio": list(audio)}
             self._assign()
 
-    def frame(self, key: str, kind: str, frame: Frame) -> None:
+    def frame(self, key: str, kind: str, frame: VideoFrame | AudioFrame) -> None:
         """A frame of tile ``key`` (engine loop): into the slot showing it, if any."""
         for slot in self._slots[kind].values():
             if slot.key == key:

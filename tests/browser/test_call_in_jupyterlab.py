@@ -48,11 +48,23 @@ SCREENSHOT = os.environ.get("STREAMCALL_SCREENSHOT")
 """Where to save a screenshot of the live call (the README's picture), when set."""
 
 
-def _pixels(canvas: Locator) -> str:
-    """A digest of a canvas's pixels, to see them change."""
-    digest: str = canvas.evaluate(
-        """(canvas) => {
+MEDIA = ".sc-video:visible"
+"""A tile's picture as shown: its native <video> over the page link, or its canvas."""
+
+
+def _pixels(media: Locator) -> str:
+    """A digest of a tile's pixels (canvas or video), to see them change."""
+    digest: str = media.evaluate(
+        """(media) => {
+          let canvas = media;
+          if (media.tagName === 'VIDEO') {
+            canvas = document.createElement('canvas');
+            canvas.width = media.videoWidth;
+            canvas.height = media.videoHeight;
+            canvas.getContext('2d').drawImage(media, 0, 0);
+          }
           const {width, height} = canvas;
+          if (!width || !height) return 'empty';
           const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
           let sum = 0;
           for (let i = 0; i < data.length; i += 97) sum = (sum * 31 + data[i]) % 1000000007;
@@ -120,7 +132,7 @@ def test_login_ring_accept_watch_and_hang_up(
     try:
         bob_tile = view.locator(".sc-tile:not([data-key=local])")
         expect(bob_tile).to_contain_text("Bob", timeout=TIMEOUT_MS)
-        canvas = bob_tile.locator("canvas")
+        canvas = bob_tile.locator(MEDIA)
         expect(canvas).to_be_visible(timeout=TIMEOUT_MS)
         _wait_pixels_change(canvas)
         _frames_flow_while_a_cell_runs(page, view)
@@ -154,7 +166,7 @@ def test_screens_are_shared_both_ways_by_click_and_by_code(
         screen = view.locator(".sc-tile[data-key$=':screen']")
         expect(screen).to_contain_text("Bob's screen", timeout=TIMEOUT_MS)
         expect(screen).to_have_class(re.compile(r"\bsc-main\b"))
-        _wait_pixels_change(screen.locator("canvas"))
+        _wait_pixels_change(screen.locator(MEDIA))
         if SCREENSHOT:
             shared = Path(SCREENSHOT).with_name("screen-share-in-jupyterlab.png")
             view.screenshot(path=str(shared))
@@ -222,7 +234,7 @@ def test_phone_works_in_notebook7(
         login = wait_for_widget(page, 0, ".sc-login")
         login.locator("[data-action=login]").click()
         expect(login).to_contain_text("Logged in", timeout=TIMEOUT_MS)
-        preview = wait_for_widget(page, 0, ".sc-call").locator(".sc-tile[data-key=local] canvas")
+        preview = wait_for_widget(page, 0, ".sc-call").locator(f".sc-tile[data-key=local] {MEDIA}")
         expect(preview).to_be_visible(timeout=TIMEOUT_MS)
         _wait_pixels_change(preview)
     finally:

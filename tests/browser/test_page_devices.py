@@ -97,7 +97,9 @@ def test_page_camera_and_microphone_reach_the_other_kernel(
     assert seen["peak_hz"] and abs(seen["peak_hz"] - FAKE_BEEP_HZ) < 20, seen
     assert abs(seen["alice_tone"] - FAKE_BEEP_HZ) > 100
     # Alice's page shows Bob: a native <video> over the link, else a canvas.
-    expect(view).to_have_attribute("data-path", path if path == "pipe" else "webrtc", timeout=TIMEOUT_MS)
+    expect(view).to_have_attribute(
+        "data-path", path if path == "pipe" else "webrtc", timeout=TIMEOUT_MS
+    )
     tile = view.locator(".sc-tile:not(.sc-local)").first
     if path == "auto":
         expect(tile).to_have_class(re.compile("sc-native"), timeout=TIMEOUT_MS)
