@@ -28,20 +28,10 @@ from playwright.async_api import Page, async_playwright
 
 from streamcall_widget.engine.colour import page_source_space, to_canonical, to_rgb_array
 from tests.browser.chromium import CHROMIUM, CHROMIUM_FLAGS
+from tests.test_colour import COLOURS
 
 ORIGIN = "http://localhost:8765/"
 COLOUR_JS = (Path(__file__).parents[2] / "js" / "lib" / "colour.js").read_text(encoding="utf-8")
-COLOURS = [
-    (10, 144, 10),
-    (200, 30, 60),
-    (128, 128, 128),
-    (255, 255, 255),
-    (0, 0, 0),
-    (255, 0, 0),
-    (0, 255, 0),
-    (0, 0, 255),
-    (255, 0, 255),
-]
 TOLERANCE = 8
 STABLE_FRAMES = 4
 """Frames in a row whose centre must agree before one counts as showing the new colour
