@@ -79,7 +79,8 @@ H264 decoder gives these for a stream whose VUI says full range)."""
 class ColourSpace:
     """How YUV numbers map to colours: the matrix, and full (0-255) or limited (16-235
     luma, 16-240 chroma) range. Primaries and transfer are not here: nothing in a call
-    converts them, and both sources measured use the same (BT.709/sRGB-like) ones."""
+    converts them (the page reports BT.709 for a canvas, SMPTE 170M for the camera), and
+    the difference they make is small next to reading the wrong matrix or range."""
 
     matrix: Matrix
     full_range: bool
@@ -136,9 +137,9 @@ def page_source_space(kind: PageSource, reported: Mapping[str, Any] | None) -> C
     ``reported`` is the track's ``VideoFrame.colorSpace`` as the page read it (None when
     the page could not). Measured with Chromium 156 → aiortc, VP8 and H264:
 
-    - A track whose frames are YUV (the camera: I420, ``smpte170m``, limited) is encoded
-      as it is, bytes unchanged, so the reported colour space predicts the data and is used.
-      H264's VUI says the same (SMPTE 170M, limited).
+    - A track whose frames are YUV (the fake camera, and the fake screen device: I420,
+      ``smpte170m``, limited) is encoded as it is, bytes unchanged, so the reported colour
+      space predicts the data and is used. H264's VUI says the same (SMPTE 170M, limited).
     - A track whose frames are RGB (``canvas.captureStream()``: BGRA, matrix ``"rgb"``,
       full range) is converted by Chromium to **BT.709 full range** before encoding; the
       reported colour space describes the RGB, not the data, so it cannot be used: the
@@ -195,7 +196,7 @@ def frame_space(frame: av.VideoFrame) -> ColourSpace:
 
 def to_rgb_array(frame: av.VideoFrame) -> npt.NDArray[np.uint8]:
     """``frame`` as an HxWx3 uint8 RGB array, read in the colour space it says it is in
-    (:func:`frame_space`); frames already RGB are returned as they are."""
+    (:func:`frame_space`); frames in an RGB format are only repacked as rgb24."""
     if not _is_yuv(frame):
         rgb = frame.to_ndarray(format="rgb24")
     else:
