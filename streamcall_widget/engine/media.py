@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from .colour import to_rgb_array
 from .listeners import ErrorSink
 from .quality import SpeakingDetector, audio_level
 
@@ -332,9 +333,10 @@ def _copy_frame(frame: Frame) -> Frame:
 
 
 def _as_array(frame: Frame) -> Array:
-    """A video frame as HxWx3 RGB, an audio frame as its samples (planes x samples)."""
+    """A video frame as HxWx3 RGB (read in the colour space the frame says it is in,
+    canonical where it says nothing), an audio frame as its samples (planes x samples)."""
     if isinstance(frame, av.VideoFrame):
-        return frame.to_ndarray(format="rgb24")
+        return to_rgb_array(frame)
     return frame.to_ndarray()
 
 
