@@ -6,7 +6,6 @@ and the calls are real, with synthetic devices.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,6 @@ import traitlets
 
 from streamcall_widget.errors import InputError
 from streamcall_widget.widgets import LAYOUTS, CallView, DeviceControls, LoginPanel, phone
-from streamcall_widget.widgets.assets import load_module
 
 from .engine_helpers import Clients, wait_for
 from .widget_helpers import Page, page
@@ -247,11 +245,3 @@ def test_phone_composes_the_three_widgets_of_one_client(clients: Clients, page: 
         assert all(w.language == "fr" and w.client is alice.sc for w in box.children)
     finally:
         box.close()
-
-
-@pytest.mark.parametrize("name", ["login_panel", "call_view", "device_controls"])
-def test_renderer_modules_compose_without_relative_imports(name: str) -> None:
-    """Each widget's module is self-contained once composed, with one default export."""
-    module = load_module(name)
-    assert not re.search(r'^import .* from "\./', module, re.MULTILINE)
-    assert module.count("export default") == 1

@@ -159,7 +159,7 @@ export function createTileSet(stage, frames, sizes, onDrawn, videoOf) {
     update(participants, arrangement, text) {
       const keys = new Set(participants.map((p) => p.key));
       for (const key of [...tiles.keys()]) if (!keys.has(key)) remove(key);
-      const ordered = [...participants].sort((a, b) => (b.key === arrangement.main) - (a.key === arrangement.main));
+      const ordered = [...participants].sort((a, b) => Number(b.key === arrangement.main) - Number(a.key === arrangement.main));
       ordered.forEach((p, index) => {
         let tile = tiles.get(p.key);
         if (!tile) {

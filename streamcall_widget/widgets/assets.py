@@ -1,58 +1,65 @@
-"""The browser renderers: one ES module per widget, composed from ``js/`` when loaded.
+"""The browser renderers: one ES module per widget, bundled from ``js/`` by esbuild.
 
-The renderers are plain ES modules that the browser runs as written, with no build step and
-no Node.js on the user's machine. anywidget loads a widget's module from a string, so a
-relative ``import`` cannot reach a sibling file; instead, each
-``import { a, b } from "./lib/x.js";`` line of a module is replaced by the text of
-``lib/x.js`` (its own imports composed the same way, each file once) with ``export``
-dropped. Library files therefore share one top-level scope per widget: their top-level
-names must differ (the browser rejects a duplicate with a SyntaxError at load).
+anywidget loads a widget's module from a string, so a relative ``import`` cannot reach a
+sibling file: ``npm run build`` (``js/build.mjs``) bundles each widget's entry module with
+everything it imports from ``js/lib`` into one self-contained module,
+``streamcall_widget/static/<widget>.js``, beside the stylesheet ``style.css``. A wheel ships
+those files (its build runs ``npm run build``); a source tree (the editable install) reads
+the ones built there and refuses stale ones, since a bundle older than a file under ``js/``
+would show the page an old renderer with no sign of it: loading raises
+:class:`~streamcall_widget.errors.InvalidState` naming the command that rebuilds.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 
-from streamcall_widget.errors import InputError
+from streamcall_widget.errors import InvalidState
 
-__all__ = ["js_root", "load_css", "load_module"]
+__all__ = ["BUILD_COMMAND", "js_root", "load_css", "load_module", "static_root"]
 
-_IMPORT = re.compile(r'^import\s*\{[^}]*\}\s*from\s*"(\./[^"]+\.js)";[ \t]*$', re.MULTILINE)
-_EXPORT = re.compile(r"^export (?=(?:async )?(?:function|const|let|class) )", re.MULTILINE)
+BUILD_COMMAND = "npm ci && npm run build"
+"""What builds the bundles, run at the repository root (``bash .ci/bootstrap`` runs it too)."""
 
 
 def js_root() -> Path:
-    """Where the renderers are: inside the installed package, else the source tree's js/."""
-    here = Path(__file__).resolve().parent.parent
-    packaged = here / "js"
-    return packaged if packaged.is_dir() else here.parent / "js"
+    """The renderers' sources: the source tree's ``js/`` (an installed wheel has none)."""
+    return Path(__file__).resolve().parent.parent.parent / "js"
+
+
+def static_root() -> Path:
+    """Where the built bundles are: ``static/`` inside the package."""
+    return Path(__file__).resolve().parent.parent / "static"
 
 
 @functools.cache
 def load_module(name: str) -> str:
-    """The ES module of widget ``name`` (``js/<name>.js``) with its imports composed in."""
-    return _compose(js_root() / f"{name}.js", seen=set(), library=False)
+    """The bundled ES module of widget ``name`` (built from ``js/<name>.js``)."""
+    return _read_bundle(f"{name}.js")
 
 
 @functools.cache
 def load_css() -> str:
-    """The stylesheet shared by the three widgets."""
-    return (js_root() / "style.css").read_text(encoding="utf-8")
+    """The stylesheet shared by the three widgets (``js/style.css``, as built)."""
+    return _read_bundle("style.css")
 
 
-def _compose(path: Path, *, seen: set[Path], library: bool) -> str:
-    if not path.is_file():
-        raise InputError(f"renderer module {path} does not exist")
-    seen.add(path)
-    text = path.read_text(encoding="utf-8")
+def _read_bundle(filename: str) -> str:
+    """The text of one built file, after checking that it exists and is not stale."""
+    bundle = static_root() / filename
+    rebuild = f"run `{BUILD_COMMAND}` at the repository root (or `bash .ci/bootstrap`)"
+    if not bundle.is_file():
+        raise InvalidState(f"the renderer bundle {bundle} has not been built: {rebuild}")
+    newer = _newer_source(bundle.stat().st_mtime)
+    if newer is not None:
+        raise InvalidState(f"the renderer bundle {bundle} is older than {newer}: {rebuild}")
+    return bundle.read_text(encoding="utf-8")
 
-    def inline(match: re.Match[str]) -> str:
-        target = (path.parent / match.group(1)).resolve()
-        if target in seen:
-            return f"// {match.group(1)}: composed above"
-        return _compose(target, seen=seen, library=True)
 
-    text = _IMPORT.sub(inline, text)
-    return _EXPORT.sub("", text) if library else text
+def _newer_source(built: float) -> Path | None:
+    """A file under ``js/`` changed after ``built`` (an mtime), if the sources are here."""
+    sources = js_root()
+    if not (sources / "build.mjs").is_file():  # an installed wheel: bundles only
+        return None
+    return next((path for path in sorted(sources.rglob("*")) if path.stat().st_mtime > built), None)

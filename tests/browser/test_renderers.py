@@ -1,6 +1,6 @@
 """The browser renderers (js/), run in Chromium against a fake anywidget model.
 
-Each test loads one composed widget module (``assets.load_module``) and the stylesheet into
+Each test loads one bundled widget module (``assets.load_module``) and the stylesheet into
 a page served by Playwright's router (no network), mounts it on ``FakeModel``
 (tests/browser/fake_model.js) and plays the kernel: it pushes traits and custom messages
 and reads back what the page sent.

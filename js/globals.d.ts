@@ -1,0 +1,14 @@
+// What the renderers read from the page's `window`, for `npm run typecheck` only (esbuild
+// never sees this file). Both are optional: the renderers test for them before use.
+
+interface Window {
+  /** Benchmark hook, called after each tile paint (bench/ defines it; see js/README.md). */
+  __streamcall_on_draw?: (draw: {
+    key: string;
+    ts: number;
+    canvas: HTMLCanvasElement;
+    drawnAt: number;
+  }) => void;
+  /** JupyterLab's application object, present in JupyterLab (lib/notify.js uses its commands). */
+  jupyterapp?: any;
+}
