@@ -2,11 +2,15 @@
 // never sees this file). Both are optional: the renderers test for them before use.
 
 interface Window {
-  /** Benchmark hook, called after each tile paint (bench/ defines it; see js/README.md). */
+  /** Benchmark hook, called after each tile paint (bench/ defines it; see js/README.md):
+   * a canvas painted from a JPEG frame (`ts`: when the kernel got it), or a frame a native
+   * video presented (`native`, `ts` 0: the link carries no kernel time). */
   __streamcall_on_draw?: (draw: {
     key: string;
     ts: number;
-    canvas: HTMLCanvasElement;
+    canvas?: HTMLCanvasElement;
+    video?: HTMLVideoElement;
+    native?: boolean;
     drawnAt: number;
   }) => void;
   /** JupyterLab's application object, present in JupyterLab (lib/notify.js uses its commands). */

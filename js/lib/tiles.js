@@ -56,7 +56,7 @@ function countPresentedFrames(key, video, onDrawn, signal) {
   let handle = 0;
   const presented = (_now, metadata) => {
     onDrawn();
-    const hook = window["__streamcall_on_draw"];
+    const hook = window.__streamcall_on_draw;
     if (typeof hook === "function") {
       hook({ key, ts: 0, video, native: true, drawnAt: performance.timeOrigin + metadata.expectedDisplayTime });
     }

@@ -23,6 +23,8 @@ from av import AudioFrame, VideoFrame
 from av.frame import Frame
 
 from streamcall_widget.engine.client import StreamCall
+from streamcall_widget.engine.colour import ColourSpace, page_source_space, to_canonical
+from streamcall_widget.engine.colour import PageSource as PageSourceKind
 from streamcall_widget.engine.page_devices import ROLES, Role
 from streamcall_widget.errors import InputError
 
@@ -46,6 +48,11 @@ def _role(content: dict[str, Any]) -> Role:
     return role  # type: ignore[no-any-return]
 
 
+def _source_kind(role: Role) -> PageSourceKind:
+    """What kind of picture a video capture is, for its colour space."""
+    return "screen" if role == "screen" else "camera"
+
+
 class PageBridge:
     """The page of one CallView model, for its client: devices, captures, media link.
 
@@ -61,6 +68,8 @@ class PageBridge:
         self._link: PageLink | None = None
         self._shown: tuple[list[str], list[str]] = ([], [])
         self.path: Path = "pipe"
+        self._colours: dict[Role, ColourSpace] = {}
+        """The colour space each video capture arrives in (from its capture_state)."""
         self._engine.call_soon(lambda: client.media.page.attach(self))
 
     # -- page → kernel (comm thread) -----------------------------------------------------
@@ -88,9 +97,13 @@ class PageBridge:
             if content["kind"] == "page_devices":
                 page.report(self, content)
             elif content["kind"] == "capture_state":
-                error = content.get("error")
-                ok = content.get("ok") is True
-                page.captured(_role(content), ok, error if isinstance(error, dict) else None)
+                role, error, ok = _role(content), content.get("error"), content.get("ok") is True
+                if ok and role != "microphone":
+                    colour = content.get("colour")
+                    self._colours[role] = page_source_space(
+                        _source_kind(role), colour if isinstance(colour, dict) else None
+                    )
+                page.captured(role, ok, error if isinstance(error, dict) else None)
             else:
                 page.ended(_role(content))
         except InputError as exc:
@@ -132,6 +145,9 @@ class PageBridge:
 
     def _feed(self, role: Role, frame: Frame) -> None:
         """A frame the page captured (engine loop), in the kernel's colour space."""
+        if isinstance(frame, VideoFrame):
+            space = self._colours.get(role) or page_source_space(_source_kind(role), None)
+            frame = to_canonical(frame, space)
         self._client.media.page.feed(role, frame)
 
     def show(self, video: list[str], audio: list[str]) -> None:
