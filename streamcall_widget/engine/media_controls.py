@@ -111,10 +111,20 @@ class MediaControls:
 
     @threadsafe
     async def set_speaker(self, name: str) -> SuccessResponse:
-        """Play remote audio on speaker ``name`` (``browser``, ``null`` or a device)."""
+        """Play remote audio on speaker ``name`` (``browser``, ``null`` or a device; a
+        browser speaker ``browser:<id>`` through the page's ``setSinkId``)."""
+        return await self._use_speaker(name)
+
+    async def _use_speaker(self, name: str) -> SuccessResponse:
         if not isinstance(name, str) or not name:
             raise InputError("speaker name must be a non-empty string (see list_devices())")
-        device = await self.media.select_speaker(name)
+        device = (await self.media.list()).find(DeviceKind.SPEAKER, name)
+        if device.format == "browser" and not self.media.page.set_sink(device):
+            raise DeviceError(
+                f"this browser cannot choose a speaker (no setSinkId): {device.label} "
+                "cannot be used; the call plays on the browser's default output"
+            )
+        device = await self.media.select_speaker(device.id)
         state = CallState.SPEAKER_DISABLED if device.id == "null" else CallState.SPEAKER_ENABLED
         call = self._active
         event = (
@@ -137,9 +147,9 @@ class MediaControls:
         if not isinstance(device_id, str) or not device_id:
             raise InputError("device_id must be a speaker id from list_devices()")
         device = (await self.media.list()).find(DeviceKind.SPEAKER, device_id)
-        if device.format == "browser" and not self.media.page.set_sink(device):
+        if device.format == "browser" and not self.media.page.sink_supported:
             return SuccessResponse(success=False)
-        return await self.set_speaker(device.id)
+        return await self._use_speaker(device.id)
 
     def get_permission_state(self) -> PermissionState:
         """Whether the page may use the camera and microphone (seed 002's

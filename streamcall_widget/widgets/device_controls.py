@@ -27,8 +27,11 @@ DEVICE_KINDS = ("camera", "microphone", "speaker")
 class DeviceControls(EngineWidget):
     """Turn the microphone and camera on and off, pick devices, watch the microphone level.
 
-    The pickers list what ``list_devices()`` finds (synthetic devices included); the
-    speaker ``browser`` plays the call's audio in the page through CallView.
+    The pickers list what ``list_devices()`` finds: the page's own devices (labelled
+    "(browser)", once a CallView is shown), this machine's and the synthetic ones; they
+    follow devices plugged in or out (``devicesUpdated``). The speaker ``browser`` plays
+    the call's audio in the page through CallView, a ``browser:`` speaker there too, on
+    that output device.
     """
 
     _esm = load_module("device_controls")
@@ -61,6 +64,7 @@ class DeviceControls(EngineWidget):
         self._level = 0.0
         super().__init__(client, **kwargs)
         self._tap = self.client.watch_media(self._on_frame)
+        self._listeners.append(self.client.add_listener("devicesUpdated", self._devices_updated))
         self.refresh_devices()
 
     def select(self, device_kind: object, device: object) -> EngineFuture[SuccessResponse]:
@@ -90,6 +94,10 @@ class DeviceControls(EngineWidget):
     def _show_devices(self, done: Future[DeviceList]) -> None:
         if done.exception() is None:
             self.devices = devices_snapshot(done.result())
+
+    def _devices_updated(self, devices: DeviceList) -> None:
+        """A device appeared or went (in the page or on the kernel's machine)."""
+        self.devices = devices_snapshot(devices)
 
     def _on_frame(self, key: str, kind: str, frame: Any) -> None:
         if key == LOCAL and kind == "audio":

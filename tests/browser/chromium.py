@@ -26,17 +26,24 @@ CHROMIUM_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
 )
+FAKE_UI = "--use-fake-ui-for-media-stream"
+"""Accept every camera, microphone and screen prompt (without it, headless Chromium
+refuses them: NotAllowedError)."""
 
 
 @contextmanager
-def launch_chromium(*, extra_flags: tuple[str, ...] = ()) -> Iterator[Browser]:
+def launch_chromium(
+    *, extra_flags: tuple[str, ...] = (), allow_devices: bool = True
+) -> Iterator[Browser]:
     """Headless Chromium, closed on exit (Playwright gives each launch a fresh profile
-    directory of its own, so no state leaks between tests)."""
+    directory of its own, so no state leaks between tests); ``allow_devices=False`` makes
+    it refuse camera, microphone and screen requests as a person clicking Block would."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_FLAGS, *extra_flags]
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[*CHROMIUM_FLAGS, *((FAKE_UI,) if allow_devices else ()), *extra_flags],
         )
         try:
             yield browser

@@ -1,11 +1,13 @@
-"""The person's own camera and microphone, from the page, in a call (JupyterLab, Chromium).
+"""The person's own camera, microphone and screen, from the page, in a call (JupyterLab).
 
-Alice's notebook shows a CallView with no devices chosen: the page's (Chromium's fake
+Alice's notebook shows a CallView and chooses no devices: the page's (Chromium's fake
 camera and microphone) become hers. Bob is a second client in the same kernel with
-synthetic devices. Bob's hooks must see Alice's *page* frames (Chromium's fake pattern, not
-the synthetic stamp the kernel would draw for alice) and her page's tone, and Alice's page
-must draw Bob's frames in a native ``<video>`` element: over the WebRTC link by default,
-over the widget channel when the link is forced off.
+synthetic devices. Bob's hooks must see Alice's *page* frames (Chromium's pattern, not the
+synthetic stamp the kernel would draw for alice) and the page's tone, and Alice's page
+must draw Bob: over the WebRTC link (native ``<video>``) by default, over the widget
+channel when the link is forced off. Also: a refused permission (readable in Python and in
+the view, the call goes on with the kernel's devices), a screen shared from the page and
+stopped from the page, and a device plugged into the page raising ``devicesUpdated``.
 """
 
 from __future__ import annotations
@@ -14,13 +16,22 @@ import json
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from .chromium import launch_chromium
 from .conftest import NotebookPageFactory
-from .jupyter import JupyterServer, kernel_execute, run_all_cells, wait_for_widget
+from .jupyter import (
+    JupyterServer,
+    kernel_execute,
+    open_notebook,
+    run_all_cells,
+    wait_for_widget,
+    write_notebook,
+)
 
 TIMEOUT_MS = 45_000
 FAKE_BEEP_HZ = 400.0
@@ -28,19 +39,21 @@ FAKE_BEEP_HZ = 400.0
 
 SETUP = (
     "from streamcall_widget import StreamCall\n"
-    "from streamcall_widget.widgets import CallView, LoginPanel\n"
+    "from streamcall_widget.widgets import CallView\n"
     "alice = StreamCall()\n"
     "alice.login('alice', name='Alice').result(20)\n"
     "view = CallView(alice, tile_layout='grid', media_path={path!r})\n"
     "view"
 )
-CALL = (
-    "from streamcall_widget.engine.stamp import read_stamp, user_stamp, user_tone, dominant_frequency\n"
+BOB_CALLS = (
+    "from streamcall_widget.engine.stamp import (\n"
+    "    dominant_frequency, read_stamp, user_stamp, user_tone)\n"
     "bob = StreamCall(camera='synthetic-camera', microphone='synthetic-microphone')\n"
     "bob.login('bob', name='Bob').result(20)\n"
-    "seen = {'video': [], 'audio': []}\n"
+    "seen = {'video': [], 'audio': [], 'screen': []}\n"
     "ring = bob.call(['alice']).result(20)\n"
     "ring.on_remote_video(lambda who, rgb: seen['video'].append(rgb))\n"
+    "ring.on_remote_video(lambda who, rgb: seen['screen'].append(rgb), 'screen_share')\n"
     "ring.on_remote_audio(lambda who, pcm: seen['audio'].append(pcm))\n"
     "alice.accept_call().result(20)\n"
     "print('ok')"
@@ -52,7 +65,9 @@ WHAT_BOB_SEES = (
     "print(json.dumps({\n"
     "  'camera': alice.media.camera.id if alice.media.camera else None,\n"
     "  'microphone': alice.media.microphone.id if alice.media.microphone else None,\n"
+    "  'permission': alice.get_permission_state().state,\n"
     "  'frames': len(seen['video']),\n"
+    "  'screens': len(seen['screen']),\n"
     "  'stamps': [read_stamp(f) for f in frames],\n"
     "  'alice_stamp': user_stamp('alice'),\n"
     "  'spread': float(np.std(frames[-1])) if frames else 0.0,\n"
@@ -61,11 +76,7 @@ WHAT_BOB_SEES = (
     "  'alice_tone': user_tone('alice'),\n"
     "}))"
 )
-
-
-def _setup(page: Page) -> Locator:
-    run_all_cells(page)
-    return wait_for_widget(page, 0, ".sc-call", timeout_ms=TIMEOUT_MS)
+CLOSE = "for c in ('bob', 'alice'):\n    globals()[c].close() if c in globals() else None"
 
 
 def _bob_sees(page: Page) -> dict[str, Any]:
@@ -81,37 +92,174 @@ def _wait(page: Page, check: Callable[[dict[str, Any]], bool], what: str) -> dic
     return seen
 
 
+def _in_a_call(page: Page) -> Locator:
+    run_all_cells(page)
+    view = wait_for_widget(page, 0, ".sc-call", timeout_ms=TIMEOUT_MS)
+    assert kernel_execute(page, BOB_CALLS).strip().endswith("ok")
+    return view
+
+
+def _frames_drawn(view: Locator) -> int:
+    return int(view.get_attribute("data-frames-drawn") or 0)
+
+
 @pytest.mark.parametrize("path", ["auto", "pipe"])
 def test_page_camera_and_microphone_reach_the_other_kernel(
     jupyter_lab: JupyterServer, notebook_page: NotebookPageFactory, path: str
 ) -> None:
+    """Both ways: the page's camera and microphone to Bob's hooks, Bob to the page."""
     page = notebook_page(jupyter_lab, [SETUP.format(path=path)])
-    view = _setup(page)
-    assert kernel_execute(page, CALL).strip().endswith("ok")
-    # Bob's hooks get Alice's page camera: Chromium's pattern, never the synthetic stamp.
-    seen = _wait(page, lambda s: s["frames"] >= 30 and s["audio_frames"] >= 50, "bob's hooks")
-    assert seen["camera"].startswith("browser:") and seen["microphone"].startswith("browser:")
-    assert seen["alice_stamp"] not in seen["stamps"], seen
-    assert seen["spread"] > 10, "a flat picture is not the fake camera's pattern"
-    # Chromium's fake microphone beeps at 400 Hz; the synthetic one would play alice's tone.
-    assert seen["peak_hz"] and abs(seen["peak_hz"] - FAKE_BEEP_HZ) < 20, seen
-    assert abs(seen["alice_tone"] - FAKE_BEEP_HZ) > 100
-    # Alice's page shows Bob: a native <video> over the link, else a canvas.
-    expect(view).to_have_attribute(
-        "data-path", path if path == "pipe" else "webrtc", timeout=TIMEOUT_MS
-    )
-    tile = view.locator(".sc-tile:not(.sc-local)").first
-    if path == "auto":
-        expect(tile).to_have_class(re.compile("sc-native"), timeout=TIMEOUT_MS)
+    view = _in_a_call(page)
+    try:
+        seen = _wait(page, lambda s: s["frames"] >= 30 and s["audio_frames"] >= 50, "bob's hooks")
+        assert seen["camera"].startswith("browser:"), seen
+        assert seen["microphone"].startswith("browser:"), seen
+        assert seen["permission"] == "success"
+        assert seen["alice_stamp"] not in seen["stamps"], "the kernel's synthetic camera was sent"
+        assert seen["spread"] > 10, "a flat picture is not the fake camera's pattern"
+        assert abs(seen["peak_hz"] - FAKE_BEEP_HZ) < 20, seen
+        assert abs(seen["alice_tone"] - FAKE_BEEP_HZ) > 100, "the tones must differ"
+
+        expect(view).to_have_attribute(
+            "data-path", "pipe" if path == "pipe" else "webrtc", timeout=TIMEOUT_MS
+        )
+        bob_tile = view.locator(".sc-tile:not(.sc-local)").first
+        if path == "auto":
+            expect(bob_tile).to_have_class(re.compile(r"\bsc-native\b"), timeout=TIMEOUT_MS)
+            page.wait_for_function(
+                "(video) => video.videoWidth > 0 && video.currentTime > 0.5",
+                arg=bob_tile.locator("video").element_handle(),
+                timeout=TIMEOUT_MS,
+            )
+        else:
+            expect(bob_tile.locator("canvas")).to_be_visible(timeout=TIMEOUT_MS)
+        before = _frames_drawn(view)
         page.wait_for_function(
-            "(v) => v.videoWidth > 0 && v.currentTime > 0.5",
-            arg=tile.locator("video").element_handle(),
+            "([view, before]) => Number(view.dataset.framesDrawn) > before + 20",
+            arg=[view.element_handle(), before],
             timeout=TIMEOUT_MS,
         )
-    drawn = int(view.get_attribute("data-frames-drawn") or 0)
-    page.wait_for_function(
-        "([el, before]) => Number(el.dataset.framesDrawn) > before + 20",
-        arg=[view.element_handle(), drawn],
-        timeout=TIMEOUT_MS,
+    finally:
+        kernel_execute(page, CLOSE)
+
+
+def test_screen_shared_from_the_page_and_stopped_by_the_browser(
+    jupyter_lab: JupyterServer, notebook_page: NotebookPageFactory
+) -> None:
+    """Share screen asks the page (getDisplayMedia); Bob gets the screen; the browser's own
+    "Stop sharing" (the track ends) stops our share with ``local_share_closed``."""
+    page = notebook_page(jupyter_lab, [SETUP.format(path="auto")])
+    view = _in_a_call(page)
+    try:
+        kernel_execute(
+            page,
+            "events = []\nalice.add_listener('callEvent', lambda e: events.append(e.state.value))",
+        )
+        page.evaluate(
+            """() => {
+              const devices = navigator.mediaDevices;
+              const original = devices.getDisplayMedia.bind(devices);
+              devices.getDisplayMedia = async (options) => {
+                window.__shared = await original(options);
+                return window.__shared;
+              };
+            }"""
+        )
+        share = view.locator("[data-action=share]")
+        expect(share).to_have_text("Share screen", timeout=TIMEOUT_MS)
+        share.click()
+        expect(share).to_have_text("Stop sharing", timeout=TIMEOUT_MS)
+        seen = _wait(page, lambda s: s["screens"] >= 10, "bob never got alice's page screen")
+        assert seen["screens"] >= 10
+        assert "browser:screen" in kernel_execute(
+            page, "print([s.source for s in alice.current_call.local_streams])"
+        )
+        # What the browser's "Stop sharing" bar does: the track ends.
+        page.evaluate(
+            "() => { const t = window.__shared.getVideoTracks()[0];"
+            " t.stop(); t.dispatchEvent(new Event('ended')); }"
+        )
+        expect(share).to_have_text("Share screen", timeout=TIMEOUT_MS)
+        deadline = time.monotonic() + 20
+        while "local_share_closed" not in kernel_execute(page, "print(events)"):
+            assert time.monotonic() < deadline, "no local_share_closed event"
+            page.wait_for_timeout(200)
+        assert "False" in kernel_execute(page, "print(alice.current_call.has_screen_sharing)")
+    finally:
+        kernel_execute(page, CLOSE)
+
+
+def test_a_device_plugged_into_the_page_raises_devices_updated(
+    jupyter_lab: JupyterServer, notebook_page: NotebookPageFactory
+) -> None:
+    """The page's ``devicechange`` with a new camera: the kernel's ``devicesUpdated``
+    listener gets a list with it, and DeviceControls' camera picker offers it."""
+    page = notebook_page(
+        jupyter_lab,
+        [
+            SETUP.format(path="auto"),
+            "from streamcall_widget.widgets import DeviceControls\n"
+            "updates = []\n"
+            "alice.add_listener('devicesUpdated', lambda d: updates.append(d))\n"
+            "DeviceControls(alice)",
+        ],
     )
-    kernel_execute(page, "bob.close(); alice.close()")
+    run_all_cells(page)
+    controls = wait_for_widget(page, 1, ".sc-devices", timeout_ms=TIMEOUT_MS)
+    try:
+        page.evaluate(
+            """() => {
+              const devices = navigator.mediaDevices;
+              const original = devices.enumerateDevices.bind(devices);
+              devices.enumerateDevices = async () => [...await original(), {
+                kind: 'videoinput', deviceId: 'plugged-in', label: 'USB camera',
+                groupId: 'usb', toJSON() { return this; },
+              }];
+              devices.dispatchEvent(new Event('devicechange'));
+            }"""
+        )
+        found = "print(any(c.id == 'browser:plugged-in' for u in updates for c in u.cameras))"
+        deadline = time.monotonic() + 20
+        while "True" not in kernel_execute(page, found):
+            assert time.monotonic() < deadline, "no devicesUpdated with the new camera"
+            page.wait_for_timeout(200)
+        picker = controls.locator("select[data-kind=camera]")
+        expect(picker.locator("option", has_text="USB camera (browser)")).to_have_count(1)
+    finally:
+        kernel_execute(page, "alice.close()")
+
+
+def test_a_refused_permission_is_explained_and_the_call_goes_on(
+    jupyter_lab: JupyterServer,
+) -> None:
+    """Chromium without the fake-UI flag refuses the camera and microphone: the
+    browser's answer to a person clicking Block. get_permission_state() says ``denied``
+    with what to do, the view shows the same words, and the call goes on with the kernel's
+    devices (Bob sees alice's synthetic stamp). This Chromium runs in a thread of its own:
+    Playwright's sync API allows one instance per thread, and the module's browser has
+    this one."""
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(_refused_permission, jupyter_lab).result()
+
+
+def _refused_permission(jupyter_lab: JupyterServer) -> None:
+    write_notebook(jupyter_lab.root / "refused.ipynb", [SETUP.format(path="auto")])
+    with launch_chromium(allow_devices=False) as refusing:
+        page = open_notebook(refusing, jupyter_lab, "refused.ipynb")
+        try:
+            view = _in_a_call(page)
+            seen = _wait(page, lambda s: s["frames"] >= 10, "bob's hooks")
+            assert seen["permission"] == "denied"
+            assert seen["alice_stamp"] in seen["stamps"], "the kernel's camera should stand in"
+            assert not seen["camera"].startswith("browser:")
+            state = kernel_execute(
+                page,
+                "s = alice.get_permission_state()\nprint(s.error.reason, '|', s.error.message)",
+            )
+            reason, message = (part.strip() for part in state.split("|"))
+            assert reason == "NotAllowedError"
+            assert "Allow it in the address bar" in message
+            expect(view.locator(".sc-error")).to_contain_text("Allow it in the address bar")
+        finally:
+            kernel_execute(page, CLOSE)
+            page.close()
