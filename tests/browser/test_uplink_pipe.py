@@ -19,16 +19,17 @@ from typing import Any, cast
 import av
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, Route
+from playwright.sync_api import Browser, Page
 
 from streamcall_widget.render.uplink import PipeUplink
 from tests.browser.chromium import launch_chromium
+from tests.browser.test_renderers import page
 
-ORIGIN = "http://localhost:8766"
-"""Routed by Playwright, never fetched; localhost is a secure context (getUserMedia)."""
-HERE = Path(__file__).parent
-FAKE_MODEL_JS = (HERE / "fake_model.js").read_text(encoding="utf-8")
-UPLINK_JS = (HERE.parent.parent / "js" / "lib" / "uplink_pipe.js").read_text(encoding="utf-8")
+__all__ = ["page"]  # the renderer tests' page fixture: a routed localhost page with FakeModel
+
+UPLINK_JS = (Path(__file__).parent.parent.parent / "js" / "lib" / "uplink_pipe.js").read_text(
+    encoding="utf-8"
+)
 VIDEO_FRAMES = 30
 AUDIO_SECONDS = 3.0
 
@@ -66,25 +67,6 @@ def browser() -> Iterator[Browser]:
     # The capture AudioContext starts at once, as after the click that turns the mic on.
     with launch_chromium(extra_flags=("--autoplay-policy=no-user-gesture-required",)) as chromium:
         yield chromium
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A blank page on a routed localhost origin with FakeModel; a page error fails."""
-    context = browser.new_context()
-    page = context.new_page()
-
-    def serve(route: Route) -> None:
-        route.fulfill(status=200, content_type="text/html", body="<!doctype html><body></body>")
-
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.route(f"{ORIGIN}/**", serve)
-    page.goto(f"{ORIGIN}/")
-    page.add_script_tag(content=FAKE_MODEL_JS)
-    yield page
-    context.close()
-    assert errors == [], "the uplink threw in the page"
 
 
 class Kernel:
