@@ -81,13 +81,14 @@ function uplinkNow() {
  * @typedef {{codec: string, sent: number, bytes: number, dropped: number, keyframes: number,
  *   errors: number, inFlight: number}} UplinkRoleStats
  * @typedef {{acked: (seq: number) => void, keyframe: () => void, stats: UplinkRoleStats}} UplinkSender
- * @typedef {{codec?: "vp8" | "jpeg"}} UplinkOptions
+ * @typedef {{codec?: "vp8" | "jpeg", reader?: "processor" | "video"}} UplinkOptions
  */
 
 /**
  * Send the page's tracks to the kernel through `model` until `stop(role)` or `signal` aborts.
  * `options.codec` forces the video codec ("jpeg" skips WebCodecs); by default VP8 where
- * the browser can encode it.
+ * the browser can encode it. `options.reader: "video"` reads frames through a <video>
+ * element even where MediaStreamTrackProcessor exists (the other browsers' path, tested).
  * @param {any} model an anywidget model
  * @param {AbortSignal} signal
  * @param {UplinkOptions} [options]
@@ -158,14 +159,15 @@ async function vp8Supported(config) {
 
 /**
  * Frames of a video track, each handed to `onFrame` as a VideoFrame the callee closes.
- * MediaStreamTrackProcessor where it exists, else a hidden <video> drawn into a canvas on
- * each new frame.
+ * MediaStreamTrackProcessor where it exists (unless `reader` is "video"), else a hidden
+ * <video> drawn into a canvas on each new frame.
  * @param {MediaStreamTrack} track
  * @param {(frame: VideoFrame) => void} onFrame
  * @param {AbortSignal} signal
+ * @param {string} [reader]
  */
-function readVideoFrames(track, onFrame, signal) {
-  if (typeof MediaStreamTrackProcessor === "function") {
+function readVideoFrames(track, onFrame, signal, reader) {
+  if (typeof MediaStreamTrackProcessor === "function" && reader !== "video") {
     const reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
     signal.addEventListener("abort", () => reader.cancel().catch(() => {}), { once: true });
     (async () => {
@@ -364,6 +366,7 @@ function startVideoUplink(track, send, signal, options) {
       pump();
     },
     signal,
+    options.reader,
   );
 
   signal.addEventListener(

@@ -34,7 +34,7 @@ VIDEO_FRAMES = 30
 AUDIO_SECONDS = 3.0
 
 START_JS = """
-async ([source, codec]) => {
+async ([source, options]) => {
   const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
   const { createPipeUplink } = await import(url);
   URL.revokeObjectURL(url);
@@ -53,7 +53,7 @@ async ([source, codec]) => {
     audio: true,
   });
   window.controller = new AbortController();
-  window.uplink = createPipeUplink(model, controller.signal, codec ? { codec } : {});
+  window.uplink = createPipeUplink(model, controller.signal, options);
   uplink.start("camera", stream.getVideoTracks()[0]);
   uplink.start("microphone", stream.getAudioTracks()[0]);
   window.model = model;
@@ -90,10 +90,10 @@ class Kernel:
         return sum(frame.samples / frame.sample_rate for frame in list(self.audio))
 
 
-def run_call(page: Page, codec: str | None) -> tuple[Kernel, list[dict[str, Any]]]:
+def run_call(page: Page, options: dict[str, str]) -> tuple[Kernel, list[dict[str, Any]]]:
     """Start the uplink in the page and relay both ways until enough media was decoded."""
     kernel = Kernel()
-    page.evaluate(START_JS, [UPLINK_JS, codec])
+    page.evaluate(START_JS, [UPLINK_JS, options])
     received: list[dict[str, Any]] = []
     try:
         for _ in range(2000):  # a bound, not a timing: each round waits for page work
@@ -113,7 +113,7 @@ def run_call(page: Page, codec: str | None) -> tuple[Kernel, list[dict[str, Any]
         assert page.evaluate("model.listenerCount()") == 0
     finally:
         kernel.uplink.close()
-    assert stats["camera"]["codec"] == (codec or "vp8")
+    assert stats["camera"]["codec"] == options.get("codec", "vp8")
     assert stats["camera"]["errors"] == 0
     return kernel, received
 
@@ -154,13 +154,19 @@ def check_audio(kernel: Kernel) -> float:
     return float(np.median(peaks))
 
 
-@pytest.mark.parametrize("codec", [None, "jpeg"], ids=["vp8-webcodecs", "jpeg-forced"])
-def test_fake_camera_and_microphone_reach_the_kernel(page: Page, codec: str | None) -> None:
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"codec": "jpeg"}, {"codec": "jpeg", "reader": "video"}],
+    ids=["vp8-webcodecs", "jpeg-forced", "jpeg-video-element"],
+)
+def test_fake_camera_and_microphone_reach_the_kernel(page: Page, options: dict[str, str]) -> None:
     """getUserMedia's fake camera and microphone, up through the widget channel, decode in
-    the kernel to the camera's picture and the microphone's tone."""
-    kernel, received = run_call(page, codec)
-    check_video(kernel, received, codec or "vp8")
+    the kernel to the camera's picture and the microphone's tone: VP8 from WebCodecs, the
+    JPEG fallback, and frames read through a <video> element (no MediaStreamTrackProcessor)."""
+    kernel, received = run_call(page, options)
+    codec = options.get("codec", "vp8")
+    check_video(kernel, received, codec)
     frequency = check_audio(kernel)
-    print(f"{codec or 'vp8'}: fake microphone tone at {frequency:.0f} Hz")
+    print(f"{codec}: fake microphone tone at {frequency:.0f} Hz")
     audio = [m for m in received if m["kind"] == "up_audio"]
     assert {(m["rate"], m["channels"]) for m in audio} <= {(48000, 1), (48000, 2)}
