@@ -36,15 +36,11 @@ const UPLINK_AUDIO_RATES = [8000, 16000, 24000, 32000, 44100, 48000];
  */
 const UPLINK_CAPTURE_WORKLET = `
 class StreamcallCapture extends AudioWorkletProcessor {
-  constructor(options) {
+  constructor({ processorOptions }) {
     super();
-    const { channels, chunkFrames } = options.processorOptions;
-    this.channels = channels;
-    this.chunkFrames = chunkFrames;
-    this.chunk = new Int16Array(chunkFrames * channels);
-    this.filled = 0;
-    this.startFrame = 0;
-    this.stopped = false;
+    // channels, chunkFrames: the chunk's shape; filled: frames in it; startFrame: its first.
+    Object.assign(this, processorOptions, { filled: 0, startFrame: 0, stopped: false });
+    this.chunk = new Int16Array(this.chunkFrames * this.channels);
     this.port.onmessage = () => (this.stopped = true);
   }
   process(inputs) {
