@@ -1,9 +1,14 @@
 /**
  * The frame receiver of a CallView model: decodes the JPEG tiles of each "frames"
  * message, keeps only the newest picture of each tile (latest wins), paints it into every
- * canvas showing that tile on the next animation frame, and acknowledges message `seq` once
- * each of its tiles was painted or replaced by a newer one (docs/widgets.md, Media).
+ * canvas showing that tile on the next animation frame, and acknowledges messages once
+ * each of their tiles was painted or replaced by a newer one (docs/widgets.md, Media).
  * One receiver serves all the views of a model, so a frame is decoded and acked once.
+ *
+ * Acks are coalesced: at most one per animation frame, naming the highest `seq` up to
+ * which every message received is settled (the kernel reads an ack as covering all
+ * earlier messages). Each page message costs the kernel a busy and an idle status message
+ * on top of the ack itself, so one ack per painted frame instead of one per message.
  */
 import { onMessage } from "./model.js";
 
@@ -60,7 +65,14 @@ export function createFrameReceiver(model, signal) {
   const targets = new Map();
   /** Tiles of each message not yet painted or replaced. */
   const unsettled = new Map();
+  /** The highest seq received, and the highest acked. */
+  let received = 0;
+  let acked = 0;
   let raf = 0;
+
+  const schedule = () => {
+    if (!raf && !signal.aborted) raf = requestAnimationFrame(paintAll);
+  };
 
   const settle = (seq) => {
     const left = (unsettled.get(seq) || 1) - 1;
@@ -69,16 +81,27 @@ export function createFrameReceiver(model, signal) {
       return;
     }
     unsettled.delete(seq);
-    if (!signal.aborted) model.send({ kind: "ack", seq });
+    schedule(); // the ack leaves with the next animation frame
   };
 
-  const schedule = () => {
-    if (!raf && !signal.aborted) raf = requestAnimationFrame(paintAll);
+  /** Ack everything settled below the oldest unsettled message (or all received). */
+  const flushAck = () => {
+    let upTo = received;
+    for (const seq of unsettled.keys()) upTo = Math.min(upTo, seq - 1);
+    if (upTo > acked && !signal.aborted) {
+      acked = upTo;
+      model.send({ kind: "ack", seq: upTo });
+    }
   };
 
   /** Paint fresh frames everywhere, and current frames into canvases that lost theirs. */
   function paintAll() {
     raf = 0;
+    paintFresh();
+    flushAck();
+  }
+
+  function paintFresh() {
     for (const [key, frame] of latest) {
       for (const target of targets.get(key) || []) {
         if (!frame.fresh && !target.stale) continue;
@@ -111,8 +134,9 @@ export function createFrameReceiver(model, signal) {
 
   const receive = (content, buffers) => {
     const tiles = content.tiles || [];
+    received = content.seq;
     if (!tiles.length) {
-      model.send({ kind: "ack", seq: content.seq });
+      schedule();
       return;
     }
     unsettled.set(content.seq, tiles.length);

@@ -1,7 +1,8 @@
 """When the kernel may send the page another frames message: flow control, sans-I/O.
 
-The page acknowledges each frames message once drawn, and the kernel keeps at most
-``window`` of them unacknowledged (as jupyter_rfb's ``max_buffered_frames``), so a slow page
+The page acknowledges frames messages once drawn (at most one ack per animation frame,
+covering every earlier message), and the kernel keeps at most ``window`` of them
+unacknowledged (as jupyter_rfb's ``max_buffered_frames``), so a slow page
 or link slows the kernel down instead of queueing frames that arrive late. While a notebook
 cell runs the kernel cannot read acks (they wait on the shell channel behind the cell), so
 it stops counting them and paces messages at the interval the page last acknowledged.
