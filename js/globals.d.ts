@@ -16,3 +16,10 @@ interface Window {
   /** JupyterLab's application object, present in JupyterLab (lib/notify.js uses its commands). */
   jupyterapp?: any;
 }
+
+/** Chromium's MediaStreamTrackProcessor (WebCodecs on tracks), not yet in TypeScript's DOM
+ * library: lib/uplink_pipe.js tests for it before use. */
+declare class MediaStreamTrackProcessor<T = VideoFrame> {
+  constructor(init: { track: MediaStreamTrack; maxBufferSize?: number });
+  readonly readable: ReadableStream<T>;
+}

@@ -334,6 +334,7 @@ function startVideoUplink(track, send, signal, options) {
     const ts = uplinkNow();
     if (!codec) {
       const { width, height } = uplinkSize(frame.displayWidth, frame.displayHeight);
+      /** @type {VideoEncoderConfig} */
       const config = { codec: "vp8", width, height, bitrate: UPLINK_VP8_BITRATE, latencyMode: "realtime" };
       codec = vp8Supported(config).then((ok) => (ok ? "vp8" : "jpeg"));
     }

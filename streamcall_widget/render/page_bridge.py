@@ -29,6 +29,7 @@ from streamcall_widget.engine.page_devices import ROLES, Role
 from streamcall_widget.errors import InputError
 
 from .page_link import PageLink
+from .uplink import PipeUplink
 
 __all__ = ["MEDIA_PATHS", "PageBridge"]
 
@@ -70,6 +71,7 @@ class PageBridge:
         self.path: Path = "pipe"
         self._colours: dict[Role, ColourSpace] = {}
         """The colour space each video capture arrives in (from its capture_state)."""
+        self._uplink = PipeUplink(send, self._piped_frame)
         self._engine.call_soon(lambda: client.media.page.attach(self))
 
     # -- page → kernel (comm thread) -----------------------------------------------------
@@ -77,6 +79,8 @@ class PageBridge:
     def receive(self, content: dict[str, Any], buffers: list[bytes]) -> bool:
         """Take a page message of the bridge's; True when it was one (InputError if bad)."""
         kind = content.get("kind")
+        if self._uplink.receive(content, buffers):
+            return True
         if kind in _CAPTURE_KINDS:
             self._engine.call_soon(lambda: self._capture_message(content))
             return True
@@ -150,6 +154,11 @@ class PageBridge:
             frame = to_canonical(frame, space)
         self._client.media.page.feed(role, frame)
 
+    def _piped_frame(self, role: str, frame: VideoFrame | AudioFrame) -> None:
+        """A frame that came over the widget channel (the uplink's decoding thread)."""
+        if role in ROLES:
+            self._engine.call_soon(lambda: self._feed(role, frame))
+
     def show(self, video: list[str], audio: list[str]) -> None:
         """The tiles the page shows with video, and those it plays (any thread)."""
         self._shown = (list(video), list(audio))
@@ -184,5 +193,6 @@ class PageBridge:
 
     def close(self) -> None:
         """Detach the page and close the link (any thread)."""
+        self._uplink.close()
         self._engine.call_soon(lambda: self._client.media.page.detach(self))
         self._engine.submit(self._close_link("pipe"))
