@@ -228,24 +228,44 @@ function createModelState(model, signal) {
   const linkWatchers = new Set();
   let router = null;
   let linkAudio = null;
+  const redraw = () => {
+    for (const watcher of linkWatchers) watcher();
+  };
   const link = createPageLink(model, signal, {
     onChange() {
       router.reroute();
       linkAudio.update();
-      for (const watcher of linkWatchers) watcher();
+      redraw();
     },
   });
   linkAudio = playLinkAudio(model, link, gate, signal);
   router = createUplinkRouter(link, createPipeUplink(model, signal));
-  createPageCapture(model, signal, {
-    onTrack: router.onTrack,
-    onEnded: router.onEnded,
+  const capture = createPageCapture(model, signal, {
+    onTrack(role, track) {
+      router.onTrack(role, track);
+      redraw(); // the self-view shows the new camera
+    },
+    onEnded(role) {
+      router.onEnded(role);
+      redraw();
+    },
     onSink: linkAudio.setSink,
   });
+  /** @type {WeakMap<MediaStreamTrack, MediaStream>} */
+  const ownStreams = new WeakMap();
+  /** The page's own camera as a stream (the self-view), if it captures one. */
+  const ownCamera = () => {
+    const track = capture.tracks.get("camera");
+    if (!track) return null;
+    if (!ownStreams.has(track)) ownStreams.set(track, new MediaStream([track]));
+    return ownStreams.get(track) || null;
+  };
   return {
     model,
     request,
     link,
+    /** @param {any} p a tile: its native stream, the page's own camera for its self-view */
+    videoOf: (p) => (p.page_preview ? ownCamera() : link.videoOf(p.key)),
     linkWatchers,
     frames: createFrameReceiver(model, signal),
     viewport: createViewportReporter(model, signal, onVisible),
@@ -365,7 +385,7 @@ function render({ model, el }) {
   const stage = h("div", { class: "sc-stage" });
   const tileSet = createTileSet(stage, state.frames, sizes, () => {
     el.dataset.framesDrawn = String(++framesDrawn);
-  }, state.link.videoOf);
+  }, state.videoOf);
   const screen = h("div", { class: "sc-screen" });
   const timer = h("span", { class: "sc-timer", role: "timer" });
   const layoutButton = actionButton("layout");

@@ -105,6 +105,7 @@ function updateTile(tile, p, arrangement, text, stream) {
     if (stream) tile.video.play().catch(() => {});
   }
   tile.el.classList.toggle("sc-native", Boolean(stream));
+  tile.el.classList.toggle("sc-mirror", Boolean(stream) && Boolean(p.page_preview)); // as in a mirror
   const name = p.name || p.user_id || p.key;
   const label = !p.screen ? name : p.is_local ? text("streamcall_presenting") : text("streamcall_screen_of", name);
   const faceOf = `${label}\n${p.image || ""}`;
@@ -137,7 +138,8 @@ function updateTile(tile, p, arrangement, text, stream) {
  * @param {{attach: (key: string, canvas: HTMLCanvasElement, onDrawn: () => void) => () => void}} frames
  * @param {{observe: (key: string, el: Element) => void, unobserve: (key: string) => void}} sizes
  * @param {() => void} onDrawn
- * @param {(key: string) => MediaStream | null} videoOf the page link's stream of a tile
+ * @param {(participant: any) => MediaStream | null} videoOf the native stream of a tile: the
+ *   page link's, or the page's own camera for a self-view the page captures itself
  */
 export function createTileSet(stage, frames, sizes, onDrawn, videoOf) {
   const tiles = new Map();
@@ -170,7 +172,7 @@ export function createTileSet(stage, frames, sizes, onDrawn, videoOf) {
           sizes.observe(p.key, tile.canvas);
           tiles.set(p.key, tile);
         }
-        updateTile(tile, p, arrangement, text, p.video ? videoOf(p.key) : null);
+        updateTile(tile, p, arrangement, text, p.video ? videoOf(p) : null);
         if (stage.children[index] !== tile.el) stage.insertBefore(tile.el, stage.children[index] || null);
       });
       stage.classList.toggle("sc-has-main", Boolean(arrangement.main));

@@ -148,9 +148,12 @@ class CallView(EngineWidget):
             if shown is not None and in_session
             else self._preview_tile()
         )
+        own_preview = self._page_preview()
+        for tile in tiles:
+            tile["page_preview"] = own_preview and tile["is_local"] and not tile.get("screen")
         self.participants = tiles
         self.bridge.show(
-            [tile["key"] for tile in tiles if tile["video"]],
+            [tile["key"] for tile in tiles if tile["video"] and not tile["page_preview"]],
             [tile["key"] for tile in tiles if tile["audio"] and not tile["is_local"]],
         )
         keys = {tile["key"] for tile in tiles}
@@ -162,6 +165,14 @@ class CallView(EngineWidget):
         speaker = self.client.media.speaker
         self.audio_output = in_session and (speaker is None or speaker.in_browser)
         self.pipe.audio_enabled = self.audio_output and self.bridge.path != "webrtc"
+
+    def _page_preview(self) -> bool:
+        """Whether the page shows the user's own tile from its own camera: the camera is
+        the page's and no processor changes its frames, so what the page captured is what
+        the others see (no round trip through the kernel, no encoding)."""
+        media = self.client.media
+        camera = media.camera
+        return camera is not None and camera.in_browser and media.video.processor is None
 
     def _preview_tile(self) -> list[dict[str, Any]]:
         """The local user's own tile outside a call (the camera preview)."""

@@ -131,6 +131,10 @@ def test_page_camera_and_microphone_reach_the_other_kernel(
                 arg=bob_tile.locator("video").element_handle(),
                 timeout=TIMEOUT_MS,
             )
+            # Alice sees herself from the page's own camera: no trip through the kernel.
+            own_tile = view.locator(".sc-tile.sc-local").first
+            expect(own_tile).to_have_class(re.compile(r"\bsc-mirror\b"), timeout=TIMEOUT_MS)
+            assert "False" in kernel_execute(page, "print('local' in view.bridge._shown[0])")
         else:
             expect(bob_tile.locator("canvas")).to_be_visible(timeout=TIMEOUT_MS)
         before = _frames_drawn(view)
