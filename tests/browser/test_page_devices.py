@@ -135,6 +135,7 @@ def test_page_camera_and_microphone_reach_the_other_kernel(
             own_tile = view.locator(".sc-tile.sc-local").first
             expect(own_tile).to_have_class(re.compile(r"\bsc-mirror\b"), timeout=TIMEOUT_MS)
             assert "False" in kernel_execute(page, "print('local' in view.bridge._shown[0])")
+            _speaker_is_chosen_with_set_sink_id(page)
         else:
             expect(bob_tile.locator("canvas")).to_be_visible(timeout=TIMEOUT_MS)
         before = _frames_drawn(view)
@@ -145,6 +146,29 @@ def test_page_camera_and_microphone_reach_the_other_kernel(
         )
     finally:
         kernel_execute(page, CLOSE)
+
+
+def _speaker_is_chosen_with_set_sink_id(page: Page) -> None:
+    """Seed 004's set_audio_out_device on a browser speaker moves the call's audio
+    elements there (setSinkId) and resolves to success."""
+    page.evaluate(
+        """() => {
+          window.__sinks = [];
+          const original = HTMLMediaElement.prototype.setSinkId;
+          HTMLMediaElement.prototype.setSinkId = function (id) {
+            window.__sinks.push(id);
+            return original.call(this, id);
+          };
+        }"""
+    )
+    chosen = kernel_execute(
+        page,
+        "speaker = [s for s in alice.list_devices().result(20).speakers\n"
+        "           if s.label.startswith('Fake Audio Output 1')][0]\n"
+        "print(speaker.url, alice.set_audio_out_device(speaker.id).result(20).success)",
+    ).split()
+    assert chosen[1] == "True"
+    page.wait_for_function("(id) => window.__sinks.includes(id)", arg=chosen[0])
 
 
 def test_screen_shared_from_the_page_and_stopped_by_the_browser(
