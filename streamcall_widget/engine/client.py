@@ -75,7 +75,7 @@ from .results import (
 )
 from .rtc_config import IceServer, MediaConfig
 from .settings import SettingsStore
-from .taps import FrameTap, FrameTaps
+from .taps import FrameTaps
 from .threadsafe import threadsafe
 
 __all__ = ["StreamCall"]
@@ -124,10 +124,7 @@ class StreamCall(MediaControls, Reconnection):
         self.engine = acquire_loop()
         install_fast_h264()
         self.media = LocalMedia(self.report, tuple(media_files))
-        self.media.on_devices_updated = lambda devices: self._listeners.emit(
-            "devicesUpdated", devices
-        )
-        self.media.on_capture_ended = self._page_capture_ended
+        self._follow_media_events()
         self.taps = FrameTaps(self.engine.loop, self.media)
         self._target: Target | None = None
         self._embedded: EmbeddedCoordinator | None = None
@@ -207,14 +204,6 @@ class StreamCall(MediaControls, Reconnection):
             if c.direction is Direction.INCOMING and c.state is CallState.RINGING
         ]
         return ringing[-1] if ringing else None
-
-    def watch_media(self, tap: FrameTap) -> ListenerHandle:
-        """Call ``tap(key, kind, frame)`` on the engine loop for every frame shown or sent.
-
-        ``key`` is a remote session id or ``"local"``; the tap must return at once. This is
-        how the widgets get frames; ``Call.on_remote_video`` is the API for analysis.
-        """
-        return self.taps.add(tap)
 
     async def request(self, request: Request, result_type: type[R]) -> R:
         """Send ``request`` to the coordinator (engine loop only)."""

@@ -25,8 +25,10 @@ from .threadsafe import threadsafe
 
 if TYPE_CHECKING:
     from .call import Call
+    from .listeners import ListenerHandle, ListenerRegistry
     from .local_media import LocalMedia
     from .rtc_config import MediaConfig
+    from .taps import FrameTap, FrameTaps
 
 __all__ = ["MediaControls"]
 
@@ -38,6 +40,8 @@ class MediaControls:
 
     media: LocalMedia
     media_config: MediaConfig
+    taps: FrameTaps
+    _listeners: ListenerRegistry[Any]
     _active: Call | None
     _user: UserData | None
 
@@ -48,6 +52,22 @@ class MediaControls:
         def emit(self, events: list[CallEvent]) -> None: ...
 
         def report(self, where: str, error: BaseException) -> None: ...
+
+    def _follow_media_events(self) -> None:
+        """Tell ``devicesUpdated`` listeners about device changes, and follow the page
+        ending its captures."""
+        self.media.on_devices_updated = lambda devices: self._listeners.emit(
+            "devicesUpdated", devices
+        )
+        self.media.on_capture_ended = self._page_capture_ended
+
+    def watch_media(self, tap: FrameTap) -> ListenerHandle:
+        """Call ``tap(key, kind, frame)`` on the engine loop for every frame shown or sent.
+
+        ``key`` is a remote session id or ``"local"``; the tap must return at once. This is
+        how the widgets get frames; ``Call.on_remote_video`` is the API for analysis.
+        """
+        return self.taps.add(tap)
 
     def list_devices(self) -> EngineFuture[DeviceList]:
         """Cameras, microphones, speakers and screens (synthetic ones always included)."""
