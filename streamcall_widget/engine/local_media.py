@@ -63,9 +63,12 @@ def _facing(devices: DeviceList, facing: str) -> Device:
 
 
 def _default(devices: DeviceList, kind: DeviceKind) -> Device:
-    """The first real screen, else the synthetic one; the first camera or microphone."""
+    """This machine's first real screen, else the synthetic one; the first camera or
+    microphone (the page's, when a page is attached)."""
     if kind is DeviceKind.SCREEN:
-        real = [d for d in devices.screens if d.format is not None]
+        # The page's screen is asked for by name ("browser"): the browser only opens its
+        # share dialog after a click, so code that asks for "a screen" gets this machine's.
+        real = [d for d in devices.screens if d.format is not None and not d.in_browser]
         return (real or [SYNTHETIC_SCREEN])[0]
     return devices.of_kind(kind)[0]
 

@@ -353,15 +353,18 @@ class PageDevices:
     def captured(self, role: Role, ok: bool, error: Mapping[str, Any] | None = None) -> None:
         """The page's answer to a capture request (``capture_state`` message)."""
         capture = self._captures.get(role)
+        counts = role != "screen"  # the permission state is the camera's and microphone's
         if ok:
-            self.permission = PermissionState("success")
+            if counts:
+                self.permission = PermissionState("success")
             if capture is not None and not capture.started.done():
                 capture.started.set_result(None)
             return
         name = _text((error or {}).get("name", "Error"), "error name")
         detail = _text((error or {}).get("message", ""), "error message")
         state, problem = explain_capture_error(role, name, detail)
-        self.permission = PermissionState(state, problem)  # type: ignore[arg-type]
+        if counts:
+            self.permission = PermissionState(state, problem)  # type: ignore[arg-type]
         failure: DeviceError = (
             PermissionDenied(problem.message) if state == "denied" else DeviceError(problem.message)
         )
