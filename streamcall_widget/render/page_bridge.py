@@ -192,7 +192,9 @@ class PageBridge:
         self._send({"kind": "sink", "device_id": device_id})
 
     def close(self) -> None:
-        """Detach the page and close the link (any thread)."""
+        """Detach the page and close the link (any thread; nothing left to do once the
+        engine is closed, as when a widget is collected after its client)."""
         self._uplink.close()
-        self._engine.call_soon(lambda: self._client.media.page.detach(self))
-        self._engine.submit(self._close_link("pipe"))
+        if self._engine.running and not self._engine.loop.is_closed():
+            self._engine.call_soon(lambda: self._client.media.page.detach(self))
+            self._engine.submit(self._close_link("pipe"))

@@ -76,13 +76,15 @@ class CallView(EngineWidget):
         self._shown: Call | None = None
         self._keys: set[str] = set()
         self._lock = threading.Lock()
-        self.pipe = MediaPipe(self.send)  # before the refresher can call refresh()
+        client = client if client is not None else StreamCall()
+        # Both before the refresher can call refresh():
+        self.pipe = MediaPipe(self.send)
+        self.bridge = PageBridge(client, self.send, self._path_changed)
         super().__init__(client, _instance=uuid.uuid4().hex, **kwargs)
         self._ice_servers = [
             {"urls": list(s.urls), "username": s.username, "credential": s.credential}
             for s in self.client.media_config.ice_servers
         ]
-        self.bridge = PageBridge(self.client, self.send, self._path_changed)
         self._tap = self.client.watch_media(self._on_frame)
         self._unwatch_kernel = watch_kernel_activity(self.pipe.kernel_busy)
 
