@@ -63,3 +63,36 @@ def test_call_connects_with_a_stun_server_that_never_answers(
     finally:
         bob.close()
         alice.close()
+
+
+def test_mdns_resolution_works_again_on_a_new_engine_loop() -> None:
+    """A browser's ``.local`` candidates go through aioice's one mDNS responder, whose lock
+    belongs to the loop that first used it: on a second loop (all clients closed, a new
+    one made) it fails, unless the engine forgets it when the loop starts."""
+    import asyncio
+
+    from aioice import ice
+
+    from streamcall_widget.engine.ice import forget_mdns
+
+    async def resolve_once() -> None:
+        owner = object()
+        await ice.get_or_create_mdns_protocol(owner)
+        await ice.unref_mdns_protocol(owner)
+
+    async def two_at_once() -> None:
+        """Two ``.local`` names resolved together: the second waits on the lock, which
+        binds the lock to the running loop."""
+        await resolve_once()  # makes the lock
+        await ice._mdns.lock.acquire()
+        second = asyncio.ensure_future(resolve_once())
+        await asyncio.sleep(0)
+        ice._mdns.lock.release()
+        await second
+
+    forget_mdns()
+    asyncio.run(two_at_once())
+    with pytest.raises(RuntimeError, match="different event loop"):
+        asyncio.run(two_at_once())
+    forget_mdns()
+    asyncio.run(two_at_once())

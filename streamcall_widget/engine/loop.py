@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 
 from streamcall_widget.errors import InvalidState, RequestTimeout
 
+from .ice import forget_mdns
+
 __all__ = ["EngineFuture", "EngineLoop", "acquire_loop", "release_loop"]
 
 logger = logging.getLogger(__name__)
@@ -155,6 +157,7 @@ def acquire_loop() -> EngineLoop:
     global _shared, _users  # noqa: PLW0603 - one loop per process, by design
     with _lock:
         if _shared is None or not _shared.running:
+            forget_mdns()  # aioice's mDNS state belongs to the loop that made it
             _shared = EngineLoop()
         _users += 1
         return _shared

@@ -27,6 +27,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from playwright.async_api import Page, async_playwright
 
 from streamcall_widget.engine.colour import page_source_space, to_canonical, to_rgb_array
+from streamcall_widget.engine.ice import forget_mdns
 from tests.browser.chromium import CHROMIUM, CHROMIUM_FLAGS
 from tests.test_colour import COLOURS
 
@@ -108,7 +109,10 @@ class _Link:
 
 @pytest.fixture
 async def canvas_page() -> AsyncIterator[Page]:
-    """A page in headless Chromium with the colour canvas; browser closed afterwards."""
+    """A page in headless Chromium with the colour canvas; browser closed afterwards.
+    Each test has an event loop of its own, so aioice's mDNS state (for the page's
+    ``.local`` candidates) is made afresh, as the engine does for each of its loops."""
+    forget_mdns()
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_FLAGS)
