@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Iterator
@@ -9,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aioice import ice
 
 from streamcall_widget import CallState, IceServer, StreamCall
+from streamcall_widget.engine.ice import forget_mdns
 from streamcall_widget.errors import InputError
 
 
@@ -69,11 +72,6 @@ def test_mdns_resolution_works_again_on_a_new_engine_loop() -> None:
     """A browser's ``.local`` candidates go through aioice's one mDNS responder, whose lock
     belongs to the loop that first used it: on a second loop (all clients closed, a new
     one made) it fails, unless the engine forgets it when the loop starts."""
-    import asyncio
-
-    from aioice import ice
-
-    from streamcall_widget.engine.ice import forget_mdns
 
     async def resolve_once() -> None:
         owner = object()
