@@ -171,9 +171,45 @@ async def test_the_page_ending_a_capture_ends_the_source_and_is_told() -> None:
     source = await opening
     devices.ended("screen")
     assert ended == ["screen"]
-    await source.recv()  # what was queued still comes
+    assert source.readyState == "ended", "a reopen must capture again, not reuse it"
     with pytest.raises(MediaStreamError):
         await source.recv()
+
+
+async def test_captures_move_to_the_latest_page_and_back_when_it_goes() -> None:
+    """Two views of one client: the latest page captures; when it goes, the one shown
+    before takes over with its own devices; a page that restarts ends what it had."""
+    ended: list[str] = []
+    updates: list[tuple[Any, ...]] = []
+    devices = PageDevices(updates.append, ended.append)
+    first, second = RecordingPage(), RecordingPage()
+    devices.attach(first)
+    devices.report(first, REPORT)
+    opening = asyncio.ensure_future(devices.open(parse_device_report(REPORT)[0]))
+    await asyncio.sleep(0)
+    devices.captured("camera", True)
+    await opening
+    devices.attach(second)
+    assert ended == ["camera"], "the first page's capture ends when another takes over"
+    assert not devices.devices, "no list until the new page reports one"
+    devices.report(second, {"devices": [{"kind": "videoinput", "device_id": "other"}]})
+    assert [d.id for d in devices.devices] == ["browser:other"]
+    devices.detach(second)
+    assert devices.devices == parse_device_report(REPORT)
+    assert updates[-1] == parse_device_report(REPORT)
+
+    opening = asyncio.ensure_future(devices.open(parse_device_report(REPORT)[0]))
+    await asyncio.sleep(0)
+    devices.captured("camera", True)
+    await opening
+    devices.report(first, {**REPORT, "fresh": True})  # the page reloaded
+    assert ended == ["camera", "camera"]
+
+
+def test_anonymous_devices_before_permission_are_one_default_per_kind() -> None:
+    anonymous = {"kind": "audioinput", "device_id": "", "label": ""}
+    devices = parse_device_report({"devices": [anonymous, anonymous, anonymous]})
+    assert [d.id for d in devices] == ["browser:default"]
 
 
 async def test_without_a_page_there_is_nothing_to_open_and_the_state_says_why() -> None:

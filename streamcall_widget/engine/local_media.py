@@ -75,8 +75,13 @@ def _default(devices: DeviceList, kind: DeviceKind) -> Device:
 
 async def _named(devices: DeviceList, kind: DeviceKind, name: str) -> Device:
     """Device ``name`` of ``kind`` (a screen may also be a camera), else a media file."""
-    if kind is DeviceKind.SCREEN and name == "browser":
-        name = PAGE_SCREEN.id  # "share from the browser": the page's getDisplayMedia
+    if kind is DeviceKind.SCREEN and name in ("browser", PAGE_SCREEN.id):
+        if PAGE_SCREEN not in devices.screens:
+            raise DeviceError(
+                "no browser page can share a screen: display a CallView (or phone()) in "
+                "a browser that has getDisplayMedia, or pick this machine's screen"
+            )
+        return PAGE_SCREEN  # "share from the browser": the page's getDisplayMedia
     kinds = (kind, DeviceKind.CAMERA) if kind is DeviceKind.SCREEN else (kind,)
     for wanted in kinds:
         with contextlib.suppress(DeviceError):
@@ -109,11 +114,12 @@ class LocalMedia:
         self.on_devices_updated: Callable[[DeviceList], None] | None = None
         """Called with the new list when the page's or this machine's devices change."""
         self.on_capture_ended: Callable[[Role], None] | None = None
-        """Called when the page ends a capture itself (its "Stop sharing" bar)."""
+        """Called when the page ends a screen capture itself (its "Stop sharing" bar)."""
         self._chosen: set[DeviceKind] = set()
         """Kinds whose device the user picked: a page appearing does not replace them."""
         self._following: asyncio.Task[None] | None = None
         self._watching: asyncio.Task[None] | None = None
+        self._recapturing: set[asyncio.Future[None]] = set()
         self.relay = MediaRelay()
         """The one relay every reader of a local track goes through (peers, preview)."""
         self.audio = LocalTrack("audio", None, enabled=True)
@@ -180,17 +186,40 @@ class LocalMedia:
             self._watching = asyncio.ensure_future(self._poll_machine())
 
     async def _poll_machine(self) -> None:
-        before = await self.list()
+        """Tell a change of this machine's devices (the page tells its own changes)."""
+
+        def machine(devices: DeviceList) -> list[Device]:
+            return [d for kind in DeviceKind for d in devices.of_kind(kind) if not d.in_browser]
+
+        before = machine(await self.list())
         while True:
             await asyncio.sleep(MACHINE_POLL)
             now = await self.list()
-            if now != before and self.on_devices_updated is not None:
+            if machine(now) != before and self.on_devices_updated is not None:
                 self.on_devices_updated(now)
-            before = now
+            before = machine(now)
 
     def _page_capture_ended(self, role: Role) -> None:
-        if self.on_capture_ended is not None:
-            self.on_capture_ended(role)
+        """The page ended a capture (its device went away, the page reloaded, another
+        page took over): capture the camera or microphone again, on the page that
+        captures now, else fall back to this machine's; a screen is the call's business."""
+        if role == "screen":
+            if self.on_capture_ended is not None:
+                self.on_capture_ended(role)
+            return
+        kind = DeviceKind.CAMERA if role == "camera" else DeviceKind.MICROPHONE
+        task = asyncio.ensure_future(self._capture_again(kind))
+        self._recapturing.add(task)
+        task.add_done_callback(self._recapturing.discard)
+
+    async def _capture_again(self, kind: DeviceKind) -> None:
+        current = self.camera if kind is DeviceKind.CAMERA else self.microphone
+        if current is None or not current.in_browser:
+            return
+        select = self.select_camera if kind is DeviceKind.CAMERA else self.select_microphone
+        devices = await self.list()
+        listed = current in devices.of_kind(kind)
+        await self._open_quietly(kind, select, devices, current.id if listed else None)
 
     async def identify(self, user_id: str, label: str) -> None:
         """Whose name the synthetic camera draws and whose tone the microphone plays; a new

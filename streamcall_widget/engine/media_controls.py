@@ -178,14 +178,11 @@ class MediaControls:
         return self.media.page.permission
 
     def _page_capture_ended(self, role: Role) -> None:
-        """The page ended a capture itself: a screen shared from the browser whose "Stop
-        sharing" bar was pressed stops our share (``local_share_closed``); a camera or
-        microphone that went away is reported."""
+        """The page ended its screen capture itself (the browser's "Stop sharing" bar):
+        our share stops too (``local_share_closed``)."""
         call = self._active
         if role == "screen" and call is not None and call.has_screen_sharing:
             self._submit(self._stop_page_share(call))
-        elif role != "screen":
-            self.report(f"the browser {role}", DeviceError(f"the browser {role} stopped"))
 
     async def _stop_page_share(self, call: Call) -> None:
         try:

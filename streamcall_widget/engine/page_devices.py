@@ -25,7 +25,7 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av.frame import Frame
 
-from streamcall_widget.errors import DeviceError, InputError, InvalidState, PermissionDenied
+from streamcall_widget.errors import DeviceError, InputError, PermissionDenied
 
 from .devices import Device, DeviceKind
 
@@ -173,7 +173,10 @@ def parse_device_report(report: Mapping[str, Any]) -> tuple[Device, ...]:
         kind = _KIND_OF.get(_text(entry.get("kind"), "kind"))
         if kind is None:
             raise InputError(f"device kind must be one of {', '.join(_KIND_OF)}")
-        device_id = _text(entry.get("device_id"), "device_id") or "default"
+        device_id = _text(entry.get("device_id"), "device_id")
+        if not device_id and any(d.kind is kind and d.url == "default" for d in devices):
+            continue  # before permission every entry is anonymous: the kind's default is one
+        device_id = device_id or "default"
         counts[kind] = counts.get(kind, 0) + 1
         label = _text(entry.get("label", ""), "label") or f"Browser {kind} {counts[kind]}"
         device = Device(kind, PAGE_PREFIX + device_id, f"{label} (browser)", device_id, "browser")
@@ -225,8 +228,11 @@ class PageSource(MediaStreamTrack):
         self._queue.put_nowait(frame)
 
     def finish(self) -> None:
-        """The page stopped capturing: the reader sees the end after what is queued."""
-        self._queue.put_nowait(None)
+        """The page stopped capturing: the source ends now (a device that reopens it
+        captures again), without asking the page to release what it no longer has."""
+        if self.readyState == "live":
+            MediaStreamTrack.stop(self)
+            self._queue.put_nowait(None)  # wakes a reader waiting for a frame
 
     async def recv(self) -> Frame:
         """The next frame; MediaStreamError once the capture ended."""
@@ -234,7 +240,6 @@ class PageSource(MediaStreamTrack):
             raise MediaStreamError
         frame = await self._queue.get()
         if frame is None:
-            self.stop()
             raise MediaStreamError
         return frame
 
@@ -267,49 +272,74 @@ class PageDevices:
     ) -> None:
         self._on_update = on_update
         self._on_capture_ended = on_capture_ended
-        self._page: Page | None = None
-        self._devices: tuple[Device, ...] = ()
+        self._pages: list[Page] = []
+        """The pages attached, oldest first: the last one captures."""
+        self._reported: dict[Page, tuple[tuple[Device, ...], bool]] = {}
+        """Each page's devices and whether it has ``setSinkId``."""
         self._captures: dict[Role, _Capture] = {}
-        self.sink_supported = False
-        """Whether the page can choose a speaker (``HTMLMediaElement.setSinkId``)."""
         self.permission = PermissionState("prompt")
+
+    @property
+    def _page(self) -> Page | None:
+        return self._pages[-1] if self._pages else None
 
     @property
     def attached(self) -> bool:
         """Whether a page is attached."""
-        return self._page is not None
+        return bool(self._pages)
 
     @property
     def devices(self) -> tuple[Device, ...]:
-        """The page's devices (none while no page is attached)."""
-        return self._devices if self._page is not None else ()
+        """The capturing page's devices (none while no page is attached)."""
+        page = self._page
+        return self._reported.get(page, ((), False))[0] if page is not None else ()
+
+    @property
+    def sink_supported(self) -> bool:
+        """Whether the capturing page can choose a speaker (``HTMLMediaElement.setSinkId``)."""
+        page = self._page
+        return page is not None and self._reported.get(page, ((), False))[1]
 
     def attach(self, page: Page) -> None:
-        """Make ``page`` the one that captures (the latest page shown wins)."""
-        if self._page is not None and self._page is not page:
-            self._end_all()
-        self._page = page
+        """Make ``page`` the one that captures: the latest page shown wins, and when it
+        goes, the one shown before it takes over. Captures move to the new page."""
+        if page in self._pages:
+            return
+        self._pages.append(page)
+        self._end_all()
 
     def detach(self, page: Page) -> None:
-        """``page`` is gone: its captures end and its devices leave the list."""
-        if self._page is not page:
+        """``page`` is gone; if it was capturing, its captures move to the page shown
+        before it (if any) and the device list becomes that page's."""
+        if page not in self._pages:
             return
-        self._page = None
-        self._end_all()
-        if self._devices:
-            self._on_update(())
+        capturing = page is self._page
+        self._pages.remove(page)
+        before = self._reported.pop(page, ((), False))[0]
+        if capturing:
+            self._end_all()
+            if self.devices != before:
+                self._on_update(self.devices)
 
     def report(self, page: Page, report: Mapping[str, Any]) -> None:
-        """The page's device list (``page_devices`` message, already on the engine loop)."""
-        if page is not self._page:
+        """A page's device list (``page_devices`` message, already on the engine loop).
+
+        ``fresh`` marks the first report of a page that (re)started: whatever an earlier
+        instance of it was capturing is gone, so those captures end and start again there.
+        """
+        if page not in self._pages:
             return
         devices = parse_device_report(report)
-        self.sink_supported = report.get("sink") is True
+        before = self._reported.get(page, ((), False))[0]
+        self._reported[page] = (devices, report.get("sink") is True)
+        if page is not self._page:
+            return
         if report.get("secure") is False:
             _, problem = explain_capture_error("camera", "InsecureContext")
             self.permission = PermissionState("denied", problem)
-        if devices != self._devices:
-            self._devices = devices
+        if report.get("fresh") is True:
+            self._end_all()
+        if devices != before:
             self._on_update(devices)
 
     async def open(self, device: Device) -> PageSource:
@@ -325,7 +355,7 @@ class PageDevices:
             state, problem = explain_capture_error(role, "NoPage")
             self.permission = PermissionState(state, problem)  # type: ignore[arg-type]
             raise DeviceError(problem.message)
-        if device not in self._devices:
+        if device not in self.devices:
             raise DeviceError(f"the page has no {device.kind} {device.id}")
         previous = self._captures.pop(role, None)
         if previous is not None:
@@ -423,12 +453,9 @@ class PageDevices:
             capture.started.cancel()
 
     def _end_all(self) -> None:
-        for capture in self._captures.values():
+        """End every capture (their page went away or another took over) and tell the
+        engine, which captures again where it can."""
+        captures, self._captures = self._captures, {}
+        for role, capture in captures.items():
             capture.source.finish()
-        self._captures.clear()
-
-    def require_page(self) -> Page:
-        """The attached page; InvalidState if none."""
-        if self._page is None:
-            raise InvalidState("no browser page shows this kernel's CallView")
-        return self._page
+            self._on_capture_ended(role)
