@@ -74,6 +74,7 @@ function playCallAudio(model, gate, signal) {
   }, signal);
   watch(model, ["audio_output"], () => model.get("audio_output") || player.stop(), signal);
   signal.addEventListener("abort", player.stop, { once: true });
+  return player;
 }
 
 /**
@@ -143,7 +144,7 @@ function createUplinkRouter(link, pipe) {
       pipe.stop(role);
     } else {
       link.send(role, null);
-      if (track) pipe.start(role, track);
+      if (track && link.mayUsePipe()) pipe.start(role, track);
       else pipe.stop(role);
     }
   };
@@ -223,7 +224,7 @@ function createModelState(model, signal) {
   const request = createRequester(model, signal);
   const gate = createAudioGate(signal);
   const onVisible = alertIncomingCalls(model, request, gate, signal);
-  playCallAudio(model, gate, signal);
+  const pipeAudio = playCallAudio(model, gate, signal);
   /** @type {Set<() => void>} views to refresh when the link's slots or state change */
   const linkWatchers = new Set();
   let router = null;
@@ -249,7 +250,10 @@ function createModelState(model, signal) {
       router.onEnded(role);
       redraw();
     },
-    onSink: linkAudio.setSink,
+    onSink(deviceId) {
+      linkAudio.setSink(deviceId);
+      pipeAudio.setSink(deviceId);
+    },
   });
   /** @type {WeakMap<MediaStreamTrack, MediaStream>} */
   const ownStreams = new WeakMap();

@@ -131,12 +131,18 @@ async function buildPlayerGraph(rate, channels) {
 
 /**
  * The call's audio player: `push(chunk, rate, channels)` queues a PCM chunk (ignored until
- * the gate opens), `stop()` flushes and closes the audio graph (rebuilt on the next push).
+ * the gate opens), `stop()` flushes and closes the audio graph (rebuilt on the next push),
+ * `setSink(id)` plays it on another speaker.
  * @param {{allowed: () => boolean}} gate
  */
 export function createAudioPlayer(gate) {
   let graph = null;
   let format = "";
+  let sink = "";
+  /** Play on the chosen speaker, where the browser can choose (AudioContext.setSinkId). */
+  const toSink = (context) => {
+    if (sink && "setSinkId" in context) context.setSinkId(sink).catch(() => {});
+  };
   const stop = () => {
     if (graph) graph.then(({ context, node }) => {
       node.port.postMessage("flush");
@@ -152,6 +158,7 @@ export function createAudioPlayer(gate) {
       stop();
       format = wanted;
       graph = buildPlayerGraph(rate, channels);
+      graph.then(({ context }) => toSink(context)).catch(() => {});
     }
     const samples = pcm16ToFloat(chunk);
     graph.then(({ context, node }) => {
@@ -159,7 +166,12 @@ export function createAudioPlayer(gate) {
       node.port.postMessage(samples, [samples.buffer]);
     }).catch(() => {});
   };
-  return { push, stop };
+  /** @param {string} deviceId the speaker to play on from now on */
+  const setSink = (deviceId) => {
+    sink = deviceId;
+    if (graph) graph.then(({ context }) => toSink(context)).catch(() => {});
+  };
+  return { push, stop, setSink };
 }
 
 /**

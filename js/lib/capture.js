@@ -64,6 +64,7 @@ export function createPageCapture(model, signal, { onTrack, onEnded, onSink }) {
   /** Requests in flight, by role: a newer request for a role wins. */
   const pending = new Map();
 
+  let fresh = true; // the first report tells the kernel this page (re)started
   const report = async () => {
     const devices = navigator.mediaDevices;
     const found = devices && devices.enumerateDevices ? await devices.enumerateDevices() : [];
@@ -76,7 +77,9 @@ export function createPageCapture(model, signal, { onTrack, onEnded, onSink }) {
       secure: window.isSecureContext && Boolean(devices),
       sink: "setSinkId" in HTMLMediaElement.prototype,
       display: Boolean(devices && devices.getDisplayMedia),
+      fresh,
     });
+    fresh = false;
   };
 
   /** Stop capturing for `role` (the kernel asked, or a newer capture replaces it). */

@@ -11,6 +11,9 @@ import { onMessage, watch } from "./model.js";
 
 /** How long ICE gets to connect before the widget channel takes over (ms). */
 const LINK_TIMEOUT_MS = 5000;
+/** After a failure, the link is tried again this much later (ms): with `media_path` "auto"
+ * (the widget channel carries the media meanwhile), and with "webrtc" (nothing does). */
+const RETRY_MS = { auto: 30000, webrtc: 3000 };
 /** How long the offer waits for candidates before it goes with those it has (ms). */
 const GATHER_TIMEOUT_MS = 2000;
 /** The slots of each kind offered at first (more on the kernel's request). */
@@ -57,6 +60,9 @@ export function createPageLink(model, signal, { onChange }) {
   let negotiating = false;
   let again = false;
   let timer = 0;
+  let retry = 0;
+  /** This peer connection's id: a new one (the page reloaded, a retry) replaces the old. */
+  let linkId = "";
 
   const addSlots = (kind, count) => {
     for (let i = 0; i < count; i++) {
@@ -80,7 +86,7 @@ export function createPageLink(model, signal, { onChange }) {
         const roles = {};
         for (const [role, transceiver] of uplink) roles[transceiver.mid] = role;
         const mids = (kind) => slots.filter((slot) => slot.kind === kind).map((slot) => slot.transceiver.mid);
-        model.send({ kind: "link", sdp: pc.localDescription.sdp, uplink: roles, video: mids("video"), audio: mids("audio") });
+        model.send({ kind: "link", link: linkId, sdp: pc.localDescription.sdp, uplink: roles, video: mids("video"), audio: mids("audio") });
         await new Promise((resolve) => { answered = resolve; });
       } while (again && pc);
     } catch (error) {
@@ -93,9 +99,11 @@ export function createPageLink(model, signal, { onChange }) {
   /** @type {(value?: unknown) => void} */
   let answered = () => {};
 
-  /** Give up on the link: the widget channel carries the media. */
+  /** Give up on the link: the widget channel carries the media (unless forced off), and
+   * the link is tried again later. */
   const fail = () => {
     clearTimeout(timer);
+    clearTimeout(retry);
     if (!pc) return;
     pc.close();
     pc = null;
@@ -104,12 +112,17 @@ export function createPageLink(model, signal, { onChange }) {
     slots.length = 0;
     slotStreams.clear();
     answered();
-    if (!signal.aborted) model.send({ kind: "link_state", state: "failed" });
+    if (signal.aborted) return;
+    model.send({ kind: "link_state", state: "failed" });
+    const mode = model.get("media_path");
+    if (mode in RETRY_MS) retry = setTimeout(start, RETRY_MS[mode]);
     onChange();
   };
 
   const start = () => {
+    clearTimeout(retry);
     if (pc || model.get("media_path") === "pipe" || typeof RTCPeerConnection === "undefined") return;
+    linkId = Math.random().toString(36).slice(2);
     pc = new RTCPeerConnection({ iceServers: model.get("_ice_servers") || [] });
     for (const [role, kind] of UPLINK) uplink.set(role, pc.addTransceiver(kind, { direction: "sendonly" }));
     addSlots("video", INITIAL_SLOTS);
@@ -151,9 +164,14 @@ export function createPageLink(model, signal, { onChange }) {
     addSlots(content.media === "audio" ? "audio" : "video", Math.min(16, Number(content.count) || 1));
     negotiate();
   }, signal);
-  watch(model, ["media_path"], () => (model.get("media_path") === "pipe" ? fail() : start()), signal);
+  watch(model, ["media_path"], () => {
+    if (model.get("media_path") === "pipe") fail();
+    else start();
+    onChange(); // the captures may take or leave the widget channel
+  }, signal);
   signal.addEventListener("abort", () => {
     clearTimeout(timer);
+    clearTimeout(retry);
     if (pc) pc.close();
     pc = null;
   }, { once: true });
@@ -171,6 +189,8 @@ export function createPageLink(model, signal, { onChange }) {
   return {
     /** Whether media flows over the link. */
     connected: () => connected,
+    /** Whether the widget channel may carry media when the link does not. */
+    mayUsePipe: () => model.get("media_path") !== "webrtc",
     /** The video stream of tile `key`, or null (then the tile draws JPEG frames). */
     videoOf: (key) => streamOf(key, "video"),
     /** Every audio slot's stream with the tile it plays. @returns {Array<[string, MediaStream]>} */

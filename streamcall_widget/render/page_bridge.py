@@ -67,6 +67,10 @@ class PageBridge:
         self._send_raw = send
         self._on_path = on_path
         self._link: PageLink | None = None
+        self._link_id = ""
+        self.fallback: Path = "pipe"
+        """The path when the link is down: ``pipe``, or ``connecting`` while WebRTC is
+        forced (``media_path="webrtc"``: the page tries again, nothing else carries media)."""
         self._shown: tuple[list[str], list[str]] = ([], [])
         self.path: Path = "pipe"
         self._colours: dict[Role, ColourSpace] = {}
@@ -90,7 +94,7 @@ class PageBridge:
         if kind == "link_state":
             if content.get("state") not in ("failed", "closed"):
                 raise InputError("a page link_state is failed or closed")
-            self._engine.submit(self._close_link("pipe"))
+            self._engine.submit(self._close_link(self.fallback))
             return True
         return False
 
@@ -114,10 +118,18 @@ class PageBridge:
             self._client.report("a message from the page", exc)
 
     async def _offer(self, content: dict[str, Any]) -> None:
+        """Answer an offer: a renegotiation of the link, or a new peer connection of the
+        page (``link`` id: a retry, a reloaded page), which replaces the old link."""
+        link_id = content.get("link")
+        if not isinstance(link_id, str) or not 0 < len(link_id) <= 64:
+            raise InputError("a link offer needs link, the page's id of its connection")
+        if self._link is not None and link_id != self._link_id:
+            await self._close_link("connecting")
         if self._link is None:
             self._link = PageLink(
                 self._client.media_config, self._send, self._feed, self._link_state
             )
+            self._link_id = link_id
             self._set_path("connecting")
         self._link.show(*self._shown)
         await self._link.offer(content)
@@ -126,13 +138,13 @@ class PageBridge:
         error = done.exception()
         if error is not None:
             self._client.report("answering the page's WebRTC offer", error)
-            self._engine.submit(self._close_link("pipe"))
+            self._engine.submit(self._close_link(self.fallback))
 
     def _link_state(self, state: str) -> None:
         if state == "connected":
             self._set_path("webrtc")
         else:
-            self._engine.submit(self._close_link("pipe"))
+            self._engine.submit(self._close_link(self.fallback))
 
     async def _close_link(self, path: Path) -> None:
         link, self._link = self._link, None

@@ -117,9 +117,15 @@ class CallView(EngineWidget):
         self.link_path = path
         self.refresh()
 
+    @traitlets.observe("media_path")
+    def _media_path_set(self, change: dict[str, Any]) -> None:
+        self.bridge.fallback = "connecting" if change["new"] == "webrtc" else "pipe"
+
     def _on_frame(self, key: str, kind: str, frame: Any) -> None:
         if self.bridge.path == "webrtc":
             self._link_frame(key, kind, frame)
+        elif self.media_path == "webrtc":
+            return  # forced WebRTC: while the link is down, nothing carries media
         elif kind == "video":
             self.pipe.video_frame(key, frame)
         elif kind == "screen_share":
