@@ -171,6 +171,41 @@ def _speaker_is_chosen_with_set_sink_id(page: Page) -> None:
     page.wait_for_function("(id) => window.__sinks.includes(id)", arg=chosen[0])
 
 
+def test_without_a_path_to_the_kernel_the_widget_channel_takes_over(
+    jupyter_lab: JupyterServer, notebook_page: NotebookPageFactory
+) -> None:
+    """The kernel's answer reaches the page without any candidate it can reach (as a remote
+    Jupyter with no UDP path and no TURN server): the link cannot connect, so after its
+    timeout the widget channel carries the media both ways, and the view says so."""
+    page = notebook_page(jupyter_lab, [SETUP.format(path="auto")])
+    page.evaluate(
+        """() => {
+          const original = RTCPeerConnection.prototype.setRemoteDescription;
+          RTCPeerConnection.prototype.setRemoteDescription = function (description) {
+            const sdp = description.sdp.replace(/^a=candidate:.*\\r\\n/gm, '');
+            return original.call(this, { type: description.type, sdp });
+          };
+        }"""
+    )
+    view = _in_a_call(page)
+    try:
+        expect(view).to_have_attribute("data-path", "pipe", timeout=TIMEOUT_MS)
+        expect(view.locator(".sc-path")).to_have_text("Widget channel")
+        seen = _wait(page, lambda s: s["frames"] >= 30, "bob's hooks")
+        assert seen["camera"].startswith("browser:"), seen
+        assert seen["alice_stamp"] not in seen["stamps"]
+        bob_tile = view.locator(".sc-tile:not(.sc-local)").first
+        expect(bob_tile.locator("canvas")).to_be_visible(timeout=TIMEOUT_MS)
+        before = _frames_drawn(view)
+        page.wait_for_function(
+            "([view, before]) => Number(view.dataset.framesDrawn) > before + 20",
+            arg=[view.element_handle(), before],
+            timeout=TIMEOUT_MS,
+        )
+    finally:
+        kernel_execute(page, CLOSE)
+
+
 def test_screen_shared_from_the_page_and_stopped_by_the_browser(
     jupyter_lab: JupyterServer, notebook_page: NotebookPageFactory
 ) -> None:
