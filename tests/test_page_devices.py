@@ -106,10 +106,12 @@ def test_a_malformed_report_is_refused_with_what_is_allowed(
         ("NotReadableError", "failed", "in use by another program"),
         ("OverconstrainedError", "failed", "Pick another device"),
         ("SomethingNew", "failed", "could not start the camera: boom"),
+        ("{odd}", "failed", "could not start the camera: a {brace}."),
     ],
 )
 def test_browser_errors_read_as_what_to_do(name: str, state: str, says: str) -> None:
-    got_state, problem = explain_capture_error("camera", name, "boom")
+    detail = "a {brace}" if name.startswith("{") else "boom"
+    got_state, problem = explain_capture_error("camera", name, detail)
     assert got_state == state
     assert problem.reason == name
     assert says in problem.message

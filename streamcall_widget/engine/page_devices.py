@@ -73,7 +73,8 @@ _AUDIO_QUEUE = 25
 """Audio frames a source holds at most (0.5 s of 20 ms frames): older ones are dropped."""
 
 # The browser's DOMException names, in words a person understands, with what to do.
-_CAPTURE_ERRORS: dict[str, tuple[str, str]] = {
+Failure = Literal["failed", "denied"]
+_CAPTURE_ERRORS: dict[str, tuple[Failure, str]] = {
     "NotAllowedError": (
         "denied",
         "The browser was not allowed to use the {what}. Allow it in the address bar's "
@@ -144,12 +145,17 @@ class PermissionState:
     error: PermissionProblem | None = None
 
 
-def explain_capture_error(role: str, name: str, detail: str = "") -> tuple[str, PermissionProblem]:
+def explain_capture_error(
+    role: str, name: str, detail: str = ""
+) -> tuple[Failure, PermissionProblem]:
     """The permission state and readable problem for the browser's error ``name``."""
     state, template = _CAPTURE_ERRORS.get(
-        name, ("failed", "The browser could not start the {what}: " + (detail or name) + ".")
+        name, ("failed", "The browser could not start the {what}: ")
     )
-    return state, PermissionProblem(name, template.format(what=_WHAT.get(role, role)))
+    message = template.replace("{what}", _WHAT.get(role, role))
+    if name not in _CAPTURE_ERRORS:  # the browser's own words, as they are (braces too)
+        message += f"{detail or name}."
+    return state, PermissionProblem(name, message)
 
 
 def _text(value: object, name: str) -> str:
@@ -353,7 +359,7 @@ class PageDevices:
         page = self._page
         if page is None:
             state, problem = explain_capture_error(role, "NoPage")
-            self.permission = PermissionState(state, problem)  # type: ignore[arg-type]
+            self.permission = PermissionState(state, problem)
             raise DeviceError(problem.message)
         if device not in self.devices:
             raise DeviceError(f"the page has no {device.kind} {device.id}")
@@ -394,7 +400,7 @@ class PageDevices:
         detail = _text((error or {}).get("message", ""), "error message")
         state, problem = explain_capture_error(role, name, detail)
         if counts:
-            self.permission = PermissionState(state, problem)  # type: ignore[arg-type]
+            self.permission = PermissionState(state, problem)
         failure: DeviceError = (
             PermissionDenied(problem.message) if state == "denied" else DeviceError(problem.message)
         )

@@ -99,8 +99,15 @@ def _in_a_call(page: Page) -> Locator:
     return view
 
 
-def _frames_drawn(view: Locator) -> int:
-    return int(view.get_attribute("data-frames-drawn") or 0)
+def _wait_frames_drawn(page: Page, view: Locator, count: int = 20) -> None:
+    """Wait until the view draws ``count`` more frames (canvas paints or presented
+    frames of native video)."""
+    before = int(view.get_attribute("data-frames-drawn") or 0)
+    page.wait_for_function(
+        "([view, before, count]) => Number(view.dataset.framesDrawn) > before + count",
+        arg=[view.element_handle(), before, count],
+        timeout=TIMEOUT_MS,
+    )
 
 
 @pytest.mark.parametrize("path", ["auto", "pipe"])
@@ -138,12 +145,7 @@ def test_page_camera_and_microphone_reach_the_other_kernel(
             _speaker_is_chosen_with_set_sink_id(page)
         else:
             expect(bob_tile.locator("canvas")).to_be_visible(timeout=TIMEOUT_MS)
-        before = _frames_drawn(view)
-        page.wait_for_function(
-            "([view, before]) => Number(view.dataset.framesDrawn) > before + 20",
-            arg=[view.element_handle(), before],
-            timeout=TIMEOUT_MS,
-        )
+        _wait_frames_drawn(page, view)
     finally:
         kernel_execute(page, CLOSE)
 
@@ -196,12 +198,7 @@ def test_without_a_path_to_the_kernel_the_widget_channel_takes_over(
         assert seen["alice_stamp"] not in seen["stamps"]
         bob_tile = view.locator(".sc-tile:not(.sc-local)").first
         expect(bob_tile.locator("canvas")).to_be_visible(timeout=TIMEOUT_MS)
-        before = _frames_drawn(view)
-        page.wait_for_function(
-            "([view, before]) => Number(view.dataset.framesDrawn) > before + 20",
-            arg=[view.element_handle(), before],
-            timeout=TIMEOUT_MS,
-        )
+        _wait_frames_drawn(page, view)
     finally:
         kernel_execute(page, CLOSE)
 
