@@ -10,6 +10,8 @@ watch the call well past that point.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -22,7 +24,8 @@ import av
 import numpy as np
 import pytest
 
-from streamcall_widget.engine.media import Timeline
+from streamcall_widget.engine.media import Hook, LocalTrack, Timeline
+from streamcall_widget.engine.synthetic import SyntheticCamera
 from streamcall_widget.engine.taps import LOCAL
 
 from .engine_helpers import Clients, ring_and_accept, session_of, wait_for, wait_growing
@@ -90,3 +93,42 @@ def test_a_timeline_never_changes_a_frame_others_read() -> None:
     assert moved is not frames[2]
     assert same is frames[1]
     assert np.array_equal(moved.to_ndarray(), frames[2].to_ndarray())
+
+
+SHARED_FRAMES = """
+import threading
+import av, numpy as np
+from streamcall_widget.engine.colour import reformatted
+frames = [
+    av.VideoFrame.from_ndarray(np.full((240, 320, 3), n, np.uint8), format="rgb24")
+    for n in range(12)
+]
+def work():
+    for _ in range(60):
+        for frame in frames:
+            reformatted(frame, format="yuv420p")
+threads = [threading.Thread(target=work) for _ in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+"""
+
+
+def test_one_frame_converted_by_many_threads_at_once_is_safe() -> None:
+    """One frame is read by several threads at once (each peer's and the page link's
+    encoder, hooks, the widget channel). PyAV's ``reformat`` keeps one scaler on the frame,
+    and threads sharing it crash the process (libswscale); ``reformatted`` gives each call
+    its own (with ``frame.reformat`` this script dies with SIGSEGV, return code -11). Run
+    in a subprocess, so a crash is a return code, not a dead test run."""
+    converted = subprocess.run([sys.executable, "-c", SHARED_FRAMES], check=False)
+    assert converted.returncode == 0
+
+
+async def test_a_processed_frame_leaves_the_local_track_in_yuv420p() -> None:
+    """A video processor returns RGB; the local track converts it once, so no encoder
+    thread converts a frame that other threads read."""
+    track = LocalTrack("video", SyntheticCamera("alice", stamp=7), enabled=True)
+    track.processor = Hook(lambda rgb: rgb[::-1].copy(), "flip", lambda where, error: None)
+    frame = await track.recv()
+    track.stop()
+    assert isinstance(frame, av.VideoFrame)
+    assert frame.format.name == "yuv420p"

@@ -22,7 +22,7 @@ from typing import Any, Final, Literal
 import av
 import numpy as np
 import numpy.typing as npt
-from av.video.reformatter import ColorRange, Colorspace, Interpolation
+from av.video.reformatter import ColorRange, Colorspace, Interpolation, VideoReformatter
 
 from streamcall_widget.errors import InputError
 
@@ -33,8 +33,10 @@ __all__ = [
     "PageSource",
     "frame_space",
     "page_source_space",
+    "reformatted",
     "to_canonical",
     "to_rgb_array",
+    "yuv420p",
 ]
 
 
@@ -168,7 +170,8 @@ def to_canonical(frame: av.VideoFrame, space: ColourSpace) -> av.VideoFrame:
     """
     if space == CANONICAL and frame.format.name == "yuv420p":
         return frame
-    converted = frame.reformat(
+    converted = reformatted(
+        frame,
         format="yuv420p",
         src_colorspace=_SWS_MATRIX[space.matrix],
         dst_colorspace=_SWS_MATRIX["bt601"],
@@ -180,6 +183,24 @@ def to_canonical(frame: av.VideoFrame, space: ColourSpace) -> av.VideoFrame:
     if frame.time_base is not None:
         converted.time_base = frame.time_base
     return converted
+
+
+def reformatted(frame: av.VideoFrame, **options: Any) -> av.VideoFrame:
+    """``frame.reformat(**options)`` with a scaler of its own.
+
+    PyAV keeps one scaler on each frame and every ``reformat`` of that frame uses it; one
+    frame is read by several threads at once (each peer's and the page link's encoder, a
+    hook, the widget channel), and two threads in one scaler crash libswscale (a segfault
+    of the kernel, seen with a video processor's frames). A scaler per call costs a few
+    microseconds more.
+    """
+    return VideoReformatter().reformat(frame, **options)
+
+
+def yuv420p(frame: av.VideoFrame) -> av.VideoFrame:
+    """``frame`` in yuv420p, the format every encoder wants: converted once, here, so
+    that no encoder thread converts a frame other threads read (see :func:`reformatted`)."""
+    return frame if frame.format.name == "yuv420p" else reformatted(frame, format="yuv420p")
 
 
 def frame_space(frame: av.VideoFrame) -> ColourSpace:
@@ -198,10 +219,11 @@ def to_rgb_array(frame: av.VideoFrame) -> npt.NDArray[np.uint8]:
     """``frame`` as an HxWx3 uint8 RGB array, read in the colour space it says it is in
     (:func:`frame_space`); frames in an RGB format are only repacked as rgb24."""
     if not _is_yuv(frame):
-        rgb = frame.to_ndarray(format="rgb24")
+        rgb = reformatted(frame, format="rgb24").to_ndarray()
     else:
         space = frame_space(frame)
-        rgb = frame.reformat(
+        rgb = reformatted(
+            frame,
             format="rgb24",
             src_colorspace=_SWS_MATRIX[space.matrix],
             src_color_range=ColorRange.JPEG if space.full_range else ColorRange.MPEG,

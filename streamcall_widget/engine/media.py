@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from .colour import to_rgb_array
+from .colour import to_rgb_array, yuv420p
 from .listeners import ErrorSink
 from .quality import SpeakingDetector, audio_level
 
@@ -175,7 +175,9 @@ class LocalTrack(MediaStreamTrack):
                 continue
             frame = self._timeline.place(frame)
             self.frames += 1
-            return await self._process(frame)
+            processed = await self._process(frame)
+            # Converted once, here: encoders in several threads then never convert it.
+            return yuv420p(processed) if isinstance(processed, av.VideoFrame) else processed
 
     async def _next(self, source: MediaStreamTrack) -> Frame | None:
         """The next frame of ``source`` in this track's format; None if the source or

@@ -26,6 +26,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame, VideoFrame
 from av.frame import Frame
 
+from streamcall_widget.engine.colour import yuv420p
 from streamcall_widget.engine.media import Timeline
 from streamcall_widget.engine.page_devices import ROLES, Role
 from streamcall_widget.engine.rtc_config import MediaConfig
@@ -78,7 +79,8 @@ class SlotTrack(MediaStreamTrack):
         """The next frame to send; MediaStreamError once stopped."""
         if self.readyState != "live":
             raise MediaStreamError
-        return self._timeline.place(await self._queue.get())
+        frame = self._timeline.place(await self._queue.get())
+        return yuv420p(frame) if isinstance(frame, VideoFrame) else frame
 
 
 def _mids(value: object, name: str) -> list[str]:
