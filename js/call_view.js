@@ -227,6 +227,37 @@ function createModelState(model, signal) {
   const pipeAudio = playCallAudio(model, gate, signal);
   /** @type {Set<() => void>} views to refresh when the link's slots or state change */
   const linkWatchers = new Set();
+  /** @type {ReturnType<typeof startPageMedia> | null} */
+  let media = null;
+  return {
+    model,
+    request,
+    linkWatchers,
+    frames: createFrameReceiver(model, signal),
+    viewport: createViewportReporter(model, signal, onVisible),
+    /**
+     * Make the page a device of the kernel and open the link: on the first view shown,
+     * never for a model no view shows (the page would capture for nothing, the kernel
+     * encode for nothing).
+     */
+    start() {
+      if (!media) media = startPageMedia(model, signal, gate, pipeAudio, linkWatchers);
+    },
+    /** @param {any} p a tile: its native stream (null until a view started the media) */
+    videoOf: (p) => (media ? media.videoOf(p) : null),
+  };
+}
+
+/**
+ * The page's captures, the link and the link's audio of one model, until `signal` aborts;
+ * `linkWatchers` are told when what the views show changes.
+ * @param {any} model
+ * @param {AbortSignal} signal
+ * @param {ReturnType<typeof createAudioGate>} gate
+ * @param {ReturnType<typeof createAudioPlayer>} pipeAudio
+ * @param {Set<() => void>} linkWatchers
+ */
+function startPageMedia(model, signal, gate, pipeAudio, linkWatchers) {
   let router = null;
   let linkAudio = null;
   const redraw = () => {
@@ -265,14 +296,8 @@ function createModelState(model, signal) {
     return ownStreams.get(track) || null;
   };
   return {
-    model,
-    request,
-    link,
     /** @param {any} p a tile: its native stream, the page's own camera for its self-view */
     videoOf: (p) => (p.page_preview ? ownCamera() : link.videoOf(p.key)),
-    linkWatchers,
-    frames: createFrameReceiver(model, signal),
-    viewport: createViewportReporter(model, signal, onVisible),
   };
 }
 
@@ -377,6 +402,7 @@ function render({ model, el }) {
     state = createModelState(model, signal);
   }
   const errorLine = createErrorLine(model, signal);
+  state.start();
   const report = state.viewport.addView();
   observeVisibility(el, report.setVisible, signal);
   const sizes = observeTileSizes((tiles) => {

@@ -169,7 +169,7 @@ export function createTileSet(stage, frames, sizes, onDrawn, videoOf) {
           tile.detach = frames.attach(p.key, tile.canvas, onDrawn);
           tile.counting = new AbortController();
           countPresentedFrames(p.key, tile.video, onDrawn, tile.counting.signal);
-          sizes.observe(p.key, tile.canvas);
+          sizes.observe(p.key, tile.el); // the tile, whichever of canvas or video shows
           tiles.set(p.key, tile);
         }
         updateTile(tile, p, arrangement, text, p.video ? videoOf(p) : null);

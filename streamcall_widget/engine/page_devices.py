@@ -330,12 +330,14 @@ class PageDevices:
     def report(self, page: Page, report: Mapping[str, Any]) -> None:
         """A page's device list (``page_devices`` message, already on the engine loop).
 
-        ``fresh`` marks the first report of a page that (re)started: whatever an earlier
-        instance of it was capturing is gone, so those captures end and start again there.
+        A page's first report attaches it (:meth:`attach`): a page is a device once it
+        shows a view, never for a widget made and not shown. ``fresh`` marks the first
+        report of a page that (re)started: whatever an earlier instance of it was
+        capturing is gone, so those captures end and start again there.
         """
-        if page not in self._pages:
-            return
         devices = parse_device_report(report)
+        if page not in self._pages:
+            self.attach(page)
         before = self._reported.get(page, ((), False))[0]
         self._reported[page] = (devices, report.get("sink") is True)
         if page is not self._page:

@@ -186,6 +186,7 @@ class MediaPipe:
         self._flow = FlowControl(window=window, min_interval=min_interval)
         self._latest: dict[str, _Latest] = {}
         self._sizes: dict[str, tuple[int, int]] = {}
+        self._page_visible = False
         self._stats = PipeStats()
         self._audio_enabled = False
         self._audio_in: collections.deque[tuple[str, av.AudioFrame]] = collections.deque(
@@ -250,9 +251,16 @@ class MediaPipe:
                 self._flow.acked(message.seq, self._clock())
             else:
                 self._flow.set_visible(message.visible)
+                self._page_visible = message.visible
                 self._sizes = message.tiles
         self._wake.set()
         return True
+
+    def on_screen(self, key: str) -> bool:
+        """Whether a view shows tile ``key`` now, by the page's last viewport report (the
+        page link sends only those too)."""
+        with self._lock:
+            return self._page_visible and self._shown(key)
 
     def forget(self, key: str) -> None:
         """Tile and audio source ``key`` are gone (the participant left)."""

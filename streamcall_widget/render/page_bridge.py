@@ -76,7 +76,6 @@ class PageBridge:
         self._colours: dict[Role, ColourSpace] = {}
         """The colour space each video capture arrives in (from its capture_state)."""
         self._uplink = PipeUplink(send, self._piped_frame)
-        self._engine.call_soon(lambda: client.media.page.attach(self))
 
     # -- page → kernel (comm thread) -----------------------------------------------------
 

@@ -161,7 +161,11 @@ class CallView(EngineWidget):
             tile["page_preview"] = own_preview and tile["is_local"] and not tile.get("screen")
         self.participants = tiles
         self.bridge.show(
-            [tile["key"] for tile in tiles if tile["video"] and not tile["page_preview"]],
+            [
+                tile["key"]
+                for tile in tiles
+                if tile["video"] and not tile["page_preview"] and self.pipe.on_screen(tile["key"])
+            ],
             [tile["key"] for tile in tiles if tile["audio"] and not tile["is_local"]],
         )
         keys = {tile["key"] for tile in tiles}
