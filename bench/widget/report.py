@@ -14,7 +14,7 @@ from bench.media.tally import FPS, HEIGHT, WIDTH
 
 from .page import Draw, PageWindow
 
-__all__ = ["Phase", "Results", "Settings", "build_run"]
+__all__ = ["Paths", "Phase", "Results", "Settings", "build_run"]
 
 FPS_TARGET = 0.98
 """Frames drawn per second, at least this fraction of the rate the kernel received."""
@@ -25,6 +25,12 @@ GROWTH_TARGET_MS = 1000 / FPS
 """Last third's median latency at most this above the first third's (one source frame)."""
 CPU_TARGET_MS = 1.5
 """Kernel CPU per 480p frame sent."""
+WEBRTC_FPS_TARGET = 0.98
+"""WebRTC path: frames drawn per second, at least this fraction of the source's rate."""
+WEBRTC_LATENCY_TARGET = 0.5
+"""WebRTC path: latency p50 at most this fraction of the JPEG pipe's."""
+THIN_TARGET = 1.25
+"""The JPEG pipe's latency p50 at most this multiple of the thinnest pipe's."""
 STAMP_MATCH_MS = 5.0
 """A drawn frame's ``ts`` and the kernel's arrival time of the id read from its pixels
 come from two taps on the same frame: farther apart than this, they are different frames."""
@@ -87,20 +93,82 @@ class Phase:
             Counter(self.kernel_end["tile_sizes"]) - Counter(self.kernel_start["tile_sizes"])
         )
 
-    def fresh_draws(self) -> list[Draw]:
+    def fresh_draws(self, *, view: int | None = None, local: bool = False) -> list[Draw]:
         """The first paint of each frame (repaints of the same frame after a resize left
-        out), in paint order."""
-        seen: set[float] = set()
+        out), in paint order, of the remote tiles (``local``: the self-previews) of one
+        view or (None) of all. A canvas frame is known by its ``ts``; every native draw is
+        a frame of its own (requestVideoFrameCallback runs once per presented frame)."""
+        seen: set[tuple[int, str, float]] = set()
         fresh = []
         for draw in self.page.draws if self.page is not None else []:
-            if draw.ts not in seen:
-                seen.add(draw.ts)
+            if draw.local != local or (view is not None and draw.view != view):
+                continue
+            if draw.native:
+                fresh.append(draw)
+            elif (draw.view, draw.key, draw.ts) not in seen:
+                seen.add((draw.view, draw.key, draw.ts))
                 fresh.append(draw)
         return fresh
 
+    def kernel_time(self, draw: Draw) -> float:
+        """When the kernel got the frame ``draw`` painted: its ``ts``, or for a native
+        frame the kernel's arrival time of the id read from it (NaN if unknown)."""
+        if not draw.native:
+            return draw.ts
+        arrived = self.kernel_end["arrivals"].get(str(draw.stamp))
+        return float(arrived) if arrived is not None else math.nan
+
     def latencies(self) -> list[float]:
-        """Kernel-to-paint latency of each frame, ms."""
-        return [d.drawn_at - d.ts for d in self.fresh_draws()]
+        """Kernel-to-paint latency of each frame whose kernel time is known, ms."""
+        times = ((d.drawn_at, self.kernel_time(d)) for d in self.fresh_draws())
+        return [drawn - kernel for drawn, kernel in times if math.isfinite(kernel)]
+
+    def page_cpu(self) -> float:
+        """Chromium's processes' CPU seconds per second (renderer, GPU, browser, ...)."""
+        return sum(v for kind, v in self.processes.items() if kind.startswith("chromium"))
+
+    def tile_rates(self) -> dict[str, float]:
+        """Frames drawn per second of each tile on the page, by ``view N remote|local``."""
+        assert self.page is not None
+        views = sorted({d.view for d in self.page.draws})
+        return {
+            f"view {view} {'local' if local else 'remote'}": len(
+                self.fresh_draws(view=view, local=local)
+            )
+            / self.page.seconds
+            for view in views
+            for local in (False, True)
+        }
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The windows comparing the media paths (issue 13), on the same call."""
+
+    webrtc: Phase
+    """Alice's view shown, ``media_path="webrtc"``: the tile is a native video."""
+    thin: Phase
+    """No CallView shown: the thinnest anywidget JPEG pipe (:mod:`.thin`) alone."""
+    quick_webrtc: Phase
+    """Alice's and bob's views in one page, every tile shown, WebRTC."""
+    quick_pipe: Phase
+    """The same, JPEG pipe."""
+    uplink_webrtc: Phase
+    """Alice's page camera (a stamped clock canvas) to bob's kernel over the link."""
+    uplink_pipe: Phase
+    """The same with ``media_path="pipe"`` (the widget channel's uplink)."""
+
+    @property
+    def phases(self) -> tuple[Phase, ...]:
+        """Every window, in the order they ran (the thin pipe ran before the others)."""
+        return (
+            self.thin,
+            self.webrtc,
+            self.quick_webrtc,
+            self.quick_pipe,
+            self.uplink_webrtc,
+            self.uplink_pipe,
+        )
 
 
 @dataclass(frozen=True)
@@ -112,10 +180,11 @@ class Results:
     hidden_after: Phase
     throttled: Phase
     throttle_ms: float
+    paths: Paths
 
     @property
     def phases(self) -> tuple[Phase, Phase, Phase, Phase]:
-        """Every window, in the order they ran."""
+        """The four windows of the JPEG pipe's figures, in the order they ran."""
         return (self.hidden_before, self.shown, self.hidden_after, self.throttled)
 
     @property
@@ -228,13 +297,178 @@ def _figures(results: Results) -> list[Figure]:
     ]
 
 
+def _pct(values: list[float], p: float) -> float:
+    """``percentile``, NaN for no values (a path that drew nothing)."""
+    return percentile(values, p) if values else math.nan
+
+
+def _drawn_rate(phase: Phase) -> float:
+    assert phase.page is not None
+    return len(phase.fresh_draws()) / phase.page.seconds
+
+
+def _cpu_detail(phase: Phase) -> str:
+    return (
+        f"kernel {phase.rate('cpu') * 100:.1f} %, page (Chromium) {phase.page_cpu() * 100:.1f} "
+        "% of one core"
+    )
+
+
+def _path_figures(results: Results) -> list[Figure]:
+    """Issue 13: the WebRTC path, the JPEG pipe and the thinnest pipe side by side, the
+    quickstart's two views, and the page camera's way up to the other kernel."""
+    paths = results.paths
+    pipe, webrtc, thin = results.shown, paths.webrtc, paths.thin
+    pipe_latency, webrtc_latency, thin_latency = (p.latencies() for p in (pipe, webrtc, thin))
+    hidden_label = "kernel CPU, view hidden (mean of both windows)"
+    figures = [
+        Figure(
+            "webrtc: frames drawn per second in the page",
+            _drawn_rate(webrtc),
+            "fps",
+            float(FPS),
+            "the source's frame rate",
+            Target("ratio", ">=", WEBRTC_FPS_TARGET),
+            detail=f"kernel received {webrtc.rate('received'):.2f} fps in the window",
+        ),
+        Figure(
+            "webrtc: kernel-to-paint latency p50",
+            _pct(webrtc_latency, 50),
+            "ms",
+            _pct(pipe_latency, 50),
+            "the JPEG pipe's p50 (shown window)",
+            Target("ratio", "<=", WEBRTC_LATENCY_TARGET),
+            digits=1,
+        ),
+        Figure(
+            "webrtc: kernel-to-paint latency p95",
+            _pct(webrtc_latency, 95),
+            "ms",
+            _pct(pipe_latency, 95),
+            "the JPEG pipe's p95 (shown window)",
+            digits=1,
+        ),
+        Figure(
+            "thin pipe: frames drawn per second in the page",
+            _drawn_rate(thin),
+            "fps",
+            thin.rate("received"),
+            "frames per second alice's kernel received",
+        ),
+        Figure(
+            "JPEG pipe latency p50 against the thinnest pipe's",
+            _pct(pipe_latency, 50),
+            "ms",
+            _pct(thin_latency, 50),
+            "the thinnest anywidget JPEG pipe's p50",
+            Target("ratio", "<=", THIN_TARGET),
+            digits=1,
+        ),
+        Figure(
+            "thin pipe: kernel-to-paint latency p95",
+            _pct(thin_latency, 95),
+            "ms",
+            _pct(pipe_latency, 95),
+            "the JPEG pipe's p95",
+            digits=1,
+        ),
+    ]
+    for label, phase in (("JPEG pipe", pipe), ("webrtc", webrtc), ("thin pipe", thin)):
+        figures += [
+            Figure(
+                f"kernel CPU per second of call: {label}",
+                phase.rate("cpu") * 100,
+                "%",
+                results.hidden_cpu * 100,
+                hidden_label,
+                digits=1,
+            ),
+            Figure(
+                f"page CPU per second of call: {label}",
+                phase.page_cpu() * 100,
+                "%",
+                results.hidden_before.page_cpu() * 100,
+                "Chromium's CPU, view hidden (before)",
+                digits=1,
+                detail=", ".join(
+                    f"{kind} {share * 100:.1f} %"
+                    for kind, share in sorted(phase.processes.items())
+                    if kind.startswith("chromium")
+                ),
+            ),
+        ]
+    for label, phase in (("webrtc", paths.quick_webrtc), ("pipe", paths.quick_pipe)):
+        rates = phase.tile_rates()
+        figures.append(
+            Figure(
+                f"quickstart, two views, {label}: frames drawn per tile per second, slowest tile",
+                min(rates.values(), default=math.nan),
+                "fps",
+                float(FPS),
+                "the source's frame rate",
+                detail=", ".join(f"{tile} {rate:.1f}" for tile, rate in rates.items())
+                + f"; {_cpu_detail(phase)}",
+            )
+        )
+    for label, phase in (("webrtc", paths.uplink_webrtc), ("pipe", paths.uplink_pipe)):
+        latencies = [latency for _at, latency in phase.kernel_end["uplink"]]
+        fps = phase.rate("bob_received")
+        missing = " (not available: no page-camera frame reached bob)" if not latencies else ""
+        figures += [
+            Figure(
+                f"page camera to bob's kernel, {label}: latency p50{missing}",
+                _pct(latencies, 50),
+                "ms",
+                _pct(webrtc_latency, 50),
+                "kernel-to-page latency p50, webrtc",
+                digits=1,
+                detail=f"{len(latencies)} stamped frames read; {_cpu_detail(phase)}",
+            ),
+            Figure(
+                f"page camera to bob's kernel, {label}: latency p95{missing}",
+                _pct(latencies, 95),
+                "ms",
+                _pct(webrtc_latency, 95),
+                "kernel-to-page latency p95, webrtc",
+                digits=1,
+            ),
+            Figure(
+                f"page camera to bob's kernel, {label}: frames per second at bob{missing}",
+                fps if latencies else math.nan,
+                "fps",
+                float(FPS),
+                "the page camera's 30 fps",
+                detail=(f"{phase.delta('uplink_unread'):.0f} frames with no readable clock stamp"),
+            ),
+        ]
+    return figures
+
+
+def _side_by_side(results: Results) -> str:
+    """One line per path: fps, latency, CPU."""
+    rows = []
+    for label, phase in (
+        ("webrtc", results.paths.webrtc),
+        ("JPEG pipe", results.shown),
+        ("thinnest pipe", results.paths.thin),
+    ):
+        latency = phase.latencies()
+        rows.append(
+            f"{label}: {_drawn_rate(phase):.1f} fps drawn, latency p50 {_pct(latency, 50):.1f}"
+            f" / p95 {_pct(latency, 95):.1f} ms, {_cpu_detail(phase)}"
+        )
+    return "side by side (same call, same run): " + "; ".join(rows)
+
+
 def _stamp_check(phase: Phase) -> str:
     """Whether the pixels drawn are the frame whose ``ts`` the page reported."""
     arrivals = phase.kernel_end["arrivals"]
     draws = phase.fresh_draws()
     read = [d for d in draws if d.stamp is not None]
     known = [d for d in read if str(d.stamp) in arrivals]
-    matching = [d for d in known if abs(arrivals[str(d.stamp)] - d.ts) <= STAMP_MATCH_MS]
+    matching = [
+        d for d in known if abs(arrivals[str(d.stamp)] - phase.kernel_time(d)) <= STAMP_MATCH_MS
+    ]
     ids = [d.stamp for d in read]
     rising = sum(1 for a, b in itertools.pairwise(ids) if a is not None and b is not None and b > a)
     return (
@@ -287,7 +521,10 @@ def _kernel_detail(phase: Phase) -> str:
         f"{phase.delta('pipe', 'frames'):.0f} tiles in "
         f"{phase.delta('pipe', 'messages'):.0f} messages, "
         f"{phase.delta('pipe', 'bytes') / 1e6:.2f} MB, encode CPU "
-        f"{phase.delta('pipe', 'encode_cpu_seconds'):.3f} s; JPEG sizes {phase.tile_sizes()}"
+        f"{phase.delta('pipe', 'encode_cpu_seconds'):.3f} s; JPEG sizes {phase.tile_sizes()}; "
+        f"thinnest pipe sent {phase.delta('thin', 'frames'):.0f} JPEGs, encode CPU "
+        f"{phase.delta('thin', 'encode_cpu_seconds'):.3f} s; bob received "
+        f"{phase.delta('bob_received'):.0f} frames from alice"
     )
 
 
@@ -345,16 +582,17 @@ def build_run(settings: Settings, pinned: bool, results: Results, seconds: float
     """The figures, the conditions and the raw per-window figures of one run."""
     shown_phases = (results.shown, results.throttled)
     details = [
-        *(_kernel_detail(p) for p in results.phases),
+        *(_kernel_detail(p) for p in (*results.phases, *results.paths.phases)),
+        _side_by_side(results),
         *(_breakdown(p) for p in shown_phases),
-        *(_stamp_check(p) for p in shown_phases),
+        *(_stamp_check(p) for p in (*shown_phases, results.paths.webrtc, results.paths.thin)),
     ]
     return BenchRun(
         bench="widget",
         title="CallView in JupyterLab and headless Chromium",
         quick=settings.quick,
         seconds=seconds,
-        figures=_figures(results),
+        figures=[*_figures(results), *_path_figures(results)],
         conditions=[*_warnings(results), *_conditions(settings, pinned, results.throttle_ms)],
         details=details,
         settings={
