@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from bench.coordinator.wire import REPO_ROOT
 from bench.figures import BenchRun, Figure, Target, machine, percentile
 from bench.media.tally import FPS, HEIGHT, WIDTH
 
@@ -36,7 +37,15 @@ STAMP_MATCH_MS = 5.0
 come from two taps on the same frame: farther apart than this, they are different frames."""
 
 
+def _uplink_placeholder() -> bool:
+    """Whether the page's uplink over the widget channel is still a stub to be replaced."""
+    source = REPO_ROOT / "js/lib/uplink_pipe.js"
+    return source.exists() and "Placeholder" in source.read_text(errors="replace")
+
+
 FULL_SECONDS = 60.0
+AUX_SECONDS = 20.0
+"""The quickstart and uplink windows' length at most (their figures need less than a minute)."""
 """The full run's window length: the frame rate figure needs a minute."""
 
 
@@ -127,16 +136,16 @@ class Phase:
         """Chromium's processes' CPU seconds per second (renderer, GPU, browser, ...)."""
         return sum(v for kind, v in self.processes.items() if kind.startswith("chromium"))
 
-    def tile_rates(self) -> dict[str, float]:
-        """Frames drawn per second of each tile on the page, by ``view N remote|local``."""
+    def tile_rates(self, views: int) -> dict[str, float]:
+        """Frames drawn per second of each tile of the first ``views`` views on the page,
+        by ``view N remote|local`` (a tile that drew nothing: 0)."""
         assert self.page is not None
-        views = sorted({d.view for d in self.page.draws})
         return {
             f"view {view} {'local' if local else 'remote'}": len(
                 self.fresh_draws(view=view, local=local)
             )
             / self.page.seconds
-            for view in views
+            for view in range(views)
             for local in (False, True)
         }
 
@@ -302,6 +311,31 @@ def _pct(values: list[float], p: float) -> float:
     return percentile(values, p) if values else math.nan
 
 
+def _latency(
+    name: str,
+    p: int,
+    values: list[float],
+    baseline: list[float],
+    baseline_label: str,
+    *,
+    target: Target | None = None,
+    suffix: str = "",
+    detail: str = "",
+) -> Figure:
+    """Figure ``name pP``: the ``p``-th percentile of ``values`` beside ``baseline``'s
+    (``{}`` in ``baseline_label`` becomes ``pP``)."""
+    return Figure(
+        f"{name} p{p}{suffix}",
+        _pct(values, p),
+        "ms",
+        _pct(baseline, p),
+        baseline_label.format(f"p{p}"),
+        target,
+        digits=1,
+        detail=detail,
+    )
+
+
 def _drawn_rate(phase: Phase) -> float:
     assert phase.page is not None
     return len(phase.fresh_draws()) / phase.page.seconds
@@ -331,22 +365,20 @@ def _path_figures(results: Results) -> list[Figure]:
             Target("ratio", ">=", WEBRTC_FPS_TARGET),
             detail=f"kernel received {webrtc.rate('received'):.2f} fps in the window",
         ),
-        Figure(
-            "webrtc: kernel-to-paint latency p50",
-            _pct(webrtc_latency, 50),
-            "ms",
-            _pct(pipe_latency, 50),
-            "the JPEG pipe's p50 (shown window)",
-            Target("ratio", "<=", WEBRTC_LATENCY_TARGET),
-            digits=1,
+        _latency(
+            "webrtc: kernel-to-paint latency",
+            50,
+            webrtc_latency,
+            pipe_latency,
+            "the JPEG pipe's {} (shown window)",
+            target=Target("ratio", "<=", WEBRTC_LATENCY_TARGET),
         ),
-        Figure(
-            "webrtc: kernel-to-paint latency p95",
-            _pct(webrtc_latency, 95),
-            "ms",
-            _pct(pipe_latency, 95),
-            "the JPEG pipe's p95 (shown window)",
-            digits=1,
+        _latency(
+            "webrtc: kernel-to-paint latency",
+            95,
+            webrtc_latency,
+            pipe_latency,
+            "the JPEG pipe's {} (shown window)",
         ),
         Figure(
             "thin pipe: frames drawn per second in the page",
@@ -355,22 +387,21 @@ def _path_figures(results: Results) -> list[Figure]:
             thin.rate("received"),
             "frames per second alice's kernel received",
         ),
-        Figure(
-            "JPEG pipe latency p50 against the thinnest pipe's",
-            _pct(pipe_latency, 50),
-            "ms",
-            _pct(thin_latency, 50),
-            "the thinnest anywidget JPEG pipe's p50",
-            Target("ratio", "<=", THIN_TARGET),
-            digits=1,
+        _latency(
+            "JPEG pipe latency",
+            50,
+            pipe_latency,
+            thin_latency,
+            "the thinnest anywidget JPEG pipe's {}",
+            target=Target("ratio", "<=", THIN_TARGET),
+            suffix=" against the thinnest pipe's",
         ),
-        Figure(
-            "thin pipe: kernel-to-paint latency p95",
-            _pct(thin_latency, 95),
-            "ms",
-            _pct(pipe_latency, 95),
-            "the JPEG pipe's p95",
-            digits=1,
+        _latency(
+            "thin pipe: kernel-to-paint latency",
+            95,
+            thin_latency,
+            pipe_latency,
+            "the JPEG pipe's {}",
         ),
     ]
     for label, phase in (("JPEG pipe", pipe), ("webrtc", webrtc), ("thin pipe", thin)):
@@ -398,7 +429,7 @@ def _path_figures(results: Results) -> list[Figure]:
             ),
         ]
     for label, phase in (("webrtc", paths.quick_webrtc), ("pipe", paths.quick_pipe)):
-        rates = phase.tile_rates()
+        rates = phase.tile_rates(views=2)
         figures.append(
             Figure(
                 f"quickstart, two views, {label}: frames drawn per tile per second, slowest tile",
@@ -412,33 +443,44 @@ def _path_figures(results: Results) -> list[Figure]:
         )
     for label, phase in (("webrtc", paths.uplink_webrtc), ("pipe", paths.uplink_pipe)):
         latencies = [latency for _at, latency in phase.kernel_end["uplink"]]
-        fps = phase.rate("bob_received")
-        missing = " (not available: no page-camera frame reached bob)" if not latencies else ""
+        missing = (
+            "not available: no page-camera frame reached bob's kernel"
+            + (
+                " (js/lib/uplink_pipe.js is a placeholder)"
+                if label == "pipe" and _uplink_placeholder()
+                else ""
+            )
+            + "; "
+            if not latencies
+            else ""
+        )
         figures += [
-            Figure(
-                f"page camera to bob's kernel, {label}: latency p50{missing}",
-                _pct(latencies, 50),
-                "ms",
-                _pct(webrtc_latency, 50),
-                "kernel-to-page latency p50, webrtc",
-                digits=1,
-                detail=f"{len(latencies)} stamped frames read; {_cpu_detail(phase)}",
+            _latency(
+                f"page camera to bob's kernel, {label}: latency",
+                50,
+                latencies,
+                webrtc_latency,
+                "kernel-to-page latency {}, webrtc",
+                detail=f"{missing}{len(latencies)} stamped frames read; {_cpu_detail(phase)}",
+            ),
+            _latency(
+                f"page camera to bob's kernel, {label}: latency",
+                95,
+                latencies,
+                webrtc_latency,
+                "kernel-to-page latency {}, webrtc",
+                detail=missing.removesuffix("; "),
             ),
             Figure(
-                f"page camera to bob's kernel, {label}: latency p95{missing}",
-                _pct(latencies, 95),
-                "ms",
-                _pct(webrtc_latency, 95),
-                "kernel-to-page latency p95, webrtc",
-                digits=1,
-            ),
-            Figure(
-                f"page camera to bob's kernel, {label}: frames per second at bob{missing}",
-                fps if latencies else math.nan,
+                f"page camera to bob's kernel, {label}: frames per second at bob",
+                phase.rate("bob_received") if latencies else math.nan,
                 "fps",
                 float(FPS),
                 "the page camera's 30 fps",
-                detail=(f"{phase.delta('uplink_unread'):.0f} frames with no readable clock stamp"),
+                detail=(
+                    f"{missing}{phase.delta('uplink_unread'):.0f} frames with no readable "
+                    "clock stamp"
+                ),
             ),
         ]
     return figures
@@ -546,12 +588,36 @@ def _conditions(settings: Settings, pinned: bool, throttle_ms: float) -> list[st
         f"grid, bench CSS pinning the remote tile's canvas at {WIDTH}x{HEIGHT} and hiding "
         "the local preview tile (so only the remote tile is encoded). Both clients in one "
         "kernel on an embedded coordinator; VP8; the page also plays the call's audio.",
-        f"Four windows of {settings.seconds:g} s on the same call, each after a "
-        f"{settings.settle:g} s settle, in this order: hidden before (view created, not "
-        "displayed: nothing encoded or sent), shown (native animation frames), hidden after "
-        "(the cell's output cleared: no view on the page), throttled (the view displayed "
-        f"again; requestAnimationFrame wrapped to run callbacks at most every {throttle_ms:g} "
-        "ms).",
+        f"The JPEG pipe's figures: four windows of {settings.seconds:g} s on the same call, "
+        f"each after a {settings.settle:g} s settle, media_path='pipe': hidden before (view "
+        "created, not displayed: nothing encoded or sent), shown (native animation frames), "
+        "hidden after (the cell's output cleared: no view on the page), throttled (the view "
+        "displayed again; requestAnimationFrame wrapped to run callbacks at most every "
+        f"{throttle_ms:g} ms).",
+        "Issue 13's paths, same call, same run: 'thin pipe' (between hidden after and "
+        f"throttled, {settings.seconds:g} s): no CallView shown, bench/widget/thin.py alone "
+        "(alice's remote frames as 640x480 PyAV mjpeg JPEGs, at most 2 unacked, page "
+        "createImageBitmap, painted on the next animation frame, acked); 'webrtc' (after "
+        f"throttled, {settings.seconds:g} s): alice's view with media_path='webrtc', the tile a "
+        "native <video>; latency = the frame's expectedDisplayTime in "
+        "requestVideoFrameCallback minus alice's kernel arrival time of the id read from the "
+        "presented frame's 320x16 corner. JPEG pipe figures in these comparisons are the "
+        "shown window's. CPU per second of call: the kernel process, and Chromium's processes "
+        "(browser, renderer, GPU, utility, by psutil on the driver's process tree).",
+        f"Quickstart (windows of {min(settings.seconds, AUX_SECONDS):g} s): alice's and "
+        "bob's CallViews in one page (display(view, bob_view)), every tile at the layout's "
+        "own size, local previews shown; WebRTC, then the pipe. Bob's frames are not stamped "
+        "from here on (see the README: a video processor's rgb24 frames crash the kernel when "
+        "a page link encodes them too). Frames drawn per tile: canvas paints by distinct "
+        "ts, native videos by requestVideoFrameCallback calls.",
+        f"Page camera to bob's kernel (windows of {min(settings.seconds, AUX_SECONDS):g} s): "
+        "alice's camera switched to the page's, whose getUserMedia the bench replaces by a "
+        "640x480 canvas.captureStream(30) drawing the wall clock as two stamps; alice's view "
+        "shown with media_path='webrtc', then 'pipe'; bob's on_remote_video hook reads the "
+        "clock (nearest-neighbour rescaled when the page's encoder sent it smaller): latency "
+        "= bob's time.time() minus the stamped time; frames per second from bob's "
+        "remote_frame_count. The hook skips frames while it runs, so it reads fewer stamps "
+        "than frames arrive.",
         "Frames drawn: distinct frames (by ts) the page's draw hook reported for the remote "
         "tile over the page's window; baseline: frames alice's kernel received from bob "
         "over the kernel's window (the two windows differ by one kernel round trip).",

@@ -1,18 +1,24 @@
-"""The benchmark driver: JupyterLab, Chromium, the bench notebook and three windows.
+"""The benchmark driver: JupyterLab, Chromium, the bench notebook and its windows.
 
 One private JupyterLab server (``tests/browser/jupyter.py``) serves a notebook this driver
 writes; headless Chromium (``tests/browser/chromium.py``) opens it in a 1280x1024 page at
 device scale factor 1, with :data:`~.page.INIT_SCRIPT` and :data:`~.page.BENCH_CSS`. The
-kernel (cell 0) starts the call and creates the view without showing it; then, each over
-the same wall-clock length:
+kernel (cell 0) starts the call and creates the view (``media_path="pipe"``) without
+showing it; then, in this order:
 
 1. ``hidden before``: the call runs, the view exists but is not displayed (no frames are
    encoded or sent): the kernel CPU baseline;
 2. ``shown``: cell 1 displays the view; the page draws at its native animation rate;
 3. ``hidden after``: cell 1's output is cleared, so no view is on the page again: the
    baseline once more, on the other side of the shown window (their mean is the baseline);
-4. ``throttled``: cell 1 runs again and the page's animation frames are limited to one
-   per 100 ms.
+4. ``thin pipe``: cell 2 shows the thinnest anywidget JPEG pipe (:mod:`.thin`) alone;
+5. ``throttled``: cell 1 runs again and the page's animation frames are limited to one
+   per 100 ms;
+6. ``webrtc``: the same view switched to ``media_path="webrtc"``, native animation rate;
+7. ``quickstart webrtc`` and ``quickstart pipe``: cell 3 shows alice's and bob's views
+   together, every tile at its layout size (shorter windows, :data:`~.report.AUX_SECONDS`);
+8. ``uplink webrtc`` and ``uplink pipe``: alice's view alone, her camera switched to the
+   page's (a stamped clock canvas), timed in bob's kernel (shorter windows too).
 
 Kernel counters are read with ``kernel_execute`` at each window's ends (the kernel is idle
 in between, so acks flow as in normal use); the page's draws with Playwright. On a machine
@@ -57,7 +63,7 @@ from .page import (
     set_raf_interval,
     start_window,
 )
-from .report import FULL_SECONDS, Paths, Phase, Results, Settings, build_run
+from .report import AUX_SECONDS, FULL_SECONDS, Paths, Phase, Results, Settings, build_run
 
 __all__ = ["main"]
 
@@ -71,8 +77,6 @@ KERNEL_CPU, DRIVER_CPU = 1, 0
 FIRST_DRAW_TIMEOUT_MS = 30_000
 
 
-AUX_SECONDS = 20.0
-"""The quickstart and uplink windows' length at most (their figures need less than a minute)."""
 _THIN = ".bench-thin"
 _LINKED = "() => [...document.querySelectorAll('.sc-call')].every((v) => v.dataset.path === %r)"
 
