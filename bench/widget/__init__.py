@@ -8,6 +8,9 @@ headless Chromium. The page's draw hook reports every painted frame with the ker
 arrival time, and the stamp is read back from the canvas. Figures: frames drawn per second
 against the rate the kernel received, kernel-to-paint latency (also with the page's
 animation frames throttled to 10 fps), and the kernel CPU each frame sent costs against the
-same call with the view not shown. Results go to ``bench/out/widget.md``, ``widget.json``
-and stdout.
+same call with the view not shown. On the same call, issue 13's comparison: the WebRTC path
+(``media_path="webrtc"``, the stamp read from each presented video frame), the JPEG pipe and
+the thinnest anywidget JPEG pipe (:mod:`.thin`) side by side (frames drawn, latency, kernel
+and Chromium CPU); the quickstart's two views; and the page camera's latency to bob's
+kernel. Results go to ``bench/out/widget.md``, ``widget.json`` and stdout.
 """

@@ -27,12 +27,15 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from bench.media.tally import cpu_by_thread
+from bench.media.tally import WIDTH, cpu_by_thread
 from streamcall_widget import StreamCall
 from streamcall_widget.engine.devices import SYNTHETIC_CAMERA
+from streamcall_widget.engine.page_devices import PAGE_PREFIX
 from streamcall_widget.engine.stamp import STAMP_HEIGHT, STAMP_WIDTH, read_stamp, stamp_id
 from streamcall_widget.engine.taps import LOCAL
 from streamcall_widget.widgets import CallView
+
+from .thin import ThinPipe
 
 __all__ = ["Session", "pin_process"]
 
@@ -71,7 +74,13 @@ class Session:
         """JPEG tiles sent to the page, by ``WIDTHxHEIGHT`` from the frames messages."""
         self.sent: list[tuple[float, float]] = []
         """``(ts, when)`` of every tile handed to the comm, ms since the epoch."""
+        self.uplink: list[tuple[float, float]] = []
+        """``(when, latency)`` of every page-camera frame bob's hook read a clock from, ms."""
+        self.uplink_unread = 0
+        """Page-camera frames bob's hook got with no readable clock stamp."""
         self.view: CallView | None = None
+        self.bob_view: CallView | None = None
+        self.thin: ThinPipe | None = None
 
     def start(self, tile_layout: str = "grid") -> CallView:
         """Log in, stamp bob's frames, call bob (no ring), bob joins; alice's view."""
@@ -81,9 +90,57 @@ class Session:
         self.alice.watch_media(self._on_frame)
         call = self.alice.call(["bob"], ring=False).result(_TIMEOUT)
         self.bob.join_call(call.id).result(_TIMEOUT)
-        self.view = CallView(self.alice, tile_layout=tile_layout)
+        self.view = CallView(self.alice, tile_layout=tile_layout, media_path="pipe")
         self._count_tiles(self.view)
         return self.view
+
+    def quickstart(self) -> tuple[CallView, CallView]:
+        """Alice's view and a new one of bob's, for the quickstart windows.
+
+        Bob's frames are no longer stamped from here on: a video processor's frames are
+        rgb24, and a view of bob's on the page link encodes his self-preview in a second
+        VP8 encoder thread; both encoders then convert the same frame object with the
+        scaler PyAV keeps on it, which crashes libswscale (the bench's report says so).
+        Bob's view exists only from now on for the same reason: every CallView model in
+        the page opens its link, shown or not."""
+        assert self.view is not None
+        self.bob.set_video_processor(None).result(_TIMEOUT)
+        self.bob_view = CallView(self.bob, tile_layout="grid", media_path=self.view.media_path)
+        return self.view, self.bob_view
+
+    def set_path(self, path: str) -> None:
+        """Force the views' media path (``webrtc`` or ``pipe``)."""
+        for view in (self.view, self.bob_view):
+            if view is not None:
+                view.media_path = path
+
+    def thin_pipe(self) -> ThinPipe:
+        """A new thinnest pipe of alice's remote video (the previous one closed)."""
+        if self.thin is not None:
+            self.thin.close()
+        self.thin = ThinPipe(self.alice)
+        return self.thin
+
+    def use_page_camera(self) -> None:
+        """Alice's camera becomes the page's; bob's hook times the page's clock stamps."""
+        cameras = self.alice.list_devices().result(_TIMEOUT).cameras
+        page = next(d.id for d in cameras if d.id.startswith(PAGE_PREFIX))
+        self.alice.switch_camera(page).result(_TIMEOUT)
+        call = self.bob.current_call
+        assert call is not None
+        call.on_remote_video(self._on_page_camera)
+
+    def _on_page_camera(self, _participant: Any, rgb: npt.NDArray[Any]) -> None:
+        """Bob's hook: the page's wall clock stamped into the frame, now minus it."""
+        at = time.time() * 1000
+        top = _source_scale(rgb)
+        high, low = read_stamp(top[:, :STAMP_WIDTH]), read_stamp(top[:, STAMP_WIDTH:])
+        with self._lock:
+            if high is None or low is None:
+                self.uplink_unread += 1
+                return
+            stamped = high << 16 | low
+            self.uplink.append((at, (int(at) - stamped) % 2**32 + at % 1))
 
     def _stamp(self, image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
         """Bob's video processor: the next frame id into the top-left corner."""
@@ -148,17 +205,47 @@ class Session:
                 "tile_sizes": dict(self.tile_sizes),
                 "arrivals": arrivals,
                 "sent": sent,
+                "thin": (
+                    {"frames": self.thin.frames, "encode_cpu_seconds": self.thin.encode_cpu}
+                    if self.thin is not None
+                    else {"frames": 0, "encode_cpu_seconds": 0.0}
+                ),
+                "bob_received": self._bob_received(),
+                "uplink": [p for p in self.uplink if since_ms is not None and p[0] >= since_ms],
+                "uplink_unread": self.uplink_unread,
             }
         print(json.dumps(state))
 
+    def _bob_received(self) -> int:
+        """Video frames bob's kernel got from alice so far."""
+        call = self.bob.current_call
+        if call is None:
+            return 0
+        return sum(
+            call.remote_frame_count(p.session_id) for p in call.remote_participants if p.session_id
+        )
+
     def close(self) -> None:
-        """Close the view, hang up and shut both clients down."""
-        if self.view is not None:
-            self.view.close()
+        """Close the views, hang up and shut both clients down."""
+        for widget in (self.view, self.bob_view, self.thin):
+            if widget is not None:
+                widget.close()
         self.alice.end_call().result(_TIMEOUT)
         self.bob.close()
         self.alice.close()
         self._runtime.cleanup()
+
+
+def _source_scale(rgb: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The top STAMP_HEIGHT rows of the source's full width (two stamps side by side) of
+    ``rgb``, brought back to the source's size by nearest neighbour: the page's encoder
+    may send the picture smaller than it was drawn (it lowers the resolution under load)."""
+    height, width = rgb.shape[:2]
+    scale = width / WIDTH
+    rows = np.minimum((np.arange(STAMP_HEIGHT) * scale).astype(int), height - 1)
+    columns = np.minimum((np.arange(2 * STAMP_WIDTH) * scale).astype(int), width - 1)
+    picked: npt.NDArray[Any] = rgb[rows][:, columns]
+    return picked
 
 
 def _corner(frame: av.VideoFrame) -> npt.NDArray[np.uint8]:

@@ -3,9 +3,12 @@
 The init script runs in the JupyterLab page before any of its code and changes no product
 code; it only wraps browser APIs and defines the draw hook ``js/lib/frames.js`` calls:
 
-- ``window.__streamcall_on_draw`` records, for every paint of a remote tile, the frame's
-  kernel time ``ts``, the paint time, the id read back from the canvas pixels (the stamp's
-  block centres, scaled to where the frame is drawn in the canvas) and the canvas size;
+- ``window.__streamcall_on_draw`` records every paint of a tile: the frame's kernel time
+  ``ts`` (0 for a native video's frame: the WebRTC link carries none), the paint time, the
+  id read back from the pixels of a remote tile (the stamp's block centres: on a canvas
+  scaled to where the frame is drawn in it; for a native ``<video>``, in its
+  requestVideoFrameCallback, from the 320x16 corner copied into a small canvas), the size,
+  which view drew it and whether it is the self-preview;
 - ``createImageBitmap`` and ``CanvasRenderingContext2D.drawImage`` are wrapped to tag each
   decoded picture with when its decode started (the frames message has just arrived) and
   ended, so every paint also says how long the frame was on its way, in decoding and
@@ -13,7 +16,10 @@ code; it only wraps browser APIs and defines the draw hook ``js/lib/frames.js`` 
 - ``requestAnimationFrame`` is wrapped so that, once ``window.__bench.rafInterval`` is set
   (ms), callbacks run together at most once per interval, on a native animation frame: the
   page then draws at most 1000 / interval times a second, like a slow or busy page;
-- a probe counts native animation frames, to measure the page's frame interval.
+- a probe counts native animation frames, to measure the page's frame interval;
+- ``getUserMedia`` for video returns a 640x480 canvas's ``captureStream(30)`` instead of a
+  camera; the canvas draws the wall clock (ms mod 2^32) each animation frame as two stamps
+  (high and low 16 bits side by side), which bob's kernel reads to time the uplink.
 
 Times are ``performance.timeOrigin + performance.now()`` (ms since the epoch), as the hook's
 ``drawnAt``.
@@ -34,6 +40,7 @@ __all__ = [
     "Draw",
     "PageWindow",
     "read_window",
+    "set_quickstart",
     "set_raf_interval",
     "start_window",
 ]
@@ -92,6 +99,20 @@ _INIT = """
     return nativeDraw.call(this, image, ...rest);
   };
 
+  // The stamp (streamcall_widget/engine/stamp.py) from one pixel row through the block
+  // centres: `row` RGBA, the stamp's left edge at `left`, drawn `scale` times its size.
+  const decodeRow = (row, left, scale) => {
+    let id = 0;
+    for (let i = 0; i < BLOCKS; i++) {
+      const at = 4 * Math.floor(left + (BLOCK * i + BLOCK / 2) * scale);
+      const level = (row[at] + row[at + 1] + row[at + 2]) / 3;
+      if (level > DARK && level < LIGHT) return null;
+      const bit = level >= LIGHT ? 1 : 0;
+      if ((i === 0 && !bit) || ((i === 1 || i === 18) && bit) || (i === 19 && !bit)) return null;
+      if (i >= 2 && i < 18) id = (id << 1) | bit;
+    }
+    return id;
+  };
   const readStamp = (canvas) => {
     const width = canvas.width, height = canvas.height;
     const scale = Math.min(width / SOURCE_WIDTH, height / SOURCE_HEIGHT);
@@ -99,22 +120,60 @@ _INIT = """
     const top = (height - SOURCE_HEIGHT * scale) / 2;
     const row = canvas.getContext("2d")
       .getImageData(0, Math.floor(top + (BLOCK / 2) * scale), width, 1).data;
-    let bits = [];
-    for (let i = 0; i < BLOCKS; i++) {
-      const at = 4 * Math.floor(left + (BLOCK * i + BLOCK / 2) * scale);
-      const level = (row[at] + row[at + 1] + row[at + 2]) / 3;
-      if (level > DARK && level < LIGHT) return null;
-      bits.push(level >= LIGHT ? 1 : 0);
-    }
-    if (bits[0] !== 1 || bits[1] !== 0 || bits[18] !== 0 || bits[19] !== 1) return null;
-    return bits.slice(2, 18).reduce((id, bit) => (id << 1) | bit, 0);
+    return decodeRow(row, left, scale);
+  };
+  // A presented video frame's stamp: its STAMP_WIDTH x STAMP_HEIGHT corner (in the video's
+  // own pixels) copied into a small canvas, one row read back.
+  const corner = document.createElement("canvas");
+  corner.width = BLOCK * BLOCKS; corner.height = BLOCK;
+  const cornerContext = corner.getContext("2d", { willReadFrequently: true });
+  const readVideoStamp = (video) => {
+    const scale = video.videoWidth / SOURCE_WIDTH;
+    if (!scale) return null;
+    cornerContext.drawImage(video, 0, 0, corner.width * scale, corner.height * scale,
+      0, 0, corner.width, corner.height);
+    return decodeRow(cornerContext.getImageData(0, BLOCK / 2, corner.width, 1).data, 0, 1);
   };
 
-  window.__streamcall_on_draw = ({ key, ts, canvas, drawnAt }) => {
-    if (key === "local") return;
-    const tag = canvas.__bench || { received: NaN, decoded: NaN };
-    bench.draws.push([ts, drawnAt, tag.received, tag.decoded, readStamp(canvas),
-      canvas.width, canvas.height]);
+  window.__streamcall_on_draw = ({ key, ts, canvas, video, native, drawnAt }) => {
+    const element = native ? video : canvas;
+    const root = element.closest(".sc-call");
+    const view = root ? [...document.querySelectorAll(".sc-call")].indexOf(root) : -1;
+    const local = key === "local";
+    const tag = (!native && canvas.__bench) || { received: NaN, decoded: NaN };
+    const stamp = local ? null : native ? readVideoStamp(video) : readStamp(canvas);
+    bench.draws.push([ts, drawnAt, tag.received, tag.decoded, stamp,
+      native ? video.videoWidth : canvas.width, native ? video.videoHeight : canvas.height,
+      view, local, Boolean(native), key]);
+  };
+
+  // The page's camera, for the uplink figure: a canvas drawing the wall clock (ms mod 2^32)
+  // as two stamps, the high 16 bits at the left, the low 16 bits right of it.
+  const stampInto = (context, id, left) => {
+    const bits = [1, 0, ...Array.from({ length: 16 }, (_, i) => (id >> (15 - i)) & 1), 0, 1];
+    bits.forEach((bit, i) => {
+      context.fillStyle = bit ? "#fff" : "#000";
+      context.fillRect(left + BLOCK * i, 0, BLOCK, BLOCK);
+    });
+  };
+  const devices = navigator.mediaDevices;
+  const nativeGetUserMedia = devices && devices.getUserMedia.bind(devices);
+  if (devices) devices.getUserMedia = async (constraints) => {
+    if (!constraints || !constraints.video) return nativeGetUserMedia(constraints);
+    const camera = document.createElement("canvas");
+    camera.width = SOURCE_WIDTH; camera.height = SOURCE_HEIGHT;
+    const context = camera.getContext("2d");
+    const tick = () => {
+      const ms = Math.floor(now()) %% 4294967296;
+      context.fillStyle = "#468";
+      context.fillRect(0, 0, SOURCE_WIDTH, SOURCE_HEIGHT);
+      stampInto(context, Math.floor(ms / 65536), 0);
+      stampInto(context, ms %% 65536, BLOCK * BLOCKS);
+      nativeRaf(tick);
+    };
+    tick();
+    bench.cameraOpened = (bench.cameraOpened || 0) + 1;
+    return camera.captureStream(30);
   };
 })();
 """
@@ -123,14 +182,16 @@ INIT_SCRIPT = _INIT % {"width": WIDTH, "height": HEIGHT}
 """The script every bench page runs first (see the module docstring)."""
 
 BENCH_CSS = f"""
-.sc-call .sc-tile.sc-local {{ display: none; }}
-.sc-call .sc-tile:not(.sc-local) {{
+body:not(.bench-quickstart) .sc-call .sc-tile.sc-local {{ display: none; }}
+body:not(.bench-quickstart) .sc-call .sc-tile:not(.sc-local) {{
   width: {WIDTH}px; height: {HEIGHT}px; aspect-ratio: auto; box-sizing: content-box;
 }}
 """
 """Styles that show the remote tile's canvas at exactly the source size (at device scale
 factor 1) and hide the local preview tile, whose size 0 keeps the kernel from encoding it:
-every JPEG the kernel makes is then one source frame at its own size."""
+every JPEG the kernel makes is then one source frame at its own size. The body class
+``bench-quickstart`` turns them off (the quickstart windows show every tile as a user sees
+it)."""
 
 
 @dataclass(frozen=True)
@@ -144,8 +205,16 @@ class Draw:
     """When the page started decoding it (its message had just arrived); NaN if unknown."""
     decoded: float
     stamp: int | None
-    """The id read back from the canvas, None if unreadable."""
+    """The id read back from the canvas or the video, None if unreadable."""
     canvas: tuple[int, int]
+    """The canvas's size, or the video's for a native draw."""
+    view: int = 0
+    """Which ``.sc-call`` on the page (in document order) drew it; -1 for none."""
+    local: bool = False
+    """The self-preview tile."""
+    native: bool = False
+    """A frame a native ``<video>`` presented (WebRTC path; ``ts`` is 0)."""
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -166,7 +235,7 @@ class PageWindow:
 _STATE = """() => ({
   now: performance.timeOrigin + performance.now(),
   dateNow: Date.now(),
-  framesDrawn: Number(document.querySelector('.sc-call').dataset.framesDrawn),
+  framesDrawn: Number(document.querySelector('.sc-call')?.dataset.framesDrawn || 0),
   rafFrames: window.__bench.rafFrames,
 })"""
 
@@ -186,13 +255,29 @@ def read_window(page: Page, start: dict[str, float]) -> PageWindow:
     return PageWindow(
         seconds=(end["now"] - start["now"]) / 1000,
         draws=[
-            Draw(ts, at, received or float("nan"), decoded or float("nan"), stamp, (w, h))
-            for ts, at, received, decoded, stamp, w, h in end["draws"]
+            Draw(
+                ts,
+                at,
+                received or float("nan"),
+                decoded or float("nan"),
+                stamp,
+                (w, h),
+                view,
+                local,
+                native,
+                key,
+            )
+            for ts, at, received, decoded, stamp, w, h, view, local, native, key in end["draws"]
         ],
         frames_drawn=int(end["framesDrawn"] - start["framesDrawn"]),
         raf_frames=int(end["rafFrames"] - start["rafFrames"]),
         clock_offset_ms=float(end["dateNow"] - end["now"]),
     )
+
+
+def set_quickstart(page: Page, on: bool) -> None:
+    """Show every tile at the layout's own size (True), or the bench's one pinned tile."""
+    page.evaluate("(on) => document.body.classList.toggle('bench-quickstart', on)", on)
 
 
 def set_raf_interval(page: Page, milliseconds: float) -> None:

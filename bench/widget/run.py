@@ -1,18 +1,24 @@
-"""The benchmark driver: JupyterLab, Chromium, the bench notebook and three windows.
+"""The benchmark driver: JupyterLab, Chromium, the bench notebook and its windows.
 
 One private JupyterLab server (``tests/browser/jupyter.py``) serves a notebook this driver
 writes; headless Chromium (``tests/browser/chromium.py``) opens it in a 1280x1024 page at
 device scale factor 1, with :data:`~.page.INIT_SCRIPT` and :data:`~.page.BENCH_CSS`. The
-kernel (cell 0) starts the call and creates the view without showing it; then, each over
-the same wall-clock length:
+kernel (cell 0) starts the call and creates the view (``media_path="pipe"``) without
+showing it; then, in this order:
 
 1. ``hidden before``: the call runs, the view exists but is not displayed (no frames are
    encoded or sent): the kernel CPU baseline;
 2. ``shown``: cell 1 displays the view; the page draws at its native animation rate;
 3. ``hidden after``: cell 1's output is cleared, so no view is on the page again: the
    baseline once more, on the other side of the shown window (their mean is the baseline);
-4. ``throttled``: cell 1 runs again and the page's animation frames are limited to one
-   per 100 ms.
+4. ``thin pipe``: cell 2 shows the thinnest anywidget JPEG pipe (:mod:`.thin`) alone;
+5. ``throttled``: cell 1 runs again and the page's animation frames are limited to one
+   per 100 ms;
+6. ``webrtc``: the same view switched to ``media_path="webrtc"``, native animation rate;
+7. ``quickstart webrtc`` and ``quickstart pipe``: cell 3 shows alice's and bob's views
+   together, every tile at its layout size (shorter windows, :data:`~.report.AUX_SECONDS`);
+8. ``uplink webrtc`` and ``uplink pipe``: alice's view alone, her camera switched to the
+   page's (a stamped clock canvas), timed in bob's kernel (shorter windows too).
 
 Kernel counters are read with ``kernel_execute`` at each window's ends (the kernel is idle
 in between, so acks flow as in normal use); the page's draws with Playwright. On a machine
@@ -48,8 +54,16 @@ from tests.browser.jupyter import (
     write_notebook,
 )
 
-from .page import BENCH_CSS, INIT_SCRIPT, PageWindow, read_window, set_raf_interval, start_window
-from .report import FULL_SECONDS, Phase, Results, Settings, build_run
+from .page import (
+    BENCH_CSS,
+    INIT_SCRIPT,
+    PageWindow,
+    read_window,
+    set_quickstart,
+    set_raf_interval,
+    start_window,
+)
+from .report import AUX_SECONDS, FULL_SECONDS, Paths, Phase, Results, Settings, build_run
 
 __all__ = ["main"]
 
@@ -63,6 +77,10 @@ KERNEL_CPU, DRIVER_CPU = 1, 0
 FIRST_DRAW_TIMEOUT_MS = 30_000
 
 
+_THIN = ".bench-thin"
+_LINKED = "() => [...document.querySelectorAll('.sc-call')].every((v) => v.dataset.path === %r)"
+
+
 def _cells(pin: bool) -> list[str]:
     setup = (
         "import sys\n"
@@ -73,7 +91,8 @@ def _cells(pin: bool) -> list[str]:
     )
     if pin:
         setup += f"pin_process({KERNEL_CPU})\n"
-    return [setup, "view"]
+    quickstart = "from IPython.display import display\ndisplay(*session.quickstart())"
+    return [setup, "view", "session.thin_pipe()", quickstart]
 
 
 def _kernel(page: Page, since_ms: float | None = None) -> dict[str, Any]:
@@ -107,15 +126,20 @@ def _process_cpu() -> dict[str, float]:
     return groups
 
 
-def _window(page: Page, name: str, settings: Settings, *, shown: bool) -> Phase:
-    """Let the call settle, then measure one window of the kernel and (if shown) the page."""
+def _window(
+    page: Page, name: str, settings: Settings, *, shown: bool, seconds: float | None = None
+) -> Phase:
+    """Let the call settle, then measure one window of the kernel and (if shown) the page.
+
+    Playwright only reads the page at the window's ends: in between, the driver sleeps."""
+    length = settings.seconds if seconds is None else seconds
     time.sleep(settings.settle)
     page_start = start_window(page) if shown else None
     kernel_start = _kernel(page)
     processes_start = _process_cpu()
-    time.sleep(settings.seconds)
+    time.sleep(length)
     processes = {
-        kind: (seconds - processes_start.get(kind, 0.0)) / settings.seconds
+        kind: (seconds - processes_start.get(kind, 0.0)) / length
         for kind, seconds in _process_cpu().items()
     }
     kernel_end = _kernel(page, kernel_start["wall_ms"])
@@ -134,13 +158,64 @@ def _show(page: Page) -> None:
     )
 
 
-def _hide(page: Page) -> None:
-    """Clear cell 1's output, so no view of the widget is left on the page (the pipe then
+def _hide(page: Page, cell: int = 1, selector: str = ".sc-call") -> None:
+    """Clear a cell's output, so no view of its widget is left on the page (the pipe then
     stops: the page reports no visible view), and wait until it is gone."""
     page.evaluate(
-        "() => window.jupyterapp.shell.currentWidget.content.widgets[1].model.outputs.clear()"
+        "(i) => window.jupyterapp.shell.currentWidget.content.widgets[i].model.outputs.clear()",
+        cell,
     )
-    page.wait_for_function("() => document.querySelector('.sc-call') === null")
+    page.wait_for_function(f"() => document.querySelector({selector!r}) === null")
+
+
+def _set_path(page: Page, path: str) -> None:
+    """Force every view's media path and wait until each page view says it uses it."""
+    kernel_execute(page, f"session.set_path({path!r})")
+    page.wait_for_function(_LINKED % path, timeout=FIRST_DRAW_TIMEOUT_MS)
+
+
+def _thin(page: Page, settings: Settings) -> Phase:
+    """The thinnest pipe (cell 2) shown alone: CallView's output is cleared before."""
+    run_cell(page, 2)
+    wait_for_widget(page, 2, _THIN).scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => window.__bench.draws.some((d) => d[10] === 'thin')",
+        timeout=FIRST_DRAW_TIMEOUT_MS,
+    )
+    phase = _window(page, "thin pipe", settings, shown=True)
+    _hide(page, 2, _THIN)
+    kernel_execute(page, "session.thin.close()")
+    return phase
+
+
+def _quickstart(page: Page, settings: Settings) -> tuple[Phase, Phase]:
+    """Alice's and bob's views in one page (cell 3), every tile shown: WebRTC, then pipe."""
+    seconds = min(settings.seconds, AUX_SECONDS)
+    set_quickstart(page, True)
+    kernel_execute(page, "session.set_path('webrtc')")
+    run_cell(page, 3)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.sc-call').length === 2", timeout=FIRST_DRAW_TIMEOUT_MS
+    )
+    _set_path(page, "webrtc")
+    webrtc = _window(page, "quickstart webrtc", settings, shown=True, seconds=seconds)
+    _set_path(page, "pipe")
+    pipe = _window(page, "quickstart pipe", settings, shown=True, seconds=seconds)
+    _hide(page, 3)
+    set_quickstart(page, False)
+    return webrtc, pipe
+
+
+def _uplink(page: Page, settings: Settings) -> tuple[Phase, Phase]:
+    """Alice's page camera (the stamped clock canvas) to bob's kernel: WebRTC, then pipe."""
+    seconds = min(settings.seconds, AUX_SECONDS)
+    _show(page)
+    _set_path(page, "webrtc")
+    kernel_execute(page, "session.use_page_camera()")
+    webrtc = _window(page, "uplink webrtc", settings, shown=False, seconds=seconds)
+    _set_path(page, "pipe")
+    pipe = _window(page, "uplink pipe", settings, shown=False, seconds=seconds)
+    return webrtc, pipe
 
 
 def _measure(browser: Browser, root: Path, settings: Settings, pin: bool) -> Results:
@@ -162,14 +237,37 @@ def _measure(browser: Browser, root: Path, settings: Settings, pin: bool) -> Res
                 shown = _window(page, "shown", settings, shown=True)
                 _hide(page)
                 hidden_after = _window(page, "hidden after", settings, shown=False)
+                thin = _thin(page, settings)
                 _show(page)
                 set_raf_interval(page, THROTTLE_MS)
                 throttled = _window(page, "throttled", settings, shown=True)
+                set_raf_interval(page, 0)
+                _set_path(page, "webrtc")
+                _wait_native(page)
+                webrtc = _window(page, "webrtc", settings, shown=True)
+                _hide(page)
+                quickstart = _quickstart(page, settings)
+                uplink = _uplink(page, settings)
             finally:
                 kernel_execute(page, "session.close()")
         finally:
             context.close()
-    return Results(hidden_before, shown, hidden_after, throttled, THROTTLE_MS)
+    return Results(
+        hidden_before,
+        shown,
+        hidden_after,
+        throttled,
+        THROTTLE_MS,
+        Paths(webrtc, thin, *quickstart, *uplink),
+    )
+
+
+def _wait_native(page: Page) -> None:
+    """Wait until the remote tile shows the link's video (a frame presented natively)."""
+    page.evaluate("() => { window.__bench.draws = []; }")
+    page.wait_for_function(
+        "() => window.__bench.draws.some((d) => d[9] && !d[8])", timeout=FIRST_DRAW_TIMEOUT_MS
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
