@@ -256,11 +256,11 @@ class MediaPipe:
         self._wake.set()
         return True
 
-    def on_screen(self, key: str) -> bool:
-        """Whether a view shows tile ``key`` now, by the page's last viewport report (the
-        page link sends only those too)."""
+    def shown_size(self, key: str) -> tuple[int, int] | None:
+        """The size a view shows tile ``key`` at now (device pixels), None if no view shows
+        it, by the page's last viewport report (the page link sends only those too)."""
         with self._lock:
-            return self._page_visible and self._shown(key)
+            return self._sizes[key] if self._page_visible and self._shown(key) else None
 
     def forget(self, key: str) -> None:
         """Tile and audio source ``key`` are gone (the participant left)."""

@@ -71,7 +71,7 @@ class PageBridge:
         self.fallback: Path = "pipe"
         """The path when the link is down: ``pipe``, or ``connecting`` while WebRTC is
         forced (``media_path="webrtc"``: the page tries again, nothing else carries media)."""
-        self._shown: tuple[list[str], list[str]] = ([], [])
+        self._shown: tuple[dict[str, tuple[int, int]], list[str]] = ({}, [])
         self.path: Path = "pipe"
         self._colours: dict[Role, ColourSpace] = {}
         """The colour space each video capture arrives in (from its capture_state)."""
@@ -170,9 +170,10 @@ class PageBridge:
         if role in ROLES:
             self._engine.call_soon(lambda: self._feed(role, frame))
 
-    def show(self, video: list[str], audio: list[str]) -> None:
-        """The tiles the page shows with video, and those it plays (any thread)."""
-        self._shown = (list(video), list(audio))
+    def show(self, video: dict[str, tuple[int, int]], audio: list[str]) -> None:
+        """The tiles the page shows with video (and at what size), and those it plays
+        (any thread)."""
+        self._shown = (dict(video), list(audio))
         self._engine.call_soon(self._show)
 
     def _show(self) -> None:

@@ -26,7 +26,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame, VideoFrame
 from av.frame import Frame
 
-from streamcall_widget.engine.colour import yuv420p
+from streamcall_widget.engine.colour import reformatted, yuv420p
 from streamcall_widget.engine.media import Timeline
 from streamcall_widget.engine.page_devices import ROLES, Role
 from streamcall_widget.engine.rtc_config import MediaConfig
@@ -51,7 +51,8 @@ class SlotTrack(MediaStreamTrack):
     tile's frames count time from their own source's start, so frames go through a
     :class:`~streamcall_widget.engine.media.Timeline`: after a move to another tile the
     timestamps still only go forward (libvpx refuses frames that go back, and the
-    sender dies with it).
+    sender dies with it). A video slot sends frames at most at the size the tile is shown
+    (:attr:`size`, device pixels): a small tile costs its encoder a small picture.
     """
 
     def __init__(self, kind: str) -> None:
@@ -61,6 +62,8 @@ class SlotTrack(MediaStreamTrack):
         self._queue: asyncio.Queue[VideoFrame | AudioFrame] = asyncio.Queue()
         self._limit = 1 if kind == "video" else _AUDIO_QUEUE
         self._timeline = Timeline()
+        self.size: tuple[int, int] | None = None
+        """The tile's size on screen (width, height); None: the frames' own size."""
 
     def show(self, key: str | None) -> None:
         """Carry tile ``key`` from now on (None: nothing)."""
@@ -80,7 +83,17 @@ class SlotTrack(MediaStreamTrack):
         if self.readyState != "live":
             raise MediaStreamError
         frame = self._timeline.place(await self._queue.get())
-        return yuv420p(frame) if isinstance(frame, VideoFrame) else frame
+        return self._fit(frame) if isinstance(frame, VideoFrame) else frame
+
+    def _fit(self, frame: VideoFrame) -> VideoFrame:
+        """``frame`` in yuv420p, scaled down (aspect kept, even sides) to fit :attr:`size`."""
+        size = self.size
+        scale = min(size[0] / frame.width, size[1] / frame.height) if size else 1.0
+        if scale >= 1.0:
+            return yuv420p(frame)
+        width = max(2, int(frame.width * scale) // 2 * 2)
+        height = max(2, int(frame.height * scale) // 2 * 2)
+        return reformatted(frame, width=width, height=height, format="yuv420p")
 
 
 def _mids(value: object, name: str) -> list[str]:
@@ -129,6 +142,7 @@ class PageLink:
         self._slots: dict[str, dict[str, SlotTrack]] = {"video": {}, "audio": {}}
         """Slot tracks by mid, per kind."""
         self._wanted: dict[str, list[str]] = {"video": [], "audio": []}
+        self._sizes: dict[str, tuple[int, int]] = {}
         """The tiles that should have a slot, per kind, in the order they appeared."""
         self._readers: dict[str, asyncio.Task[None]] = {}
         self._grow_asked: dict[str, int] = {}
@@ -163,11 +177,15 @@ class PageLink:
         self._grow_asked.clear()
         self._assign()
 
-    def show(self, video: list[str], audio: list[str]) -> None:
-        """The tiles whose video and whose audio the page should get, in order."""
-        if video != self._wanted["video"] or audio != self._wanted["audio"]:
+    def show(self, video: dict[str, tuple[int, int]], audio: list[str]) -> None:
+        """The tiles whose video (with the size each is shown at) and whose audio the page
+        should get, in order."""
+        self._sizes = dict(video)
+        if list(video) != self._wanted["video"] or audio != self._wanted["audio"]:
             self._wanted = {"video": list(video), "audio": list(audio)}
             self._assign()
+        for slot in self._slots["video"].values():
+            slot.size = self._sizes.get(slot.key) if slot.key is not None else None
 
     def frame(self, key: str, kind: str, frame: VideoFrame | AudioFrame) -> None:
         """A frame of tile ``key`` (engine loop): into the slot showing it, if any."""
@@ -191,6 +209,7 @@ class PageLink:
             for slot in slots.values():
                 if slot.key is None and waiting:
                     slot.show(waiting.pop(0))
+                    slot.size = self._sizes.get(slot.key or "")
             if waiting and self._grow_asked.get(kind) != len(slots) + len(waiting):
                 self._grow_asked[kind] = len(slots) + len(waiting)
                 self._send({"kind": "link_grow", "media": kind, "count": len(waiting)})

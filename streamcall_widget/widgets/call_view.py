@@ -161,11 +161,13 @@ class CallView(EngineWidget):
             tile["page_preview"] = own_preview and tile["is_local"] and not tile.get("screen")
         self.participants = tiles
         self.bridge.show(
-            [
-                tile["key"]
+            {
+                tile["key"]: size
                 for tile in tiles
-                if tile["video"] and not tile["page_preview"] and self.pipe.on_screen(tile["key"])
-            ],
+                if tile["video"]
+                and not tile["page_preview"]
+                and (size := self.pipe.shown_size(tile["key"])) is not None
+            },
             [tile["key"] for tile in tiles if tile["audio"] and not tile["is_local"]],
         )
         keys = {tile["key"] for tile in tiles}
