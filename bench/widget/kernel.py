@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from bench.media.tally import WIDTH, cpu_by_thread
 from streamcall_widget import StreamCall
-from streamcall_widget.engine.devices import SYNTHETIC_CAMERA
+from streamcall_widget.engine.devices import SYNTHETIC_CAMERA, SYNTHETIC_MICROPHONE
 from streamcall_widget.engine.page_devices import PAGE_PREFIX
 from streamcall_widget.engine.stamp import STAMP_HEIGHT, STAMP_WIDTH, read_stamp, stamp_id
 from streamcall_widget.engine.taps import LOCAL
@@ -60,8 +60,16 @@ class Session:
 
     def __init__(self) -> None:
         self._runtime = tempfile.TemporaryDirectory(prefix="bench-widget-")
-        self.alice = StreamCall(runtime_dir=self._runtime.name, camera=SYNTHETIC_CAMERA.id)
-        self.bob = StreamCall(runtime_dir=self._runtime.name, camera=SYNTHETIC_CAMERA.id)
+        # Synthetic devices, named: a page's microphone would otherwise be alice's, and its
+        # uplink would share the page and the widget channel with the downlink measured.
+        self.alice, self.bob = (
+            StreamCall(
+                runtime_dir=self._runtime.name,
+                camera=SYNTHETIC_CAMERA.id,
+                microphone=SYNTHETIC_MICROPHONE.id,
+            )
+            for _ in range(2)
+        )
         self._next_id = itertools.count()
         self._lock = threading.Lock()
         self.received = 0

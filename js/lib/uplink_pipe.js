@@ -9,7 +9,7 @@
  * sent as `up_video`, at most UPLINK_VIDEO_WINDOW unacknowledged per role. A frame that
  * finds the window full waits, replaced by any newer one (latest wins); frames are dropped
  * before the encoder, never after, so no VP8 delta ever refers to a frame the kernel lacks.
- * Audio: an AudioWorklet cuts the track into 20 ms chunks of s16 PCM, sent as `up_audio`.
+ * Audio: an AudioWorklet cuts the track into 100 ms chunks of s16 PCM, sent as `up_audio`.
  *
  * Self-contained (no imports), so it runs composed into a widget or alone from a Blob URL.
  */
@@ -24,9 +24,11 @@ const UPLINK_KEYFRAME_MS = 2000;
 const UPLINK_MAX_SIDE = 4096;
 const UPLINK_JPEG_QUALITY = 0.8;
 const UPLINK_VP8_BITRATE = 1_500_000;
-/** Audio chunk length (ms); an audio chunk older than UPLINK_AUDIO_MAX_AGE_MS is dropped. */
-const UPLINK_AUDIO_CHUNK_MS = 20;
-const UPLINK_AUDIO_MAX_AGE_MS = 200;
+/** Audio chunk length (ms): 100 ms, as the downlink's chunks, so the microphone costs the
+ * widget channel 10 messages a second (each also wakes the kernel's status messages), not
+ * 50; an audio chunk older than UPLINK_AUDIO_MAX_AGE_MS is dropped. */
+const UPLINK_AUDIO_CHUNK_MS = 100;
+const UPLINK_AUDIO_MAX_AGE_MS = 300;
 const UPLINK_AUDIO_RATES = [8000, 16000, 24000, 32000, 44100, 48000];
 
 /**
@@ -435,7 +437,7 @@ async function buildCaptureGraph(track, channels) {
 }
 
 /**
- * One role's audio: 20 ms s16 chunks sent as they come. A chunk that reaches the page's
+ * One role's audio: 100 ms s16 chunks sent as they come. A chunk that reaches the page's
  * thread more than UPLINK_AUDIO_MAX_AGE_MS after it was captured (the thread was busy and
  * the worklet's messages queued up) is dropped, so a backlog never turns into delay.
  * @param {MediaStreamTrack} track

@@ -2,7 +2,7 @@
 
 Where the page cannot open a WebRTC link to the kernel, js/lib/uplink_pipe.js sends its
 capture as custom messages instead (docs/widgets.md, "Uplink over the widget channel"):
-``up_video`` carries one VP8 frame (WebCodecs) or one JPEG, ``up_audio`` 20 ms of PCM.
+``up_video`` carries one VP8 frame (WebCodecs) or one JPEG, ``up_audio`` 100 ms of PCM.
 :class:`PipeUplink` checks each message (the page is not trusted to keep the kernel
 running), decodes it with PyAV and hands the frame to ``on_frame`` as the engine's tracks
 want it: yuv420p video with a 90 kHz clock, s16 audio at the message's rate.
@@ -63,14 +63,14 @@ MAX_SIDE = 4096
 MAX_VIDEO_BYTES = 4 * 1024 * 1024
 """Largest encoded video frame: a 4096x4096 JPEG at quality 0.8 stays well under it."""
 MAX_AUDIO_BYTES = 48000 * 2 * 2
-"""Largest audio buffer: one second of 48 kHz stereo s16 (the page sends 20 ms)."""
+"""Largest audio buffer: one second of 48 kHz stereo s16 (the page sends 100 ms)."""
 VIDEO_TIME_BASE = Fraction(1, 90000)
 _MAX_TS = 2.0**53
 _DECODERS = {"vp8": "vp8", "jpeg": "mjpeg"}
 _PENDING_DELTAS = 8
 """VP8 messages of one role waiting for the decoder at most; beyond, all wait for a key."""
-_AUDIO_BACKLOG = 50
-"""Audio chunks waiting for the decoder thread at most (1 s of 20 ms chunks); oldest go."""
+_AUDIO_BACKLOG = 10
+"""Audio chunks waiting for the decoder thread at most (1 s of 100 ms chunks); oldest go."""
 _KEYFRAME_REPEAT = 1.0
 """Seconds before a keyframe request that got no key frame is sent again."""
 
