@@ -67,6 +67,34 @@ def test_bad_requests_get_typed_errors_and_change_nothing(clients: Clients, page
         panel.close()
 
 
+@pytest.mark.parametrize(
+    ("message", "says"),
+    [
+        ({"kind": "link_state", "state": "great"}, "link_state is failed or closed"),
+        ({"kind": "up_video", "role": "nose"}, "role must be one of"),
+        ({"kind": "page_devices", "devices": "cameras"}, "devices must be a list"),
+        ({"kind": "capture_state", "role": "speaker", "ok": True}, "role must be one of"),
+    ],
+)
+def test_a_malformed_page_message_is_reported_and_dropped(
+    clients: Clients, page: Page, message: dict[str, object], says: str
+) -> None:
+    """The page is not trusted: a bad message of the page link or the page's devices is
+    an ``error`` event (the view's error line), and the view and the client go on."""
+    alice = clients("alice")
+    errors: list[str] = []
+    alice.sc.add_listener("error", lambda report: errors.append(str(report.error)))
+    view = CallView(alice.sc)
+    try:
+        page.send(view, message)
+        wait_for(lambda: any(says in error for error in errors), f"an error saying {says!r}")
+        assert says in view.error["message"]
+        assert alice.sc.status == "logged_in"
+        assert view.link_path == "pipe"
+    finally:
+        view.close()
+
+
 def test_call_view_rings_accepts_streams_and_hangs_up(clients: Clients, page: Page) -> None:
     """Incoming screen data, Accept from the page, JPEG tiles at the page's size, Hang up."""
     alice, bob = clients("alice", name="Alice"), clients("bob", name="Bob")

@@ -15,7 +15,7 @@ from streamcall_widget.engine.loop import EngineFuture
 from streamcall_widget.engine.page_devices import PAGE_SCREEN
 from streamcall_widget.engine.results import SuccessResponse
 from streamcall_widget.engine.taps import LOCAL
-from streamcall_widget.errors import InvalidState
+from streamcall_widget.errors import InputError, InvalidState
 from streamcall_widget.protocol.lifecycle import CallState
 from streamcall_widget.render.media_pipe import MediaPipe
 from streamcall_widget.render.page_bridge import MEDIA_PATHS, PageBridge
@@ -214,8 +214,13 @@ class CallView(EngineWidget):
 
     def receive(self, content: dict[str, Any], buffers: list[bytes]) -> bool:
         """The page's devices, captures and link go to the bridge; acks and viewport
-        reports to the media pipe."""
-        return self.bridge.receive(content, buffers) or self.pipe.receive(content)
+        reports to the media pipe. A malformed one is reported (``error`` event, the view's
+        error line) and dropped: the page is not trusted to keep the kernel running."""
+        try:
+            return self.bridge.receive(content, buffers) or self.pipe.receive(content)
+        except InputError as exc:
+            self.client.report("a message from the page", exc)
+            return True
 
     def close(self) -> None:
         """Stop the media pipe and the frame tap, then close the widget."""
