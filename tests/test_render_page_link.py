@@ -89,3 +89,20 @@ def test_an_offer_is_read() -> None:
 def test_a_malformed_offer_says_what_is_allowed(change: dict[str, Any], says: str) -> None:
     with pytest.raises(InputError, match=says):
         parse_offer({**OFFER, **change})
+
+
+async def test_a_slot_shifts_its_own_scaled_frame_and_leaves_the_shared_one_alone() -> None:
+    """After a move, frames are shifted in time; a frame the slot scaled is its own and
+    is shifted in place, while the tile's frame (read by others too) keeps its pts."""
+    slot = SlotTrack("video")
+    slot.show("bob")
+    slot.feed(_frame(900_000))
+    await slot.recv()
+    slot.show("carol")
+    slot.size = (320, 240)
+    shared = _frame(3000)
+    slot.feed(shared)
+    sent = await slot.recv()
+    assert shared.pts == 3000
+    assert sent is not shared
+    assert (sent.pts or 0) > 900_000

@@ -302,8 +302,9 @@ class Timeline:
         self._offset = 0.0
         self._last: float | None = None
 
-    def place(self, frame: Frame) -> Frame:
-        """``frame``, or a copy of it shifted to continue the timeline."""
+    def place(self, frame: Frame, *, owned: bool = False) -> Frame:
+        """``frame``, or a copy of it shifted to continue the timeline; a frame the caller
+        ``owned`` (made for it alone, nobody else reads it) is shifted in place."""
         if frame.pts is None or frame.time_base is None:
             return frame
         base = frame.time_base
@@ -315,7 +316,7 @@ class Timeline:
         pts = round(self._last / float(base))
         if pts == frame.pts:
             return frame
-        moved = _copy_frame(frame)
+        moved = frame if owned else _copy_frame(frame)
         moved.pts = pts
         return moved
 

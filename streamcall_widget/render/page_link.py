@@ -82,8 +82,11 @@ class SlotTrack(MediaStreamTrack):
         """The next frame to send; MediaStreamError once stopped."""
         if self.readyState != "live":
             raise MediaStreamError
-        frame = self._timeline.place(await self._queue.get())
-        return self._fit(frame) if isinstance(frame, VideoFrame) else frame
+        frame = await self._queue.get()
+        if not isinstance(frame, VideoFrame):
+            return self._timeline.place(frame)
+        fitted = self._fit(frame)  # a new frame when converted or scaled: shifted in place
+        return self._timeline.place(fitted, owned=fitted is not frame)
 
     def _fit(self, frame: VideoFrame) -> VideoFrame:
         """``frame`` in yuv420p, scaled down (aspect kept, even sides) to fit :attr:`size`."""
