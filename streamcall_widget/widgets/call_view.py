@@ -122,22 +122,22 @@ class CallView(EngineWidget):
         self.bridge.fallback = "connecting" if change["new"] == "webrtc" else "pipe"
 
     def _on_frame(self, key: str, kind: str, frame: Any) -> None:
+        """A frame for the page: a tile's video (a screen is a tile of its own) or a remote
+        participant's audio, over the link when it is up, else the widget channel."""
+        if kind == "screen_share":
+            tile, media = key + SCREEN_SUFFIX, "video"
+        elif kind == "video" or (kind == "audio" and key != LOCAL):
+            tile, media = key, kind
+        else:
+            return
         if self.bridge.path == "webrtc":
-            self._link_frame(key, kind, frame)
+            self.bridge.frame(tile, media, frame)
         elif self.media_path == "webrtc":
             return  # forced WebRTC: while the link is down, nothing carries media
-        elif kind == "video":
-            self.pipe.video_frame(key, frame)
-        elif kind == "screen_share":
-            self.pipe.video_frame(key + SCREEN_SUFFIX, frame)
-        elif kind == "audio" and key != LOCAL:
-            self.pipe.audio_frame(key, frame)
-
-    def _link_frame(self, key: str, kind: str, frame: Any) -> None:
-        if kind == "screen_share":
-            self.bridge.frame(key + SCREEN_SUFFIX, "video", frame)
-        elif kind == "video" or (kind == "audio" and key != LOCAL):
-            self.bridge.frame(key, kind, frame)
+        elif media == "video":
+            self.pipe.video_frame(tile, frame)
+        else:
+            self.pipe.audio_frame(tile, frame)
 
     def refresh(self) -> None:
         """Show the engine's current call (or the last one, ended) and its participants."""
