@@ -6,12 +6,14 @@ and the calls are real, with synthetic devices.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import simplejpeg
 import traitlets
+from aiortc import RTCPeerConnection
 
 from streamcall_widget.errors import InputError
 from streamcall_widget.widgets import LAYOUTS, CallView, DeviceControls, LoginPanel, phone
@@ -273,3 +275,41 @@ def test_phone_composes_the_three_widgets_of_one_client(clients: Clients, page: 
         assert all(w.language == "fr" and w.client is alice.sc for w in box.children)
     finally:
         box.close()
+
+
+async def _page_offer() -> dict[str, object]:
+    """A link offer as a page makes it: a camera going up and one video slot coming down."""
+    pc = RTCPeerConnection()
+    try:
+        pc.addTransceiver("video", direction="sendonly")
+        pc.addTransceiver("video", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        return {
+            "sdp": pc.localDescription.sdp,
+            "uplink": {"0": "camera"},
+            "video": ["1"],
+            "audio": [],
+        }
+    finally:
+        await pc.close()
+
+
+def test_a_retried_link_leaves_the_label_on_the_widget_channel(
+    clients: Clients, page: Page
+) -> None:
+    """The first link is "connecting"; once it fails the widget channel carries the media,
+    and the page's later retries keep saying so until a link actually connects."""
+    alice = clients("alice")
+    view = CallView(alice.sc)
+    comm = page.comm_of(view)
+    try:
+        page.send(view, {"kind": "link", "link": "first", **asyncio.run(_page_offer())})
+        wait_for(lambda: view.link_path == "connecting", "the first link connecting")
+        wait_for(lambda: len(comm.customs("link")) == 1, "the kernel's answer")
+        page.send(view, {"kind": "link_state", "state": "failed"})
+        wait_for(lambda: view.link_path == "pipe", "the widget channel after the failure")
+        page.send(view, {"kind": "link", "link": "retry", **asyncio.run(_page_offer())})
+        wait_for(lambda: len(comm.customs("link")) == 2, "the answer to the retry")
+        assert view.link_path == "pipe"
+    finally:
+        view.close()

@@ -128,8 +128,11 @@ class PageBridge:
             self._link = PageLink(
                 self._client.media_config, self._send, self._feed, self._link_state
             )
+            if not self._link_id or self.path != "pipe":
+                # A retry after the link fell back leaves the label on the widget channel,
+                # which carries the media until the new link connects.
+                self._set_path("connecting")
             self._link_id = link_id
-            self._set_path("connecting")
         self._link.show(*self._shown)
         await self._link.offer(content)
 
