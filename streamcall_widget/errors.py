@@ -7,7 +7,9 @@ also subclasses the builtin it behaves like, so ``except ValueError`` keeps work
     StreamCallError
     ├── InputError (ValueError)                  4   bad argument or malformed wire message
     │   ├── UnknownMessageType                   18  a ``type`` the protocol does not know
-    │   └── PayloadTooBig                        22  a message or field over the size limit
+    │   ├── PayloadTooBig                        22  a message or field over the size limit
+    │   ├── InvalidArguments                     24  a method's arguments break its rules
+    │   └── InvalidMimeType                      25  not a ``type/subtype`` media type
     ├── AuthenticationError (PermissionError)    5   the first message did not authenticate
     │   ├── UnknownApiKey                        2
     │   ├── TokenExpired                         40
@@ -19,6 +21,7 @@ also subclasses the builtin it behaves like, so ``except ValueError`` keeps work
     ├── DoesNotExist (LookupError)               16  no such call, session or user
     │   └── SessionNotFound                      72  nothing to resume: rejoin the calls instead
     ├── InvalidState (RuntimeError)              70  right request, wrong moment (nothing ringing)
+    │   └── WrongDirection                       73  reject an outgoing call, cancel an incoming one
     ├── RateLimited (RuntimeError)               9
     ├── UnsupportedProtocol (ValueError)         71  client speaks another protocol version
     ├── InternalError (RuntimeError)             -1  a bug on the other side; reported, not hidden
@@ -42,6 +45,8 @@ __all__ = [
     "DoesNotExist",
     "InputError",
     "InternalError",
+    "InvalidArguments",
+    "InvalidMimeType",
     "InvalidState",
     "NotAllowed",
     "PayloadTooBig",
@@ -58,6 +63,7 @@ __all__ = [
     "UnknownMessageType",
     "UnsupportedProtocol",
     "UserMismatch",
+    "WrongDirection",
     "error_from_wire",
 ]
 
@@ -99,6 +105,23 @@ class PayloadTooBig(InputError):
 
     code = 22
     name = "PAYLOAD_TOO_BIG"
+
+
+class InvalidArguments(InputError):
+    """A method was called with arguments its rules refuse (seed 001's
+    ``InvalidArgumentsError``): DTMF tones outside ``0-9 * # A-D ,``, an empty message, a
+    header that does not start with ``X-``. The reason names what is allowed."""
+
+    code = 24
+    name = "INVALID_ARGUMENTS"
+
+
+class InvalidMimeType(InputError):
+    """A MIME type that is not ``type/subtype`` in RFC 6838's characters (seed 001's
+    ``InvalidMimeTypeError``, raised by ``send_info``)."""
+
+    code = 25
+    name = "INVALID_MIME_TYPE"
 
 
 class AuthenticationError(StreamCallError, PermissionError):
@@ -177,6 +200,15 @@ class InvalidState(StreamCallError, RuntimeError):
 
     code = 70
     name = "INVALID_STATE"
+
+
+class WrongDirection(InvalidState):
+    """The request does not fit the call's direction (seed 001's
+    ``CallWrongDirectionError``): rejecting a call you placed, cancelling one you were rung
+    for. The reason says which request fits instead."""
+
+    code = 73
+    name = "WRONG_DIRECTION"
 
 
 class RateLimited(StreamCallError, RuntimeError):
