@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
 from aiortc.mediastreams import MediaStreamTrack
@@ -75,6 +75,7 @@ from .taps import FrameTaps
 from .threadsafe import threadsafe
 from .tracks import TrackRef
 from .transport import MediaTransport
+from .watchables import CallWatchables
 
 __all__ = ["Call", "CallHost"]
 
@@ -104,6 +105,9 @@ class CallHost(Protocol):
     def report(self, where: str, error: BaseException) -> None:
         """Show an error that must not stop the engine."""
 
+    def post_callback(self, job: Callable[[], None]) -> None:
+        """Run ``job`` on the listener thread, after the callbacks queued before it."""
+
     async def prepare_media(self) -> None:
         """Open the local devices (once)."""
 
@@ -114,7 +118,7 @@ class CallHost(Protocol):
         """The call was left; forget it."""
 
 
-class Call:
+class Call(CallWatchables):
     """One call: ``state``, ``participants``, frame hooks, ``leave()`` and ``end()``."""
 
     def __init__(
@@ -148,6 +152,7 @@ class Call:
         self._phase_waiters: list[tuple[frozenset[CallState], asyncio.Future[Call]]] = []
         self.video = True
         """Whether the ring asked for video (an audio ring is accepted with the camera off)."""
+        self._init_watchables()
 
     @property
     def lifecycle(self) -> CallLifecycle:
@@ -360,6 +365,7 @@ class Call:
             return
         self._host.emit(events)
         self._wake_waiters()
+        self._changed()
 
     def _wake_waiters(self) -> None:
         phase = self.lifecycle.phase
@@ -567,6 +573,7 @@ class Call:
             if task is not current:
                 task.cancel()
         self._participants.clear()
+        self._released()
 
 
 _CAPABILITY = {

@@ -44,7 +44,13 @@ from streamcall_widget.protocol.lifecycle import (
     CallState,
     Direction,
 )
-from streamcall_widget.protocol.models import CallResponse, Signal, TrackType
+from streamcall_widget.protocol.models import (
+    CallData,
+    CallResponse,
+    Signal,
+    TrackType,
+    parse_iso,
+)
 
 from .participants import Participant, ParticipantTable
 
@@ -133,6 +139,9 @@ class CallCore:
         self.own_capabilities: tuple[str, ...] = ()
         self.joined_at: float | None = None
         """When the call was first joined (epoch seconds, as given); a rejoin keeps it."""
+        self.started_at: float | None = None
+        """When the call's current session started (epoch seconds, the coordinator's
+        ``session.started_at``; None while nobody has joined it)."""
         self._finished = False
 
     @property
@@ -204,6 +213,7 @@ class CallCore:
         self.own_capabilities = tuple(str(c) for c in response.own_capabilities)
         self.lifecycle.members = tuple(CallMember.from_member(m) for m in response.members)
         self.lifecycle.custom = dict(response.call.custom)
+        self._take_session(response.call)
         self.participants.clear()
         session = response.call.session
         for data in session.participants if session is not None else ():
@@ -263,6 +273,7 @@ class CallCore:
         """The actions one coordinator event of this call asks for."""
         own = self.session_id
         actions: list[Action] = []
+        self._take_session(getattr(event, "call", None))  # the events that describe the call
         match event:
             case SignalReceived():
                 if own is None or not self.lifecycle.in_session:
@@ -314,6 +325,14 @@ class CallCore:
             closed = CallState.SCREEN_SHARE_CLOSED
             actions.append(Emit(self.note(closed, user_id=sharer.user_id, reason="left")))
         return [*actions, PeerLeft(gone, sharer, reason)]
+
+    def _take_session(self, call: CallData | None) -> None:
+        """Keep the session's start time from a description of the call."""
+        if call is None:
+            return
+        started = call.session.started_at if call.session is not None else None
+        if started:  # a session over (or none yet) keeps the last start known
+            self.started_at = parse_iso(started)
 
     def _count(self) -> None:
         self.lifecycle.participant_count = len(self.participants)
