@@ -5,12 +5,13 @@ microphone and camera toggles, a camera that cannot open, and errors reported on
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from streamcall_widget import CallMember, CallState
+from streamcall_widget.engine.loop import EngineFuture
 from streamcall_widget.engine.results import CallSummary, CameraEnabled, MicrophoneEnabled
 from streamcall_widget.errors import InvalidArguments, InvalidState, WrongDirection
 
@@ -79,12 +80,13 @@ def test_get_or_create_call_creates_without_joining(clients: Clients) -> None:
     assert found.started_at >= found.created_at
     assert "join-call" in found.own_capabilities
 
-    for bad in (
+    bad_calls: list[Callable[[], EngineFuture[CallSummary]]] = [
         lambda: alice.sc.get_or_create_call(""),
         lambda: alice.sc.get_or_create_call("r2", members="bob"),  # type: ignore[arg-type]
         lambda: alice.sc.get_or_create_call("r2", custom=["x"]),  # type: ignore[arg-type]
         lambda: alice.sc.get_or_create_call("r2", "nope"),
-    ):
+    ]
+    for bad in bad_calls:
         with pytest.raises(InvalidArguments):
             bad().result(RESULT)
     with pytest.raises(InvalidState, match="not logged in"):
