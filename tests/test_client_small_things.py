@@ -79,6 +79,13 @@ def test_get_or_create_call_creates_without_joining(clients: Clients) -> None:
     assert found.started_at is not None
     assert found.started_at >= found.created_at
     assert "join-call" in found.own_capabilities
+    joined.leave().result(RESULT)
+    assert alice.sc.get_call_status().result(RESULT).state is CallState.IDLE
+    again_joined = alice.sc.join_call("room-1").result(RESULT)
+    status = alice.sc.get_call_status().result(RESULT)
+    assert (status.state, status.count) == (CallState.JOINED, 1)
+    assert again_joined is not joined  # joining again makes a new Call
+    assert joined.lifecycle.phase is CallState.LEFT
 
     bad_calls: list[Callable[[], EngineFuture[CallSummary]]] = [
         lambda: alice.sc.get_or_create_call(""),
