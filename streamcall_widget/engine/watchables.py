@@ -97,8 +97,9 @@ class Watchers:
             raise InvalidArguments(f"a watcher must be callable, not {type(fn).__name__}")
         with self._lock:
             key = next(self._ids)
+            if not self._watchers.get(name):  # unwatched until now: what was seen is stale
+                self._seen[name] = self._read(name)
             self._watchers.setdefault(name, {})[key] = fn
-            self._seen.setdefault(name, self._read(name))
 
         def remove() -> None:
             with self._lock:
