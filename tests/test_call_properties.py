@@ -62,7 +62,7 @@ def test_a_whole_call_as_watchers_see_it(clients: Clients) -> None:
     assert outgoing.signalwire == SignalWireView(S.TRYING, S.REQUESTING)
     a_state, a_prev = watch(outgoing, "state"), watch(outgoing, "previous_state")
     a_sw, a_duration = watch(outgoing, "signalwire"), watch(outgoing, "duration")
-    a_remote = watch(outgoing, "remote_streams")
+    a_remote, a_local = watch(outgoing, "remote_streams"), watch(outgoing, "local_streams")
 
     def broken(_new: object, _old: object) -> None:
         raise RuntimeError("watcher bug")
@@ -80,6 +80,7 @@ def test_a_whole_call_as_watchers_see_it(clients: Clients) -> None:
     assert outgoing.started_at is not None
     assert outgoing.started_at == ringing.started_at
     a_remote.wait(lambda c: len(c[0]) == 2, "bob's audio and video to arrive at alice")
+    session = outgoing.session_id
     alice.sc.end_call().result(RESULT)
     wait_purged(alice, a_sw)
     wait_purged(bob, b_sw)
@@ -104,6 +105,13 @@ def test_a_whole_call_as_watchers_see_it(clients: Clients) -> None:
     news, olds = zip(*a_duration.items, strict=True)
     assert olds == (0.0, *news[:-1])
     assert outgoing.duration == outgoing.duration >= a_duration.items[-1][0]
+    sent, before = a_local.items[0]
+    assert [(s.ref.session_id, s.ref.track_type) for s in sent] == [
+        (session, "audio"),
+        (session, "video"),
+    ]  # once joined, what is sent is this session's
+    assert [s.ref.session_id for s in before] == ["", ""]
+    assert a_local.items[-1][0] == ()  # closed with the call
     reports = alice.errors_in("state watcher")
     assert [str(r.error) for r in reports] == ["watcher bug"] * len(joined_and_left)  # once each
 

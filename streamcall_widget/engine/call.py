@@ -231,8 +231,9 @@ class Call(CallWatchables):
 
     @property
     def local_streams(self) -> tuple[LocalStream, ...]:
-        """The tracks this call sends (seed 001's ``localStreams``)."""
-        return self._streams.listed(self.session_id or "")
+        """The tracks this call sends (seed 001's ``localStreams``); none once it is left."""
+        left = self.state is CallState.LEFT
+        return () if left else self._streams.listed(self.session_id or "")
 
     @property
     def has_screen_sharing(self) -> bool:
