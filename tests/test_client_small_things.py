@@ -15,7 +15,7 @@ from streamcall_widget.engine.loop import EngineFuture
 from streamcall_widget.engine.results import CallSummary, CameraEnabled, MicrophoneEnabled
 from streamcall_widget.errors import InvalidArguments, InvalidState, WrongDirection
 
-from .engine_helpers import RESULT, Clients
+from .engine_helpers import RESULT, Clients, Recorder, wait_for
 
 
 @pytest.fixture
@@ -136,4 +136,26 @@ def test_a_camera_that_cannot_open_is_off_and_reported_once(
     assert "no-such-camera" in str(reports[0].error)
     loud = [r for r in caplog.records if r.levelno >= logging.INFO and r.exc_info]
     assert loud == []
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_raising_frame_tap_is_reported_once_not_per_frame(
+    clients: Clients, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ``watch_media`` tap raising on every frame is one ``error`` event for the burst,
+    with no traceback logged per frame."""
+    caplog.set_level(logging.DEBUG, logger="streamcall_widget")
+    alice = clients("alice")
+    frames: Recorder[str] = Recorder()
+
+    def broken(_key: str, kind: str, _frame: object) -> None:
+        frames(kind)
+        raise ValueError("tap bug")
+
+    handle = alice.sc.watch_media(broken)
+    wait_for(lambda: len(frames.items) >= 20, "20 local frames at the tap")
+    handle.remove()
+    alice.flush()
+    assert [str(r.error) for r in alice.errors_in("frame tap")] == ["tap bug"]
+    assert [r for r in caplog.records if r.levelno >= logging.INFO and r.exc_info] == []
     assert "Traceback" not in capsys.readouterr().err

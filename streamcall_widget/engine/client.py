@@ -110,7 +110,7 @@ class StreamCall(CallFlows, CallQueries, MediaControls, Reconnection):
         install_fast_h264()
         self.media = LocalMedia(self.report, tuple(media_files))
         self._follow_media_events()
-        self.taps = FrameTaps(self.engine.loop, self.media)
+        self.taps = FrameTaps(self.engine.loop, self.media, self.report)
         self._target: Target | None = None
         self._embedded: EmbeddedCoordinator | None = None
         self._token_given: tuple[str | None, TokenProvider | None] = (None, None)
