@@ -11,6 +11,11 @@ joining or joined. Incoming rings wait beside it until accepted or rejected. Lis
 ``incomingCall`` (an :class:`~streamcall_widget.protocol.lifecycle.IncomingCall`),
 ``error`` (an :class:`~streamcall_widget.engine.results.ErrorReport`) and
 ``devicesUpdated`` on their own thread.
+
+This module holds login, listeners, error reports and shutdown; the call methods live in
+:mod:`.client_calls`, the reads about calls in :mod:`.client_queries`, the device methods
+in :mod:`.media_controls` and the way back after a drop in :mod:`.reconnection`, mixins
+that ``StreamCall`` gathers into one object.
 """
 
 from __future__ import annotations
