@@ -26,7 +26,7 @@ from streamcall_widget.errors import InvalidState
 from streamcall_widget.protocol import requests as rq
 from streamcall_widget.protocol.models import UserData, UserInput
 
-from . import broadcast, calls, media, moderation, reads, resume, ring, sessions
+from . import broadcast, call_controls, calls, media, moderation, reads, resume, ring, sessions
 from .context import Context, Delivery, Registry
 from .ids import IdSource, random_ids
 from .persist import restore, stored_call
@@ -55,6 +55,7 @@ HANDLERS: Registry = _registry(
     media.HANDLERS,
     moderation.HANDLERS,
     broadcast.HANDLERS,
+    call_controls.HANDLERS,
     reads.HANDLERS,
     resume.HANDLERS,
 )
