@@ -8,6 +8,7 @@ may still land) not one new frame arrives during :data:`QUIET` seconds.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Iterator
@@ -115,7 +116,7 @@ def assert_frames_flow(*counters: FrameCounter) -> None:
     """Every counter grows, video and audio."""
     for counter in counters:
         for kind in ("video", "audio"):
-            wait_growing(lambda k=kind, c=counter: c(k), f"{kind} frames", by=5)
+            wait_growing(functools.partial(counter, kind), f"{kind} frames", by=5)
 
 
 def sdps(call: Call) -> list[str]:
