@@ -27,17 +27,18 @@ RATE = 48_000
 ALL_TONES = sorted({f for pair in FREQUENCIES.values() for f in pair})
 
 
-def strongest(samples: npt.NDArray[Any], rate: int) -> list[float]:
+def strongest(samples: npt.NDArray[Any], rate: int) -> tuple[float, float] | None:
     """The two DTMF frequencies leading ``samples`` (mono) by FFT, each at least five
-    times stronger than any other DTMF frequency; [] when no pair leads so clearly."""
+    times stronger than any other DTMF frequency; None when no pair leads so clearly."""
     mono = np.asarray(samples, dtype=np.float64)
     spectrum = np.abs(np.fft.rfft(mono * np.hanning(mono.size)))
     bins = np.fft.rfftfreq(mono.size, 1 / rate)
     energy = {f: float(spectrum[np.abs(bins - f) <= 10].max()) for f in ALL_TONES}
     ranked = sorted(energy, key=energy.__getitem__, reverse=True)
     if energy[ranked[1]] < 5 * energy[ranked[2]]:
-        return []
-    return sorted(ranked[:2])
+        return None
+    low, high = sorted(ranked[:2])
+    return low, high
 
 
 # -- pure -----------------------------------------------------------------------------
@@ -47,7 +48,7 @@ def strongest(samples: npt.NDArray[Any], rate: int) -> list[float]:
 def test_each_digit_is_its_two_standard_frequencies(digit: str) -> None:
     """100 ms of a digit carry exactly its row and column frequency, without clipping."""
     samples = dtmf_samples(digit, RATE // 10, RATE)
-    assert strongest(samples, RATE) == list(FREQUENCIES[digit])
+    assert strongest(samples, RATE) == FREQUENCIES[digit]
     assert np.abs(samples).max() <= 2 * AMPLITUDE * 32767 + 1
 
 
@@ -154,7 +155,8 @@ class AudioLog:
         by_pair = {pair: digit for digit, pair in FREQUENCIES.items()}
         heard: list[str] = []
         for start in range(0, mono.size - window, window // 4):
-            digit = by_pair.get(tuple(strongest(mono[start : start + window], SAMPLE_RATE)))
+            pair = strongest(mono[start : start + window], SAMPLE_RATE)
+            digit = by_pair.get(pair) if pair is not None else None
             if digit is not None and (not heard or heard[-1] != digit):
                 heard.append(digit)
         return heard
