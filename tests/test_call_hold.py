@@ -18,7 +18,10 @@ from typing import Any
 import pytest
 
 from streamcall_widget import Call, CallState, Participant
+from streamcall_widget.engine.call_core import CallCore, Emit, HoldChanged
 from streamcall_widget.errors import DoesNotExist, InvalidArguments, InvalidState
+from streamcall_widget.protocol import events as ev
+from streamcall_widget.protocol.lifecycle import Direction
 
 from .conftest import Login
 from .engine_helpers import (
@@ -32,11 +35,71 @@ from .engine_helpers import (
     wait_growing,
 )
 from .flows import alice_and_bob_joined, create, events_of, types
+from .test_call_core import NOW, _joined_reply
 
 GRACE = 0.3
 """Seconds for frames already under way when media stops (stated by the issue)."""
 QUIET = 0.5
 """Seconds during which a stopped direction must deliver no frame at all."""
+
+
+# -- the call core (no loop) ----------------------------------------------------------
+
+
+def _hold_event(user_id: str, on_hold: bool) -> ev.ParticipantHold:
+    return ev.ParticipantHold(
+        cid="default:c1",
+        created_at=NOW,
+        session_id=f"s-{user_id}",
+        user_id=user_id,
+        on_hold=on_hold,
+    )
+
+
+def _bob_joined_with(*holding: str) -> CallCore:
+    core = CallCore("default:c1", "bob", Direction.INCOMING)
+    core.start_joining()
+    reply = _joined_reply("bob", "alice", "bob")
+    for p in reply.call.session.participants if reply.call.session else ():
+        p.on_hold = p.user_id in holding
+    core.joined(reply, 0.0)
+    return core
+
+
+def test_core_hold_of_another_is_a_note_and_a_gate_action() -> None:
+    """alice's hold: bob's core marks her on_hold, emits held/unheld and asks to gate her
+    link; bob's own echo changes the table only; the phase stays joined."""
+    core = _bob_joined_with()
+    actions = core.receive(_hold_event("alice", True))
+    assert [type(a).__name__ for a in actions] == ["Emit", "HoldChanged"]
+    assert isinstance(actions[0], Emit)
+    assert (actions[0].event.state, actions[0].event.user_id) == (CallState.HELD, "alice")
+    assert actions[1] == HoldChanged("s-alice", True)
+    alice = core.participants.get("s-alice")
+    assert alice is not None
+    assert alice.on_hold
+    assert core.receive(_hold_event("bob", True)) == []
+    bob = core.participants.get("s-bob")
+    assert bob is not None
+    assert bob.on_hold
+    unheld = core.receive(_hold_event("alice", False))
+    assert isinstance(unheld[0], Emit)
+    assert unheld[0].event.state is CallState.UNHELD
+    assert core.phase is CallState.JOINED
+
+
+def test_core_resume_tells_of_holds_that_changed_while_away() -> None:
+    """A resume whose reply has alice on hold (she was not) emits held and a gate action."""
+    core = _bob_joined_with()
+    core.reconnecting("socket closed")
+    reply = _joined_reply("bob", "alice", "bob")
+    session = reply.call.session
+    assert session is not None
+    session.participants[0].on_hold = True
+    actions = core.resumed(reply)
+    states = [a.event.state for a in actions if isinstance(a, Emit)]
+    assert states == [CallState.JOINED, CallState.HELD]
+    assert HoldChanged("s-alice", True) in actions
 
 
 # -- the coordinator's rules -----------------------------------------------------------

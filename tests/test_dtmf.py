@@ -15,13 +15,17 @@ import numpy.typing as npt
 import pytest
 
 from streamcall_widget import DtmfEvent
+from streamcall_widget.engine.call_core import CallCore, DtmfHeard
 from streamcall_widget.engine.dtmf import DIGITS, FREQUENCIES, MAX_TONES, parse_tones
 from streamcall_widget.engine.tones import AMPLITUDE, ToneOverlay, dtmf_samples
 from streamcall_widget.errors import DoesNotExist, InputError, InvalidArguments, InvalidState
+from streamcall_widget.protocol import events as ev
+from streamcall_widget.protocol.lifecycle import Direction
 
 from .conftest import Login
 from .engine_helpers import RESULT, SAMPLE_RATE, Clients, Recorder, ring_and_accept, wait_for
 from .flows import alice_and_bob_joined, create, events_of, types
+from .test_call_core import NOW, _joined_reply
 
 RATE = 48_000
 ALL_TONES = sorted({f for pair in FREQUENCIES.values() for f in pair})
@@ -98,6 +102,28 @@ def test_tones_are_checked_and_upper_cased() -> None:
     for duration, gap in ((39, 70), (6001, 70), (100, 29), (True, 70), (100, 7.5)):
         with pytest.raises(InvalidArguments, match="must be an int from"):
             parse_tones("1", duration, gap)
+
+
+def test_core_hands_another_sessions_digit_to_the_listeners_only() -> None:
+    """A digit of alice's session becomes DtmfHeard at bob; his own echo and a digit
+    arriving outside a session become nothing."""
+    core = CallCore("default:c1", "bob", Direction.INCOMING)
+
+    def digit(user_id: str) -> ev.DtmfReceived:
+        return ev.DtmfReceived(
+            cid="default:c1",
+            created_at=NOW,
+            session_id=f"s-{user_id}",
+            user_id=user_id,
+            digit="#",
+            duration_ms=90,
+        )
+
+    assert core.receive(digit("alice")) == []
+    core.start_joining()
+    core.joined(_joined_reply("bob", "alice", "bob"), 0.0)
+    assert core.receive(digit("alice")) == [DtmfHeard(DtmfEvent("c1", "alice", "s-alice", "#", 90))]
+    assert core.receive(digit("bob")) == []
 
 
 # -- the coordinator's rules ------------------------------------------------------------
