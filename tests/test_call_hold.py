@@ -19,6 +19,7 @@ import pytest
 
 from streamcall_widget import Call, CallState, Participant
 from streamcall_widget.engine.call_core import CallCore, Emit, HoldChanged
+from streamcall_widget.engine.connection import ResumeTicket
 from streamcall_widget.errors import DoesNotExist, InvalidArguments, InvalidState
 from streamcall_widget.protocol import events as ev
 from streamcall_widget.protocol.lifecycle import Direction
@@ -36,6 +37,7 @@ from .engine_helpers import (
 )
 from .flows import alice_and_bob_joined, create, events_of, types
 from .test_call_core import NOW, _joined_reply
+from .test_engine_reconnect import _drop_connection
 
 GRACE = 0.3
 """Seconds for frames already under way when media stops (stated by the issue)."""
@@ -296,3 +298,27 @@ def test_hold_late_joiner_and_bad_input(clients: Clients) -> None:
     answered.leave().result(RESULT)
     with pytest.raises(InvalidState, match="is left"):
         answered.unhold().result(RESULT)
+
+
+def test_a_held_call_stays_held_across_a_rejoin(clients: Clients) -> None:
+    """alice holds, her socket drops and the session cannot be resumed: she rejoins with a
+    new session, which the engine puts on hold again, so bob sees the new one on hold."""
+    alice, bob = clients("alice"), clients("bob")
+    outgoing, answered = ring_and_accept(alice, bob)
+    outgoing.hold().result(RESULT)
+    old_session = outgoing.session_id
+    assert alice.sc._conn is not None
+    alice.sc._conn.resume_ticket = ResumeTicket("0" * 32, "not-a-token")
+
+    _drop_connection(alice.sc, "alice")
+    alice.wait_event(CallState.RECONNECTING)
+    outgoing.wait_until(CallState.JOINED).result(RESULT)
+    assert outgoing.session_id not in (None, old_session)
+
+    def new_session_held() -> bool:
+        found = participant(answered, "alice")
+        return found is not None and found.session_id != old_session and found.on_hold
+
+    wait_for(new_session_held, "alice's new session on hold at bob")
+    assert outgoing.is_on_hold
+    assert on_hold(outgoing, "alice")
