@@ -119,8 +119,12 @@ class CallControls:
         self._require_session("put it on hold" if enable else "take it off hold")
         if enable == self._on_hold:
             return SuccessResponse()
-        await self._host.request(HoldCall(id="", cid=self.cid, on_hold=enable), type(None))
-        self._on_hold = enable
+        self._on_hold = enable  # first: a second call meanwhile finds it done
+        try:
+            await self._host.request(HoldCall(id="", cid=self.cid, on_hold=enable), type(None))
+        except BaseException:
+            self._on_hold = not enable
+            raise
         if self._core.session_id is not None:
             self._core.participants.update(self._core.session_id, on_hold=enable)
         self._gate_media()
