@@ -12,8 +12,9 @@ non-member. New ids come from an injected :data:`~.ids.IdSource`, so tests are e
 The families, one module each: :mod:`.calls` (create, update), :mod:`.ring` (ring,
 accept, reject, timers), :mod:`.sessions` (join, leave, end), :mod:`.media` (signal,
 publish), :mod:`.moderation` (members, permissions, pins), :mod:`.broadcast` (recording,
-live, custom events), :mod:`.reads` (ping, get, queries), :mod:`.resume` (connections
-and session resume); shared state and helpers in :mod:`.context`.
+live, custom events), :mod:`.call_controls` (hold, DTMF), :mod:`.reads` (ping, get,
+queries), :mod:`.resume` (connections and session resume); shared state and helpers in
+:mod:`.context`.
 """
 
 from __future__ import annotations
