@@ -190,7 +190,8 @@ class AudioLog:
 
 def test_bob_hears_and_is_told_each_digit_in_order(clients: Clients) -> None:
     """alice sends "5#": bob's audio holds 770+1336 Hz then 941+1477 Hz, his dtmf
-    listener gets 5 then # with their duration; bad tones change nothing."""
+    listener gets 5 then # with their duration; bad tones, a muted microphone and a held
+    call are refused and the call goes on."""
     alice, bob = clients("alice"), clients("bob")
     outgoing, answered = ring_and_accept(alice, bob)
     heard: Recorder[DtmfEvent] = Recorder()
@@ -212,7 +213,13 @@ def test_bob_hears_and_is_told_each_digit_in_order(clients: Clients) -> None:
     assert log.digits_heard() == ["5", "#"]
     with pytest.raises(InvalidArguments):
         outgoing.send_dtmf("").result(RESULT)
+    alice.sc.set_microphone_enabled(False).result(RESULT)
+    with pytest.raises(InvalidState, match="turn the microphone on"):
+        outgoing.send_dtmf("1").result(RESULT)
+    alice.sc.set_microphone_enabled(True).result(RESULT)
     outgoing.hold().result(RESULT)
     with pytest.raises(InvalidState, match="on hold"):
         outgoing.send_dtmf("1").result(RESULT)
     assert outgoing.state.value == "joined"
+    bob.flush()
+    assert len(heard.items) == 2
