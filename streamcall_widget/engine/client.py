@@ -85,7 +85,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
-EVENTS = ("callEvent", "incomingCall", "error", "devicesUpdated")
+EVENTS = ("callEvent", "incomingCall", "error", "devicesUpdated", "dtmf")
 
 
 class StreamCall(MediaControls, Reconnection):
@@ -216,6 +216,10 @@ class StreamCall(MediaControls, Reconnection):
         for event in events:
             self._listeners.emit("callEvent", event)
 
+    def dispatch(self, event: str, payload: Any) -> None:
+        """Hand ``payload`` to the listeners of ``event``."""
+        self._listeners.emit(event, payload)
+
     def report(self, where: str, error: BaseException) -> None:
         """Log an error that must not stop the engine and send it to ``error`` listeners."""
         report_hook_error(self._log, where, error)
@@ -236,9 +240,10 @@ class StreamCall(MediaControls, Reconnection):
     # -- listeners -------------------------------------------------------------------
 
     def add_listener(self, event: str, listener: Callable[[Any], Any]) -> ListenerHandle:
-        """Call ``listener(payload)`` for each ``callEvent``, ``incomingCall``, ``error`` or
+        """Call ``listener(payload)`` for each ``callEvent``, ``incomingCall``, ``error``,
         ``devicesUpdated`` (a :class:`~streamcall_widget.engine.devices.DeviceList`, when a
-        device appears or goes, in the page or on this machine).
+        device appears or goes, in the page or on this machine) or ``dtmf`` (a
+        :class:`~streamcall_widget.engine.dtmf.DtmfEvent` per digit another plays).
 
         Listeners run on one dedicated thread, in the order they were added; one raising
         is reported (``error`` event, log) and the others still run.

@@ -39,10 +39,12 @@ __all__ = [
     "CallUnpinned",
     "CallUpdated",
     "CustomEvent",
+    "DtmfReceived",
     "Event",
     "LiveStarted",
     "MemberAdded",
     "MemberRemoved",
+    "ParticipantHold",
     "ParticipantJoined",
     "ParticipantLeft",
     "PermissionRequest",
@@ -240,6 +242,23 @@ class CustomEvent(Event, tag="custom"):
     custom: Custom
 
 
+class ParticipantHold(Event, tag="call.participant_hold"):
+    """A session of the call was put on hold (``on_hold``) or taken off it."""
+
+    session_id: str
+    user_id: str
+    on_hold: bool
+
+
+class DtmfReceived(Event, tag="call.dtmf"):
+    """A session plays one DTMF digit now (its tone is in that session's audio)."""
+
+    session_id: str
+    user_id: str
+    digit: str
+    duration_ms: int
+
+
 AnyEvent = (
     CallCreated
     | CallRing
@@ -265,6 +284,8 @@ AnyEvent = (
     | TrackUnpublished
     | SignalReceived
     | CustomEvent
+    | ParticipantHold
+    | DtmfReceived
 )
 """Every event type, as one tagged union."""
 

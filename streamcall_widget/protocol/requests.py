@@ -34,6 +34,7 @@ __all__ = [
     "GetCall",
     "GetOrCreateCall",
     "GoLive",
+    "HoldCall",
     "JoinCall",
     "LeaveCall",
     "PinParticipant",
@@ -47,6 +48,7 @@ __all__ = [
     "ResumeSession",
     "RingCall",
     "SendCustomEvent",
+    "SendDtmf",
     "SendSignal",
     "StartRecording",
     "StopLive",
@@ -235,6 +237,25 @@ class SendCustomEvent(CallRequest, tag="call.send_event"):
     custom: Custom
 
 
+class HoldCall(CallRequest, tag="call.hold"):
+    """Put this joined session on hold (``on_hold``) or take it off: recorded on the
+    participant and announced to every member (``call.participant_hold``)."""
+
+    on_hold: bool
+
+
+DtmfDigit = Annotated[str, msgspec.Meta(pattern=r"^[0-9*#A-D]$")]
+"""One DTMF digit: ``0``-``9``, ``*``, ``#``, ``A``-``D`` (upper case on the wire)."""
+
+
+class SendDtmf(CallRequest, tag="call.dtmf"):
+    """One DTMF digit this joined session is playing now, for the other members' ears and
+    listeners (``call.dtmf`` event); the tone itself travels in the session's audio."""
+
+    digit: DtmfDigit
+    duration_ms: Annotated[int, msgspec.Meta(ge=40, le=6000)] = 100
+
+
 class SortParam(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """One sort key of a query."""
 
@@ -283,6 +304,8 @@ AnyRequest = (
     | GoLive
     | StopLive
     | SendCustomEvent
+    | HoldCall
+    | SendDtmf
     | QueryCalls
     | QueryUsers
 )
