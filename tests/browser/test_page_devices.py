@@ -97,7 +97,7 @@ def _heard_the_fake_microphone(seen: dict[str, Any]) -> bool:
     (a second that caught a gap, on a loaded machine, peaks elsewhere: the next may not)."""
     if seen["frames"] < 30 or seen["audio_frames"] < 50 or seen["peak_hz"] is None:
         return False
-    return abs(seen["peak_hz"] - FAKE_BEEP_HZ) < 20
+    return abs(float(seen["peak_hz"]) - FAKE_BEEP_HZ) < 20
 
 
 def _in_a_call(page: Page) -> Locator:
