@@ -52,10 +52,10 @@ def wait_purged(client: Client, changes: Recorder[Change]) -> None:
 
 
 def test_a_whole_call_as_watchers_see_it(clients: Clients) -> None:
-    """Ring, answer, talk, hang up: state, previous_state and the SignalWire view change
-    in exact order on both sides; duration counts whole seconds from the join and stops;
-    remote_display_name names the other party; a raising watcher is reported once and the
-    others still run."""
+    """Ring, answer, talk, hold and unhold, hang up: state, previous_state, is_on_hold
+    and the SignalWire view change in exact order on both sides; duration counts whole
+    seconds from the join and stops; remote_display_name names the other party; a
+    raising watcher is reported once and the others still run."""
     alice, bob = clients("alice", name="Alice"), clients("bob", name="Bob")
     outgoing = alice.sc.call(["bob"]).result(RESULT)
     assert (outgoing.state, outgoing.previous_state) == (CallState.RINGING, CallState.IDLE)
@@ -81,6 +81,9 @@ def test_a_whole_call_as_watchers_see_it(clients: Clients) -> None:
     assert outgoing.started_at == ringing.started_at
     a_remote.wait(lambda c: len(c[0]) == 2, "bob's audio and video to arrive at alice")
     session = outgoing.session_id
+    held = watch(outgoing, "is_on_hold")
+    outgoing.hold().result(RESULT)
+    outgoing.unhold().result(RESULT)
     alice.sc.end_call().result(RESULT)
     wait_purged(alice, a_sw)
     wait_purged(bob, b_sw)
@@ -97,7 +100,8 @@ def test_a_whole_call_as_watchers_see_it(clients: Clients) -> None:
         (CallState.JOINED, CallState.JOINING),
     ]
     ends = (S.HANGUP, S.DESTROY, S.PURGE)
-    assert a_sw.items == views(S.REQUESTING, S.TRYING, S.EARLY, S.ACTIVE, *ends)
+    assert a_sw.items == views(S.REQUESTING, S.TRYING, S.EARLY, S.ACTIVE, S.HELD, S.ACTIVE, *ends)
+    assert held.items == [(True, False), (False, True)]
     assert b_sw.items == views(S.NEW, S.RINGING, S.ANSWERING, S.ACTIVE, *ends)
     whole = [int(new) for new, _old in a_duration.items]
     assert whole[0] >= 1

@@ -52,12 +52,15 @@ from streamcall_widget.protocol.requests import (
     SendSignal,
 )
 
+from .call_controls import CallControls
 from .call_core import (
     Action,
     CallCore,
+    DtmfHeard,
     Emit,
     Finish,
     ForwardSignal,
+    HoldChanged,
     JoinSession,
     PeerJoined,
     PeerLeft,
@@ -102,6 +105,9 @@ class CallHost(Protocol):
     def emit(self, events: list[CallEvent]) -> None:
         """Hand callEvents to the listeners."""
 
+    def dispatch(self, event: str, payload: Any) -> None:
+        """Hand ``payload`` to the listeners of ``event`` (``dtmf``)."""
+
     def report(self, where: str, error: BaseException) -> None:
         """Show an error that must not stop the engine."""
 
@@ -118,7 +124,7 @@ class CallHost(Protocol):
         """The call was left; forget it."""
 
 
-class Call(CallWatchables):
+class Call(CallControls, CallWatchables):
     """One call: ``state``, ``participants``, frame hooks, ``leave()`` and ``end()``."""
 
     def __init__(
@@ -359,6 +365,8 @@ class Call(CallWatchables):
                     self._spawn(self.join(), f"joining {self.cid} after it was accepted")
                 case Finish():
                     self._host.call_finished(self)
+                case HoldChanged() | DtmfHeard():
+                    self._control(action)
         self._emit(events)
 
     def _emit(self, events: list[CallEvent]) -> None:
@@ -427,11 +435,13 @@ class Call(CallWatchables):
         actions = self._core.joined(response, time.time())
         self._perform([a for a in actions if isinstance(a, Emit)])
         transport = await self._links.open(response.session_id or "")
+        self._gate_media()
         await self._publish_local_tracks(transport)
         for action in actions:
             if isinstance(action, PeerJoined):
                 await transport.session_joined(action.participant.session_id)
         await self._links.ready()
+        await self._hold_again()
         return self
 
     async def _send_signal(self, to_session_id: str, signal: Signal) -> None:

@@ -75,7 +75,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
-EVENTS = ("callEvent", "incomingCall", "error", "devicesUpdated")
+EVENTS = ("callEvent", "incomingCall", "error", "devicesUpdated", "dtmf")
 
 
 class StreamCall(CallFlows, CallQueries, MediaControls, Reconnection):
@@ -192,6 +192,10 @@ class StreamCall(CallFlows, CallQueries, MediaControls, Reconnection):
         for event in events:
             self._listeners.emit("callEvent", event)
 
+    def dispatch(self, event: str, payload: Any) -> None:
+        """Hand ``payload`` to the listeners of ``event``."""
+        self._listeners.emit(event, payload)
+
     def report(self, where: str, error: BaseException) -> None:
         """Hand an error that stops nothing to the ``error`` listeners, once. It is logged
         in one line (its traceback at DEBUG): a warning when nobody listens, else info,
@@ -222,9 +226,10 @@ class StreamCall(CallFlows, CallQueries, MediaControls, Reconnection):
     # -- listeners -------------------------------------------------------------------
 
     def add_listener(self, event: str, listener: Callable[[Any], Any]) -> ListenerHandle:
-        """Call ``listener(payload)`` for each ``callEvent``, ``incomingCall``, ``error`` or
+        """Call ``listener(payload)`` for each ``callEvent``, ``incomingCall``, ``error``,
         ``devicesUpdated`` (a :class:`~streamcall_widget.engine.devices.DeviceList`, when a
-        device appears or goes, in the page or on this machine).
+        device appears or goes, in the page or on this machine) or ``dtmf`` (a
+        :class:`~streamcall_widget.engine.dtmf.DtmfEvent` per digit another plays).
 
         Listeners run on one dedicated thread, in the order they were added; one raising
         is reported (``error`` event, log) and the others still run.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
@@ -88,6 +89,7 @@ class MeshTransport:
         self._outgoing: dict[tuple[str, TrackType], _Outgoing] = {}
         """Each peer's reader of each track type ever published to it."""
         self._closing: set[asyncio.Task[None]] = set()
+        self._held: Callable[[str], bool] = lambda _session_id: False
         self.peers: dict[str, PeerSession] = {}
         """The peer connection to each other session (read by tests and stats)."""
 
@@ -114,7 +116,24 @@ class MeshTransport:
             outgoing = self._outgoing[key] = _Outgoing(track_type)
         local = self._local.get(track_type)
         outgoing.feed(self._relay.subscribe(local, False) if local is not None else None)
+        outgoing.enabled = not self._held(peer.remote_session_id)
         peer.send(track_type, outgoing, local is not None)
+
+    def hold_sending(self, held: Callable[[str], bool]) -> None:
+        """Send no frames to the sessions ``held`` names: their senders and the SDP stay,
+        each sender's track just waits (hold); a link that resumes asks its video
+        encoders for a keyframe, so the picture comes back at once."""
+        self._held = held
+        resumed: set[str] = set()
+        for (session_id, _), outgoing in self._outgoing.items():
+            sending = not held(session_id)
+            if sending and not outgoing.enabled:
+                resumed.add(session_id)
+            outgoing.enabled = sending
+        for session_id in resumed:
+            peer = self.peers.get(session_id)
+            if peer is not None:
+                peer.request_keyframes()
 
     async def _negotiate(self, peer: PeerSession) -> None:
         try:

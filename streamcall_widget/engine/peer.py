@@ -102,6 +102,13 @@ class PeerSession:
         longer holds; the caller pauses and swaps what ``track`` reads instead."""
         self._wanted[track_type] = (track, active)
 
+    def request_keyframes(self) -> None:
+        """Make each video sender's next frame a keyframe (its sending resumes after a
+        pause), as an RTCP PLI from the other side would (aiortc's own hook for it)."""
+        for transceiver in self._senders.values():
+            if transceiver.kind == "video":
+                transceiver.sender._send_keyframe()
+
     def _place_tracks(self, create: bool) -> bool:
         """Put each wanted track on its transceiver; True if that needs an offer.
 

@@ -40,6 +40,10 @@ class MediaTransport(Protocol):
     async def unpublish(self, track_type: TrackType) -> None:
         """Stop sending ``track_type``; the others see that track end."""
 
+    def hold_sending(self, held: Callable[[str], bool]) -> None:
+        """Send no frames to the sessions for which ``held(session_id)`` is true, without
+        renegotiating (asked again for each new link; call again when the answer changes)."""
+
     async def session_joined(self, session_id: str) -> None:
         """Another session is in the call: start carrying media to and from it."""
 

@@ -60,6 +60,8 @@ WATCHABLE = (
     "remote_streams",
     "has_screen_sharing",
     "participant_count",
+    "is_on_hold",
+    "is_deaf",
 )
 """The properties of a ``Call`` that ``watch`` accepts."""
 
@@ -171,6 +173,8 @@ class CallWatchables:
         def local_streams(self) -> tuple[LocalStream, ...]: ...
         @property
         def remote_streams(self) -> tuple[TrackRef, ...]: ...
+        @property
+        def is_on_hold(self) -> bool: ...
 
     def _init_watchables(self) -> None:
         self._watchers = Watchers(lambda name: getattr(self, name), self._host, self.cid)
@@ -230,7 +234,7 @@ class CallWatchables:
             lifecycle.phase,
             lifecycle.direction,
             accepting=lifecycle.accepted_by == lifecycle.self_user_id,
-            on_hold=False,  # issue 14: hold (merged separately)
+            on_hold=self.is_on_hold,
             destroyed=self._destroyed,
             purged=self._purged,
         )

@@ -12,6 +12,7 @@ from typing import get_args
 import msgspec
 
 from .call_types import Capability
+from .headers import Headers
 from .models import (
     CallData,
     Custom,
@@ -38,10 +39,12 @@ __all__ = [
     "CallUnpinned",
     "CallUpdated",
     "CustomEvent",
+    "DtmfReceived",
     "Event",
     "LiveStarted",
     "MemberAdded",
     "MemberRemoved",
+    "ParticipantHold",
     "ParticipantJoined",
     "ParticipantLeft",
     "PermissionRequest",
@@ -82,6 +85,8 @@ class CallAccepted(Event, tag="call.accepted"):
 
     call: CallData
     user: UserData
+    headers: Headers = {}
+    """What the accepting user sent with ``call.accept``."""
 
 
 class CallRejected(Event, tag="call.rejected"):
@@ -90,6 +95,8 @@ class CallRejected(Event, tag="call.rejected"):
     call: CallData
     user: UserData
     reason: RejectReason
+    headers: Headers = {}
+    """What the rejecting user sent with ``call.reject`` (or the caller with ``call.leave``)."""
 
 
 class CallMissed(Event, tag="call.missed"):
@@ -106,6 +113,8 @@ class CallEnded(Event, tag="call.ended"):
     call: CallData
     user: UserData | None = None
     reason: str = "ended"
+    headers: Headers = {}
+    """What ``user`` sent with ``call.end`` or with the ``call.leave`` that ended the call."""
 
 
 class CallUpdated(Event, tag="call.updated"):
@@ -142,6 +151,8 @@ class ParticipantLeft(Event, tag="call.session_participant_left"):
     session_id: str
     participant: ParticipantData
     reason: str
+    headers: Headers = {}
+    """What the participant sent with ``call.leave``."""
 
 
 class MemberAdded(Event, tag="call.member_added"):
@@ -231,6 +242,23 @@ class CustomEvent(Event, tag="custom"):
     custom: Custom
 
 
+class ParticipantHold(Event, tag="call.participant_hold"):
+    """A session of the call was put on hold (``on_hold``) or taken off it."""
+
+    session_id: str
+    user_id: str
+    on_hold: bool
+
+
+class DtmfReceived(Event, tag="call.dtmf"):
+    """A session plays one DTMF digit now (its tone is in that session's audio)."""
+
+    session_id: str
+    user_id: str
+    digit: str
+    duration_ms: int
+
+
 AnyEvent = (
     CallCreated
     | CallRing
@@ -256,6 +284,8 @@ AnyEvent = (
     | TrackUnpublished
     | SignalReceived
     | CustomEvent
+    | ParticipantHold
+    | DtmfReceived
 )
 """Every event type, as one tagged union."""
 

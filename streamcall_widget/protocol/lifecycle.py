@@ -77,6 +77,10 @@ class CallState(enum.StrEnum):
     LOCAL_SHARE_CLOSED = "local_share_closed"
     SCREEN_SHARE_CREATED = "screen_share_created"
     SCREEN_SHARE_CLOSED = "screen_share_closed"
+    HELD = "held"
+    UNHELD = "unheld"
+    DEAFENED = "deafened"
+    UNDEAFENED = "undeafened"
     UNKNOWN = "unknown"
 
 

@@ -70,6 +70,9 @@ class CallView(EngineWidget):
         "hangup": lambda view, _message: view.client.end_call(),
         "share_screen": lambda view, _message: view.toggle_screen_share(),
         "dismiss": lambda view, _message: view.dismiss(),
+        "hold": lambda view, _message: view.current("hold").toggle_hold(),
+        "dtmf": lambda view, message: view.current("send tones").send_dtmf(message.get("tones")),
+        "deaf": lambda view, _message: view.toggle_deaf(),
     }
 
     def __init__(self, client: StreamCall | None = None, **kwargs: Any) -> None:
@@ -102,6 +105,18 @@ class CallView(EngineWidget):
             return call.stop_screen_share()
         from_page = PAGE_SCREEN in self.client.media.page.devices
         return call.start_screen_share("browser" if from_page else None)
+
+    def current(self, doing: str) -> Call:
+        """The client's current call (InvalidState naming ``doing`` when there is none)."""
+        call = self.client.current_call
+        if call is None:
+            raise InvalidState(f"no call to {doing}; call someone or join a call first")
+        return call
+
+    def toggle_deaf(self) -> EngineFuture[SuccessResponse]:
+        """Stop hearing the current call, or hear it again (the Deaf button)."""
+        call = self.current("deafen")
+        return call.undeaf() if call.is_deaf else call.deaf()
 
     def dismiss(self) -> None:
         """Forget the ended call the view shows (its "call ended" screen)."""
@@ -207,6 +222,7 @@ class CallView(EngineWidget):
                 "dominant": False,
                 "quality": "unspecified",
                 "level": 0.0,
+                "on_hold": False,
             }
         ]
 
