@@ -84,6 +84,7 @@ class End:
             send_signal=send,
             on_started=self._started,
             on_ended=self._ended,
+            on_data=lambda session_id, data: None,
             report=lambda where, exc: self.errors.append((where, exc)),
             relay=MediaRelay(),
         )
@@ -172,6 +173,7 @@ def _lone_transport(sent: list[Signal], errors: list[BaseException]) -> MeshTran
         send_signal=send,
         on_started=lambda ref, track: None,
         on_ended=lambda ref: None,
+        on_data=lambda session_id, data: None,
         report=lambda where, exc: errors.append(exc),
         relay=MediaRelay(),
     )

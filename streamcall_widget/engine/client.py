@@ -65,6 +65,7 @@ from .listeners import CallbackRunner, ListenerHandle, ListenerRegistry, report_
 from .local_media import LocalMedia
 from .loop import EngineFuture, acquire_loop, release_loop
 from .media_controls import MediaControls
+from .messaging import CALL_MESSAGE_EVENTS
 from .reconnection import Reconnection
 from .results import (
     CurrentUser,
@@ -85,7 +86,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
-EVENTS = ("callEvent", "incomingCall", "error", "devicesUpdated")
+EVENTS = ("callEvent", "incomingCall", "error", "devicesUpdated", *CALL_MESSAGE_EVENTS)
 
 
 class StreamCall(MediaControls, Reconnection):
@@ -216,6 +217,10 @@ class StreamCall(MediaControls, Reconnection):
         for event in events:
             self._listeners.emit("callEvent", event)
 
+    def notify(self, event: str, payload: object) -> None:
+        """Hand a call's ``message``, ``info``, ``data`` or ``custom`` payload to listeners."""
+        self._listeners.emit(event, payload)
+
     def report(self, where: str, error: BaseException) -> None:
         """Log an error that must not stop the engine and send it to ``error`` listeners."""
         report_hook_error(self._log, where, error)
@@ -238,7 +243,8 @@ class StreamCall(MediaControls, Reconnection):
     def add_listener(self, event: str, listener: Callable[[Any], Any]) -> ListenerHandle:
         """Call ``listener(payload)`` for each ``callEvent``, ``incomingCall``, ``error`` or
         ``devicesUpdated`` (a :class:`~streamcall_widget.engine.devices.DeviceList`, when a
-        device appears or goes, in the page or on this machine).
+        device appears or goes, in the page or on this machine), or a call's ``message``,
+        ``info``, ``data`` and ``custom`` events (see :mod:`.messaging`).
 
         Listeners run on one dedicated thread, in the order they were added; one raising
         is reported (``error`` event, log) and the others still run.

@@ -38,10 +38,13 @@ __all__ = [
     "CallUnpinned",
     "CallUpdated",
     "CustomEvent",
+    "DataReceived",
     "Event",
+    "InfoReceived",
     "LiveStarted",
     "MemberAdded",
     "MemberRemoved",
+    "MessageReceived",
     "ParticipantJoined",
     "ParticipantLeft",
     "PermissionRequest",
@@ -231,6 +234,39 @@ class CustomEvent(Event, tag="custom"):
     custom: Custom
 
 
+class MessageReceived(Event, tag="call.message"):
+    """A chat message; every joined session gets it, the sender's own included, in the
+    order the coordinator took them."""
+
+    user: UserData
+    session_id: str
+    """The sender's session."""
+    text: str
+
+
+class InfoReceived(Event, tag="call.info"):
+    """An INFO message from another joined session."""
+
+    user: UserData
+    session_id: str
+    """The sender's session."""
+    mime_type: str
+    body: str
+    headers: dict[str, str]
+
+
+class DataReceived(Event, tag="call.data"):
+    """Data from another joined session (exactly one of ``text`` and ``binary``)."""
+
+    user: UserData
+    session_id: str
+    """The sender's session."""
+    text: str | None = None
+    binary: bytes | None = None
+    to: str | None = None
+    """The ``to`` of the request: this session or user alone; None: everyone."""
+
+
 AnyEvent = (
     CallCreated
     | CallRing
@@ -256,6 +292,9 @@ AnyEvent = (
     | TrackUnpublished
     | SignalReceived
     | CustomEvent
+    | MessageReceived
+    | InfoReceived
+    | DataReceived
 )
 """Every event type, as one tagged union."""
 

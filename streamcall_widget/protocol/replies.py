@@ -129,6 +129,9 @@ REPLIES: dict[type[rq.Request], type[msgspec.Struct] | None] = {
     rq.GoLive: CallResponse,
     rq.StopLive: CallResponse,
     rq.SendCustomEvent: None,
+    rq.SendMessage: None,
+    rq.SendInfo: None,
+    rq.SendData: None,
     rq.QueryCalls: CallsPage,
     rq.QueryUsers: UsersPage,
 }

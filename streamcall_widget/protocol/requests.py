@@ -46,6 +46,9 @@ __all__ = [
     "ResumeSession",
     "RingCall",
     "SendCustomEvent",
+    "SendData",
+    "SendInfo",
+    "SendMessage",
     "SendSignal",
     "StartRecording",
     "StopLive",
@@ -227,6 +230,33 @@ class SendCustomEvent(CallRequest, tag="call.send_event"):
     custom: Custom
 
 
+class SendMessage(CallRequest, tag="call.send_message"):
+    """A chat message to every joined session of the call, the sender's own included
+    (needs ``send-event`` and a joined session; at most 4 KiB of UTF-8, not blank)."""
+
+    text: str
+
+
+class SendInfo(CallRequest, tag="call.send_info"):
+    """An INFO message (seed 001's ``sendInfo``) to every other joined session: a MIME
+    type, a body and ``X-`` headers (needs ``send-event`` and a joined session)."""
+
+    mime_type: str
+    body: str = ""
+    headers: dict[str, str] = {}
+
+
+class SendData(CallRequest, tag="call.send_data"):
+    """Data to the other joined sessions, or to one user's or one session's (``to``);
+    exactly one of ``text`` and ``binary`` (base64 in JSON), at most 32 KiB (needs
+    ``send-event`` and a joined session)."""
+
+    text: str | None = None
+    binary: bytes | None = None
+    to: str | None = None
+    """A user id or a session id joined to the call; None: every other session."""
+
+
 class SortParam(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """One sort key of a query."""
 
@@ -275,6 +305,9 @@ AnyRequest = (
     | GoLive
     | StopLive
     | SendCustomEvent
+    | SendMessage
+    | SendInfo
+    | SendData
     | QueryCalls
     | QueryUsers
 )
