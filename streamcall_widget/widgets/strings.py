@@ -53,6 +53,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "streamcall_stop_sharing": "Stop sharing",
         "streamcall_screen_of": "%1$s's screen",
         "streamcall_presenting": "You are presenting",
+        "streamcall_chat": "Chat",
+        "streamcall_chat_empty": "No messages yet",
+        "streamcall_send": "Send",
+        "streamcall_message_placeholder": "Write a message",
     },
     "fr": {
         "stream_video_call_incoming": "Appel entrant de %1$s",
@@ -94,6 +98,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "streamcall_stop_sharing": "Arrêter le partage",
         "streamcall_screen_of": "Écran de %1$s",
         "streamcall_presenting": "Vous présentez",
+        "streamcall_chat": "Discussion",
+        "streamcall_chat_empty": "Aucun message",
+        "streamcall_send": "Envoyer",
+        "streamcall_message_placeholder": "Écrire un message",
     },
 }
 
