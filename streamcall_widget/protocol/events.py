@@ -12,6 +12,7 @@ from typing import get_args
 import msgspec
 
 from .call_types import Capability
+from .headers import Headers
 from .models import (
     CallData,
     Custom,
@@ -85,6 +86,8 @@ class CallAccepted(Event, tag="call.accepted"):
 
     call: CallData
     user: UserData
+    headers: Headers = {}
+    """What the accepting user sent with ``call.accept``."""
 
 
 class CallRejected(Event, tag="call.rejected"):
@@ -93,6 +96,8 @@ class CallRejected(Event, tag="call.rejected"):
     call: CallData
     user: UserData
     reason: RejectReason
+    headers: Headers = {}
+    """What the rejecting user sent with ``call.reject`` (or the caller with ``call.leave``)."""
 
 
 class CallMissed(Event, tag="call.missed"):
@@ -109,6 +114,8 @@ class CallEnded(Event, tag="call.ended"):
     call: CallData
     user: UserData | None = None
     reason: str = "ended"
+    headers: Headers = {}
+    """What ``user`` sent with ``call.end`` or with the ``call.leave`` that ended the call."""
 
 
 class CallUpdated(Event, tag="call.updated"):
@@ -145,6 +152,8 @@ class ParticipantLeft(Event, tag="call.session_participant_left"):
     session_id: str
     participant: ParticipantData
     reason: str
+    headers: Headers = {}
+    """What the participant sent with ``call.leave``."""
 
 
 class MemberAdded(Event, tag="call.member_added"):

@@ -13,6 +13,7 @@ from typing import Annotated, Any, get_args
 import msgspec
 
 from .call_types import Capability
+from .headers import Headers
 from .models import (
     Custom,
     MemberInput,
@@ -133,11 +134,14 @@ class RingCall(CallRequest, tag="call.ring"):
 class AcceptCall(CallRequest, tag="call.accept"):
     """Accept the call that is ringing this user."""
 
+    headers: Headers = {}
+
 
 class RejectCall(CallRequest, tag="call.reject"):
     """Reject a ringing call; the caller rejecting is a cancel."""
 
     reason: RejectReason = RejectReason.DECLINE
+    headers: Headers = {}
 
 
 class JoinCall(CallRequest, tag="call.join"):
@@ -147,9 +151,13 @@ class JoinCall(CallRequest, tag="call.join"):
 class LeaveCall(CallRequest, tag="call.leave"):
     """Leave the call's session."""
 
+    headers: Headers = {}
+
 
 class EndCall(CallRequest, tag="call.end"):
     """End the call for everyone (needs ``end-call``)."""
+
+    headers: Headers = {}
 
 
 class UpdateCall(CallRequest, tag="call.update"):
