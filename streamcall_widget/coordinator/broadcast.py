@@ -22,7 +22,6 @@ from streamcall_widget.protocol.messaging import (
     check_body,
     check_custom,
     check_data,
-    check_headers,
     check_mime_type,
     check_text,
 )
@@ -118,7 +117,7 @@ def send_info(ctx: Context, conn: ConnectionRecord, req: rq.SendInfo, now: float
         session_id=own,
         mime_type=check_mime_type(req.mime_type),
         body=check_body(req.body),
-        headers=check_headers(req.headers),
+        headers=req.headers,
     )
     _send_to(ctx, call, [p for p in call.participants.values() if p.session_id != own], event)
 

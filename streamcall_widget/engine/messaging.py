@@ -34,12 +34,12 @@ from streamcall_widget.protocol.events import (
     InfoReceived,
     MessageReceived,
 )
+from streamcall_widget.protocol.headers import check_headers
 from streamcall_widget.protocol.lifecycle import CallState
 from streamcall_widget.protocol.messaging import (
     check_body,
     check_custom,
     check_data,
-    check_headers,
     check_mime_type,
     check_text,
 )

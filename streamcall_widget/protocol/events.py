@@ -261,7 +261,7 @@ class InfoReceived(Event, tag="call.info"):
     """The sender's session."""
     mime_type: str
     body: str
-    headers: dict[str, str]
+    headers: Headers
 
 
 class DataReceived(Event, tag="call.data"):

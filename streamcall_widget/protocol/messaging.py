@@ -1,6 +1,7 @@
 """The rules of in-call messages, INFO messages, data and custom events, checked on both
 sides: the engine refuses bad input before it leaves the kernel, and the coordinator
-refuses the same input from any client (a typed error naming what is allowed).
+refuses the same input from any client (a typed error naming what is allowed). The ``X-``
+headers of an INFO message follow :mod:`.headers`, the rule of every action's headers.
 
 Limits are in bytes of UTF-8 (text) or raw bytes (binary data). Data is capped at
 :data:`MAX_DATA_BYTES` on every path so that what fits a WebRTC data channel also fits
@@ -11,7 +12,6 @@ peer to peer or through the coordinator never changes what a caller may send.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -21,15 +21,12 @@ from streamcall_widget.errors import InvalidArguments, InvalidMimeType, PayloadT
 __all__ = [
     "MAX_CUSTOM_BYTES",
     "MAX_DATA_BYTES",
-    "MAX_HEADERS",
-    "MAX_HEADER_VALUE",
     "MAX_INFO_BODY_BYTES",
     "MAX_MESSAGE_BYTES",
     "MIME_TYPE_FORM",
     "check_body",
     "check_custom",
     "check_data",
-    "check_headers",
     "check_mime_type",
     "check_text",
 ]
@@ -38,10 +35,6 @@ MAX_MESSAGE_BYTES = 4 * 1024
 """A chat message's text (``send_message``)."""
 MAX_INFO_BODY_BYTES = 16 * 1024
 """An INFO message's body (``send_info``)."""
-MAX_HEADERS = 16
-"""Headers of one INFO message."""
-MAX_HEADER_VALUE = 1024
-"""Characters of one header value."""
 MAX_DATA_BYTES = 32 * 1024
 """One ``send_data`` payload (bytes, or UTF-8 text)."""
 MAX_CUSTOM_BYTES = 32 * 1024
@@ -50,12 +43,11 @@ MAX_CUSTOM_BYTES = 32 * 1024
 _RESTRICTED_NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&\-^_.+]{0,126}"
 """RFC 6838 section 4.2: a type or subtype name."""
 _TCHARS = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-"""RFC 9110 token: a parameter name or value, and a header name."""
+"""RFC 9110 token: a parameter name or value."""
 _MIME = re.compile(
     rf"{_RESTRICTED_NAME}/{_RESTRICTED_NAME}"
     rf"(?:[ \t]*;[ \t]*{_TCHARS}=(?:{_TCHARS}|\"[^\"\\\r\n]*\"))*"
 )
-_HEADER_NAME = re.compile(rf"[Xx]-{_TCHARS}")
 
 MIME_TYPE_FORM = (
     "type/subtype of letters, digits and !#$&-^_.+ (RFC 6838), each part starting with a "
@@ -80,32 +72,6 @@ def check_mime_type(mime_type: object) -> str:
     if not isinstance(mime_type, str) or len(mime_type) > 255 or not _MIME.fullmatch(mime_type):
         raise InvalidMimeType(f"mime_type {mime_type!r} is not {MIME_TYPE_FORM}")
     return mime_type
-
-
-def check_headers(headers: object) -> dict[str, str]:
-    """INFO headers: at most :data:`MAX_HEADERS` ``X-`` names (RFC 9110 tokens, the seed's
-    rule: only ``X-`` headers reach the other side) with single-line string values."""
-    if headers is None:
-        return {}
-    if not isinstance(headers, Mapping):
-        raise InvalidArguments(f"headers must be a dict of str to str, not {headers!r}")
-    if len(headers) > MAX_HEADERS:
-        raise InvalidArguments(f"{len(headers)} headers; at most {MAX_HEADERS} are allowed")
-    checked: dict[str, str] = {}
-    for name, value in headers.items():
-        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
-            raise InvalidArguments(
-                f"header name {name!r} must start with 'X-' followed by letters, digits "
-                "or !#$%&'*+-.^_`|~ (e.g. 'X-Request-Id')"
-            )
-        if not isinstance(value, str) or "\r" in value or "\n" in value:
-            raise InvalidArguments(f"header {name} must have a one-line str value, not {value!r}")
-        if len(value) > MAX_HEADER_VALUE:
-            raise PayloadTooBig(
-                f"header {name} has {len(value)} characters; at most {MAX_HEADER_VALUE}"
-            )
-        checked[name] = value
-    return checked
 
 
 def check_body(body: object) -> str:

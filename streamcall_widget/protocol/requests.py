@@ -251,7 +251,7 @@ class SendInfo(CallRequest, tag="call.send_info"):
 
     mime_type: str
     body: str = ""
-    headers: dict[str, str] = {}
+    headers: Headers = {}
 
 
 class SendData(CallRequest, tag="call.send_data"):
