@@ -7,6 +7,7 @@ import base64
 
 import pytest
 
+from streamcall_widget.coordinator import Coordinator
 from streamcall_widget.errors import (
     DoesNotExist,
     InputError,
@@ -19,6 +20,7 @@ from streamcall_widget.protocol.messaging import MAX_DATA_BYTES, MAX_MESSAGE_BYT
 
 from .conftest import Login
 from .flows import create, events_of, types
+from .test_resume import drop, resume
 from .wsclient import WsClient
 
 CID = "default:talk"
@@ -151,3 +153,21 @@ async def test_custom_events_over_the_size_limit_are_refused(login: Login) -> No
     with pytest.raises(PayloadTooBig, match="custom event"):
         await alice.request("call.send_event", cid=CID, custom={"blob": "x" * 40_000})
     assert await events_of(alice, bob) == [[], []]
+
+
+async def test_what_is_sent_to_a_dropped_session_arrives_after_its_resume(
+    login: Login, coordinator: Coordinator
+) -> None:
+    """A message and data for a session whose socket dropped are held and delivered, in
+    order, to the connection that resumes it."""
+    (alice, bob, _), (_, bob_session, _), _, _ = await _three_joined(login)
+    await drop(coordinator, bob)
+    await alice.request("call.send_message", cid=CID, text="are you there?")
+    await alice.request("call.send_data", cid=CID, text="state", to=bob_session)
+    bob_again = await login("bob")
+    await resume(bob_again, bob)
+    (seen,) = await events_of(bob_again)
+    assert [(e["type"], e.get("text")) for e in seen] == [
+        ("call.message", "are you there?"),
+        ("call.data", "state"),
+    ]
