@@ -69,6 +69,7 @@ from .links import SessionLinks
 from .listeners import ListenerHandle
 from .local_media import LocalMedia
 from .loop import EngineFuture, EngineLoop
+from .messaging import CallMessaging
 from .participants import Participant
 from .remote_media import FrameHook, RemoteMedia
 from .results import SuccessResponse
@@ -105,8 +106,9 @@ class CallHost(Protocol):
     def emit(self, events: list[CallEvent]) -> None:
         """Hand callEvents to the listeners."""
 
-    def dispatch(self, event: str, payload: Any) -> None:
-        """Hand ``payload`` to the listeners of ``event`` (``dtmf``)."""
+    def notify(self, event: str, payload: object) -> None:
+        """Hand a ``dtmf``, ``message``, ``info``, ``data`` or ``custom`` payload to its
+        listeners."""
 
     def report(self, where: str, error: BaseException) -> None:
         """Show an error that must not stop the engine."""
@@ -124,8 +126,10 @@ class CallHost(Protocol):
         """The call was left; forget it."""
 
 
-class Call(CallControls, CallWatchables):
-    """One call: ``state``, ``participants``, frame hooks, ``leave()`` and ``end()``."""
+class Call(CallControls, CallMessaging, CallWatchables):
+    """One call: ``state``, ``participants``, frame hooks, hold, deaf and DTMF (see
+    :mod:`.call_controls`), messages and data (see :mod:`.messaging`), watchable
+    properties (see :mod:`.watchables`), ``leave()`` and ``end()``."""
 
     def __init__(
         self,
@@ -150,6 +154,7 @@ class Call(CallControls, CallWatchables):
             participants=self._participants,
             remote=self._remote,
             send_signal=self._send_signal,
+            on_data=self._data_arrived,
             report=host.report,
             relay=host.media.relay,
         )
@@ -546,7 +551,8 @@ class Call(CallControls, CallWatchables):
 
     def receive(self, event: AnyEvent) -> None:
         """Apply one coordinator event of this call."""
-        self._perform(self._core.receive(event))
+        if not self._messaging_event(event):
+            self._perform(self._core.receive(event))
 
     def _who(self, session_id: str) -> Participant | None:
         return self._links.who(session_id)  # links are made after the remote media

@@ -160,7 +160,7 @@ class CallControls:
         if isinstance(action, HoldChanged):
             self._gate_media()
         else:
-            self._host.dispatch("dtmf", action.event)
+            self._host.notify("dtmf", action.event)
 
     # -- deaf ---------------------------------------------------------------------------
 

@@ -56,6 +56,7 @@ from .listeners import CallbackRunner, ListenerHandle, ListenerRegistry
 from .local_media import LocalMedia
 from .loop import EngineFuture, acquire_loop, release_loop
 from .media_controls import MediaControls
+from .messaging import CALL_MESSAGE_EVENTS
 from .reconnection import Reconnection
 from .results import (
     CurrentUser,
@@ -75,7 +76,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
-EVENTS = ("callEvent", "incomingCall", "error", "devicesUpdated", "dtmf")
+EVENTS = ("callEvent", "incomingCall", "error", "devicesUpdated", "dtmf", *CALL_MESSAGE_EVENTS)
 
 
 class StreamCall(CallFlows, CallQueries, MediaControls, Reconnection):
@@ -192,8 +193,9 @@ class StreamCall(CallFlows, CallQueries, MediaControls, Reconnection):
         for event in events:
             self._listeners.emit("callEvent", event)
 
-    def dispatch(self, event: str, payload: Any) -> None:
-        """Hand ``payload`` to the listeners of ``event``."""
+    def notify(self, event: str, payload: object) -> None:
+        """Hand a call's ``dtmf``, ``message``, ``info``, ``data`` or ``custom`` payload to
+        listeners."""
         self._listeners.emit(event, payload)
 
     def report(self, where: str, error: BaseException) -> None:
@@ -228,8 +230,9 @@ class StreamCall(CallFlows, CallQueries, MediaControls, Reconnection):
     def add_listener(self, event: str, listener: Callable[[Any], Any]) -> ListenerHandle:
         """Call ``listener(payload)`` for each ``callEvent``, ``incomingCall``, ``error``,
         ``devicesUpdated`` (a :class:`~streamcall_widget.engine.devices.DeviceList`, when a
-        device appears or goes, in the page or on this machine) or ``dtmf`` (a
-        :class:`~streamcall_widget.engine.dtmf.DtmfEvent` per digit another plays).
+        device appears or goes, in the page or on this machine), ``dtmf`` (a
+        :class:`~streamcall_widget.engine.dtmf.DtmfEvent` per digit another plays), or a
+        call's ``message``, ``info``, ``data`` and ``custom`` events (see :mod:`.messaging`).
 
         Listeners run on one dedicated thread, in the order they were added; one raising
         is reported (``error`` event, log) and the others still run.

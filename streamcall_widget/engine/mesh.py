@@ -24,7 +24,7 @@ from .peer import PeerSession
 from .quality import ConnectionQuality, connection_quality
 from .rtc_config import MediaConfig
 from .tracks import kind_of, track_label
-from .transport import SendSignal, TrackEnded, TrackStarted
+from .transport import DataReceived, SendSignal, TrackEnded, TrackStarted
 
 __all__ = ["MeshTransport"]
 
@@ -72,10 +72,12 @@ class MeshTransport:
         send_signal: SendSignal,
         on_started: TrackStarted,
         on_ended: TrackEnded,
+        on_data: DataReceived,
         report: ErrorSink,
         relay: MediaRelay,
     ) -> None:
         self.session_id = session_id
+        self._on_data = on_data
         self._config = config
         self._send_signal = send_signal
         self._on_started = on_started
@@ -150,6 +152,9 @@ class MeshTransport:
         async def send(signal: Signal) -> None:
             await self._send_signal(session_id, signal)
 
+        def arrived(data: bytes | str) -> None:
+            self._on_data(session_id, data)
+
         peer = PeerSession(
             self.session_id,
             session_id,
@@ -157,6 +162,7 @@ class MeshTransport:
             send_signal=send,
             on_started=self._on_started,
             on_ended=self._on_ended,
+            on_data=arrived,
         )
         self.peers[session_id] = peer
         for track_type in self._local:
@@ -186,6 +192,12 @@ class MeshTransport:
     async def receive_signal(self, from_session_id: str, signal: Signal) -> None:
         """Apply a negotiation message (a first offer opens the link)."""
         await self._peer_for(from_session_id).handle(signal)
+
+    def send_data(self, session_id: str, data: bytes | str) -> bool:
+        """Send ``data`` over the data channel of the link to ``session_id``; False when
+        that link has no open channel (the caller uses the coordinator)."""
+        peer = self.peers.get(session_id)
+        return peer is not None and peer.data is not None and peer.data.send(data)
 
     async def link_quality(self) -> dict[str, ConnectionQuality]:
         """Each peer's grade from the RTCP receiver reports it sent about our media."""

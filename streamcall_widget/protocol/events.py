@@ -39,11 +39,14 @@ __all__ = [
     "CallUnpinned",
     "CallUpdated",
     "CustomEvent",
+    "DataReceived",
     "DtmfReceived",
     "Event",
+    "InfoReceived",
     "LiveStarted",
     "MemberAdded",
     "MemberRemoved",
+    "MessageReceived",
     "ParticipantHold",
     "ParticipantJoined",
     "ParticipantLeft",
@@ -259,6 +262,39 @@ class DtmfReceived(Event, tag="call.dtmf"):
     duration_ms: int
 
 
+class MessageReceived(Event, tag="call.message"):
+    """A chat message; every joined session gets it, the sender's own included, in the
+    order the coordinator took them."""
+
+    user: UserData
+    session_id: str
+    """The sender's session."""
+    text: str
+
+
+class InfoReceived(Event, tag="call.info"):
+    """An INFO message from another joined session."""
+
+    user: UserData
+    session_id: str
+    """The sender's session."""
+    mime_type: str
+    body: str
+    headers: Headers
+
+
+class DataReceived(Event, tag="call.data"):
+    """Data from another joined session (exactly one of ``text`` and ``binary``)."""
+
+    user: UserData
+    session_id: str
+    """The sender's session."""
+    text: str | None = None
+    binary: bytes | None = None
+    to: str | None = None
+    """The ``to`` of the request: this session or user alone; None: everyone."""
+
+
 AnyEvent = (
     CallCreated
     | CallRing
@@ -286,6 +322,9 @@ AnyEvent = (
     | CustomEvent
     | ParticipantHold
     | DtmfReceived
+    | MessageReceived
+    | InfoReceived
+    | DataReceived
 )
 """Every event type, as one tagged union."""
 

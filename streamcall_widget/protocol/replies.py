@@ -131,6 +131,9 @@ REPLIES: dict[type[rq.Request], type[msgspec.Struct] | None] = {
     rq.SendCustomEvent: None,
     rq.HoldCall: None,
     rq.SendDtmf: None,
+    rq.SendMessage: None,
+    rq.SendInfo: None,
+    rq.SendData: None,
     rq.QueryCalls: CallsPage,
     rq.QueryUsers: UsersPage,
 }

@@ -48,7 +48,10 @@ __all__ = [
     "ResumeSession",
     "RingCall",
     "SendCustomEvent",
+    "SendData",
     "SendDtmf",
+    "SendInfo",
+    "SendMessage",
     "SendSignal",
     "StartRecording",
     "StopLive",
@@ -256,6 +259,33 @@ class SendDtmf(CallRequest, tag="call.dtmf"):
     duration_ms: Annotated[int, msgspec.Meta(ge=40, le=6000)] = 100
 
 
+class SendMessage(CallRequest, tag="call.send_message"):
+    """A chat message to every joined session of the call, the sender's own included
+    (needs ``send-event`` and a joined session; at most 4 KiB of UTF-8, not blank)."""
+
+    text: str
+
+
+class SendInfo(CallRequest, tag="call.send_info"):
+    """An INFO message (seed 001's ``sendInfo``) to every other joined session: a MIME
+    type, a body and ``X-`` headers (needs ``send-event`` and a joined session)."""
+
+    mime_type: str
+    body: str = ""
+    headers: Headers = {}
+
+
+class SendData(CallRequest, tag="call.send_data"):
+    """Data to the other joined sessions, or to one user's or one session's (``to``);
+    exactly one of ``text`` and ``binary`` (base64 in JSON), at most 32 KiB (needs
+    ``send-event`` and a joined session)."""
+
+    text: str | None = None
+    binary: bytes | None = None
+    to: str | None = None
+    """A user id or a session id joined to the call; None: every other session."""
+
+
 class SortParam(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """One sort key of a query."""
 
@@ -306,6 +336,9 @@ AnyRequest = (
     | SendCustomEvent
     | HoldCall
     | SendDtmf
+    | SendMessage
+    | SendInfo
+    | SendData
     | QueryCalls
     | QueryUsers
 )

@@ -63,6 +63,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "streamcall_deaf": "Deafen",
         "streamcall_undeaf": "Undeafen",
         "streamcall_deafened": "You hear nothing of the call",
+        "streamcall_chat": "Chat",
+        "streamcall_chat_empty": "No messages yet",
+        "streamcall_send": "Send",
+        "streamcall_message_placeholder": "Write a message",
     },
     "fr": {
         "stream_video_call_incoming": "Appel entrant de %1$s",
@@ -114,6 +118,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "streamcall_deaf": "Couper le son de l'appel",
         "streamcall_undeaf": "Rétablir le son de l'appel",
         "streamcall_deafened": "Vous n'entendez plus l'appel",
+        "streamcall_chat": "Discussion",
+        "streamcall_chat_empty": "Aucun message",
+        "streamcall_send": "Envoyer",
+        "streamcall_message_placeholder": "Écrire un message",
     },
 }
 
