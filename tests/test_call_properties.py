@@ -73,6 +73,7 @@ def test_a_whole_call_as_watchers_see_it(clients: Clients) -> None:
     assert (ringing.duration, ringing.started_at) == (0.0, None)
     b_state, b_sw = watch(ringing, "state"), watch(ringing, "signalwire")
     assert (outgoing.remote_display_name, ringing.remote_display_name) == ("Bob", "Alice")
+    assert (outgoing.remote_uri, ringing.remote_uri) == ("streamcall:bob", "streamcall:alice")
 
     bob.sc.accept_call().result(RESULT)
     outgoing.wait_until(CallState.JOINED).result(RESULT)

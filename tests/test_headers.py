@@ -1,17 +1,24 @@
 """Seed 001's ``headers`` on answer, reject and hang-up: checked, then carried to the others.
 
 Against the real coordinator: each action's headers arrive, unchanged, on the event it
-causes; a malformed header is refused when the message is decoded and changes nothing.
+causes; a malformed header is refused when the message is decoded and changes nothing. And
+through the engine: ``accept_call``, ``reject_call`` and ``end_call`` send them, the other
+side's ``CallEvent.headers`` has them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
+from streamcall_widget import CallState
 from streamcall_widget.errors import InputError, InvalidArguments, PayloadTooBig
 from streamcall_widget.protocol.headers import MAX_HEADERS, MAX_VALUE_LENGTH, check_headers
 
 from .conftest import Login
+from .engine_helpers import RESULT, Client, Clients
 from .flows import create, events_of, types
 
 SENT = {"X-Reason": "in a meeting", "x-ticket": "42"}
@@ -88,3 +95,37 @@ def test_check_headers_names_the_rule_broken() -> None:
         check_headers({f"X-{i}": "x" for i in range(MAX_HEADERS + 1)})
     with pytest.raises(PayloadTooBig, match="at most 1024"):
         check_headers({"X-Long": "x" * (MAX_VALUE_LENGTH + 1)})
+
+
+@pytest.fixture
+def clients(tmp_path: Path) -> Iterator[Clients]:
+    with Clients(tmp_path) as made:
+        yield made
+
+
+def _headers_of(client: Client, state: CallState) -> list[dict[str, str]]:
+    client.flush()
+    return [e.headers for e in client.events.items if e.state is state]
+
+
+def test_the_engine_sends_headers_and_listeners_get_them(clients: Clients) -> None:
+    """accept_call, reject_call and end_call take headers; the other side's CallEvent
+    carries them; a bad header raises before anything is sent and the ring goes on."""
+    alice, bob = clients("alice"), clients("bob")
+    call = alice.sc.call(["bob"]).result(RESULT)
+    bob.wait_ringing(call.cid)
+    with pytest.raises(InvalidArguments, match="names start with X-"):
+        bob.sc.reject_call(headers={"Reason": "x"}).result(RESULT)
+    assert call.state is CallState.RINGING
+    bob.sc.reject_call(headers={"X-Reason": "driving"}).result(RESULT)
+    alice.wait_event(CallState.LEFT, "alice", call.id)
+    assert _headers_of(alice, CallState.REJECTED) == [{"X-Reason": "driving"}]
+
+    call = alice.sc.call(["bob"]).result(RESULT)
+    bob.wait_ringing(call.cid)
+    bob.sc.accept_call(headers={"X-Mood": "happy"}).result(RESULT)
+    call.wait_until(CallState.JOINED).result(RESULT)
+    alice.sc.end_call(headers={"X-Bye": "see you"}).result(RESULT)
+    bob.wait_event(CallState.LEFT, "bob", call.id)
+    assert {"X-Mood": "happy"} in _headers_of(alice, CallState.ACCEPTED)
+    assert _headers_of(bob, CallState.ENDED) == [{"X-Bye": "see you"}]

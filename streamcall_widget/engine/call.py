@@ -31,6 +31,7 @@ from streamcall_widget.errors import (
     StreamCallError,
 )
 from streamcall_widget.protocol.events import AnyEvent
+from streamcall_widget.protocol.headers import Headers
 from streamcall_widget.protocol.lifecycle import (
     CallEvent,
     CallLifecycle,
@@ -304,11 +305,13 @@ class Call(CallControls, CallMessaging, CallWatchables):
             return self
         return await self.join()
 
-    async def accept(self) -> Call:
-        """Answer the ring and join, with the camera as the ring asked (audio or video)."""
+    async def accept(self, headers: Headers | None = None) -> Call:
+        """Answer the ring (with ``headers`` for the caller) and join, with the camera as
+        the ring asked (audio or video)."""
         self._core.accept_started()
         try:
-            await self._host.request(AcceptCall(id="", cid=self.cid), CallResponse)
+            accept = AcceptCall(id="", cid=self.cid, headers=headers or {})
+            await self._host.request(accept, CallResponse)
         except BaseException:
             self._core.accept_failed()
             raise
@@ -316,18 +319,20 @@ class Call(CallControls, CallMessaging, CallWatchables):
         await self._host.set_camera(self.video)
         return await self.join()
 
-    async def reject(self, reason: RejectReason) -> None:
+    async def reject(self, reason: RejectReason, headers: Headers | None = None) -> None:
         """Decline the ring (``decline``, ``busy``), or cancel ours (``cancel``)."""
-        await self._host.request(RejectCall(id="", cid=self.cid, reason=reason), object)
+        reject = RejectCall(id="", cid=self.cid, reason=reason, headers=headers or {})
+        await self._host.request(reject, object)
 
-    async def hang_up(self) -> None:
-        """Cancel our ring, end a 1:1 call for both, or leave a group call."""
+    async def hang_up(self, headers: Headers | None = None) -> None:
+        """Cancel our ring, end a 1:1 call for both, or leave a group call; ``headers``
+        go to the others on the event it causes."""
         if self.state is CallState.RINGING:
-            await self.reject(RejectReason.CANCEL)
+            await self.reject(RejectReason.CANCEL, headers)
         elif len(self.members) <= 2 and "end-call" in self.own_capabilities:
-            await self._end()
+            await self._end(headers)
         else:
-            await self._leave()
+            await self._leave(headers)
 
     def wait_until(self, *states: CallState) -> EngineFuture[Call]:
         """Resolve when the call's phase is one of ``states`` (InvalidState if it ends first)."""
@@ -563,17 +568,18 @@ class Call(CallControls, CallMessaging, CallWatchables):
                 signal.to_session_id, signal.from_session_id, signal.signal
             )
 
-    async def _leave(self) -> None:
+    async def _leave(self, headers: Headers | None = None) -> None:
         self._perform(self._core.start_leaving())
         try:
-            await self._host.request(LeaveCall(id="", cid=self.cid), CallResponse)
+            leave = LeaveCall(id="", cid=self.cid, headers=headers or {})
+            await self._host.request(leave, CallResponse)
         finally:
             self._finish("left")
 
-    async def _end(self) -> None:
+    async def _end(self, headers: Headers | None = None) -> None:
         if self.state is CallState.LEFT:
             raise InvalidState(f"call {self.cid} is already over")
-        await self._host.request(EndCall(id="", cid=self.cid), CallResponse)
+        await self._host.request(EndCall(id="", cid=self.cid, headers=headers or {}), CallResponse)
 
     def _finish(self, reason: str | None) -> None:
         """Out of the call: emit ``left`` (once) and close every peer."""

@@ -227,7 +227,9 @@ class StreamCall(CallFlows, CallQueries, MediaControls, Reconnection):
 
     # -- listeners -------------------------------------------------------------------
 
-    def add_listener(self, event: str, listener: Callable[[Any], Any]) -> ListenerHandle:
+    def add_listener(
+        self, event: str, listener: Callable[[Any], Any], *, once: bool = False
+    ) -> ListenerHandle:
         """Call ``listener(payload)`` for each ``callEvent``, ``incomingCall``, ``error``,
         ``devicesUpdated`` (a :class:`~streamcall_widget.engine.devices.DeviceList`, when a
         device appears or goes, in the page or on this machine), ``dtmf`` (a
@@ -235,9 +237,11 @@ class StreamCall(CallFlows, CallQueries, MediaControls, Reconnection):
         call's ``message``, ``info``, ``data`` and ``custom`` events (see :mod:`.messaging`).
 
         Listeners run on one dedicated thread, in the order they were added; one raising
-        is reported (``error`` event, log) and the others still run.
+        is reported (``error`` event, log) and the others still run. ``once=True`` (seed
+        001's ``ListenerOptions``, as the DOM's) calls the listener for the first event
+        only, then removes it.
         """
-        handle = self._listeners.add(event, listener)
+        handle = self._listeners.add(event, listener, once=once)
         if event == "devicesUpdated":
             self._submit(self.media.watch_machine())
         return handle

@@ -10,11 +10,13 @@ is about, check that the request fits it (its direction: ``WrongDirection``; the
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from streamcall_widget.errors import InvalidArguments, InvalidState, WrongDirection
 from streamcall_widget.protocol.call_types import CALL_TYPES
 from streamcall_widget.protocol.events import AnyEvent, CallCreated, CallRing
+from streamcall_widget.protocol.headers import check_headers
 from streamcall_widget.protocol.lifecycle import (
     CallEvent,
     CallMember,
@@ -165,13 +167,17 @@ class CallFlows:
         return await call.join()
 
     @threadsafe
-    async def accept_call(self, call_id: str | None = None) -> Call:
-        """Accept the ringing call (the latest, or ``call_id``) and join it."""
+    async def accept_call(
+        self, call_id: str | None = None, headers: Mapping[str, str] | None = None
+    ) -> Call:
+        """Accept the ringing call (the latest, or ``call_id``) and join it; ``headers``
+        (``X-`` names, seed 001's ``answer`` settings) reach the others on ``accepted``."""
+        sent = check_headers(headers)
         call = await self._incoming(call_id, "accept")
         self._require_free()
         self._active = call
         try:
-            return await call.accept()
+            return await call.accept(sent)
         except BaseException:
             if self._active is call and call.state is CallState.RINGING:
                 self._active = None  # the accept itself failed: the ring is still there
@@ -201,27 +207,35 @@ class CallFlows:
 
     @threadsafe
     async def reject_call(
-        self, reason: str = "decline", call_id: str | None = None
+        self,
+        reason: str = "decline",
+        call_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> SuccessResponse:
-        """Reject the ringing call (``decline`` or ``busy``); ``WrongDirection`` for a
-        call you placed (cancel it with ``end_call()``)."""
+        """Reject the ringing call (``decline`` or ``busy``), ``headers`` (``X-`` names)
+        going to the caller on ``rejected``; ``WrongDirection`` for a call you placed
+        (cancel it with ``end_call()``)."""
         allowed = (RejectReason.DECLINE, RejectReason.BUSY)
         if reason not in allowed:
             raise InvalidArguments(
                 f"reject reason {reason!r} not allowed; use one of: decline, busy"
             )
+        sent = check_headers(headers)
         call = await self._incoming(call_id, "reject")
-        await call.reject(RejectReason(reason))
+        await call.reject(RejectReason(reason), sent)
         return SuccessResponse()
 
     @threadsafe
-    async def end_call(self) -> SuccessResponse:
-        """Hang up: cancel a ring you started, end a 1:1 call, or leave a group call.
+    async def end_call(self, headers: Mapping[str, str] | None = None) -> SuccessResponse:
+        """Hang up: cancel a ring you started, end a 1:1 call, or leave a group call;
+        ``headers`` (``X-`` names, seed 001's ``hangup(headers)``) reach the others on the
+        event it causes.
 
         With only a ring for you under way this raises ``WrongDirection``: an incoming
         ring is declined with ``reject_call()`` (or answered with ``accept_call()``).
         """
         self.user_id  # noqa: B018 - raises when not logged in
+        sent = check_headers(headers)
         call = self._active
         if call is None or not call.lifecycle.active:
             ringing = self._latest_ringing()
@@ -231,7 +245,7 @@ class CallFlows:
                     "with reject_call() or answer it with accept_call()"
                 )
             raise InvalidState("no call to end")
-        await call.hang_up()
+        await call.hang_up(sent)
         return SuccessResponse()
 
     # -- coordinator events ----------------------------------------------------------

@@ -77,20 +77,39 @@ class ListenerRegistry(Generic[E]):
         self._ids = itertools.count()
         self._listeners: dict[str, dict[int, Callable[[E], Any]]] = {name: {} for name in events}
 
-    def add(self, event: str, listener: Callable[[E], Any]) -> ListenerHandle:
-        """Call ``listener(payload)`` for every ``event``, after those added before it."""
+    def add(
+        self, event: str, listener: Callable[[E], Any], *, once: bool = False
+    ) -> ListenerHandle:
+        """Call ``listener(payload)`` for every ``event``, after those added before it;
+        with ``once``, for the first one only (it then removes itself)."""
         if event not in self._listeners:
             raise InputError(f"unknown event {event!r}; allowed: {', '.join(self._events)}")
         if not callable(listener):
             raise InputError(f"listener must be callable, not {type(listener).__name__}")
-        with self._lock:
-            key = next(self._ids)
-            self._listeners[event][key] = listener
+        if not isinstance(once, bool):
+            raise InputError(f"once must be True or False, not {once!r}")
+        key = next(self._ids)
 
         def remove() -> None:
             with self._lock:
                 self._listeners[event].pop(key, None)
 
+        called = listener
+        if once:
+            fired = False
+
+            @functools.wraps(listener)
+            def called(payload: E) -> Any:
+                # Two emits may both be queued before the removal: only the first calls.
+                nonlocal fired
+                if fired:
+                    return None
+                fired = True
+                remove()
+                return listener(payload)
+
+        with self._lock:
+            self._listeners[event][key] = called
         return ListenerHandle(event, remove)
 
     def clear(self) -> None:

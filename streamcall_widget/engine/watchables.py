@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from streamcall_widget.errors import InvalidArguments
-from streamcall_widget.protocol.lifecycle import CallLifecycle, CallState, Direction
+from streamcall_widget.protocol.lifecycle import CallLifecycle, CallMember, CallState, Direction
 from streamcall_widget.protocol.signalwire import (
     SignalWireState,
     SignalWireView,
@@ -56,6 +56,7 @@ WATCHABLE = (
     "duration",
     "started_at",
     "remote_display_name",
+    "remote_uri",
     "local_streams",
     "remote_streams",
     "has_screen_sharing",
@@ -215,12 +216,22 @@ class CallWatchables:
         """The other party's name (their id if they have none): the caller of a ring we
         got; in a call we made or joined, the other members, comma-separated in member
         order when there are several; None while there is nobody else (seed 001)."""
+        return ", ".join(m.name or m.user_id for m in self._remote_parties()) or None
+
+    @property
+    def remote_uri(self) -> str | None:
+        """The other party's address as a ``streamcall:<user_id>`` URI, chosen as
+        :attr:`remote_display_name` (seed 001's ``remoteSipUri``: there are no SIP
+        endpoints, the address is the user id on this call's coordinator)."""
+        return ", ".join(f"streamcall:{m.user_id}" for m in self._remote_parties()) or None
+
+    def _remote_parties(self) -> list[CallMember]:
+        """The caller of a ring we got; else the other members, in member order."""
         lifecycle = self.lifecycle
         caller = lifecycle.caller
         if lifecycle.direction is Direction.INCOMING and caller is not None:
-            return caller.name or caller.user_id
-        others = [m for m in lifecycle.members if m.user_id != lifecycle.self_user_id]
-        return ", ".join(m.name or m.user_id for m in others) or None
+            return [caller]
+        return [m for m in lifecycle.members if m.user_id != lifecycle.self_user_id]
 
     @property
     def signalwire(self) -> SignalWireView:

@@ -141,6 +141,10 @@ class CallEvent:
     """The number of participants, for ``participant_counts``."""
     call_type: str = "default"
     """The call's type (with ``call_id``, its cid is ``f"{call_type}:{call_id}"``)."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """The ``X-`` headers the user sent with the action (seed 001's ``headers`` of
+    ``answer``, ``reject`` and ``hangup``): on ``accepted``, ``rejected``, ``ended`` and
+    ``participant_counts`` (a leave); empty otherwise."""
 
 
 @dataclass(frozen=True)
@@ -284,14 +288,21 @@ class CallLifecycle:
                 if event.user.id == self.accepted_by == self.self_user_id:
                     return []
                 self.accepted_by = event.user.id
-                out = [self._event(CallState.ACCEPTED, user_id=event.user.id)]
+                out = [
+                    self._event(
+                        CallState.ACCEPTED, user_id=event.user.id, headers=dict(event.headers)
+                    )
+                ]
                 if self._rung_here():  # someone else, or this user on another device
                     mine = event.user.id == self.self_user_id
                     out += self.left("accepted_elsewhere" if mine else "accepted_by_other")
                 return out
             case CallRejected() | CallMissed():
                 state = CallState.REJECTED if isinstance(event, CallRejected) else CallState.MISSED
-                out = [self._event(state, user_id=event.user.id, reason=event.reason)]
+                headers = dict(event.headers) if isinstance(event, CallRejected) else {}
+                out = [
+                    self._event(state, user_id=event.user.id, reason=event.reason, headers=headers)
+                ]
                 if self._rung_here() and event.user.id == self.self_user_id:
                     out += self.left(str(event.reason))
                 return out
@@ -306,6 +317,7 @@ class CallLifecycle:
                         user_id=event.participant.user_id,
                         reason=getattr(event, "reason", "joined"),
                         count=self.participant_count,
+                        headers=dict(getattr(event, "headers", {})),
                     )
                 ]
             case TrackPublished() | TrackUnpublished():
@@ -321,7 +333,7 @@ class CallLifecycle:
         ender = event.user.id if event.user is not None else None
         ringing_out = self.direction is Direction.OUTGOING and self.phase is CallState.RINGING
         state = CallState.OUTGOING_CALL_ENDED if ringing_out else CallState.ENDED
-        out = [self._event(state, user_id=ender, reason=event.reason)]
+        out = [self._event(state, user_id=ender, reason=event.reason, headers=dict(event.headers))]
         if self.phase is CallState.LEAVING:
             return out
         return out + self.left(event.reason)
