@@ -1,5 +1,6 @@
 """What a person meets in the widgets: end reasons in words, the call controls' requests,
-a busy callee, the ended call after Log out, errors on the page, the level meter.
+a busy callee, the ended call after Log out, errors on the page, the level meter, the
+coordinator away.
 
 End reasons and the meter are pure; the rest runs real clients on the embedded coordinator
 with the page recorded (``tests/widget_helpers.py``).
@@ -12,16 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from streamcall_widget import CallState
+from streamcall_widget import CallState, StreamCall
+from streamcall_widget.coordinator import App, mint_token
 from streamcall_widget.coordinator.participants import DEPARTURES
 from streamcall_widget.errors import InvalidState
 from streamcall_widget.protocol.models import RejectReason
-from streamcall_widget.widgets import CallView
+from streamcall_widget.widgets import CallView, LoginPanel
 from streamcall_widget.widgets.end_reasons import REASON_KEYS, ended_message
 from streamcall_widget.widgets.level_meter import RELEASE_PER_SECOND, LevelMeter
 from streamcall_widget.widgets.strings import STRINGS
 
-from .engine_helpers import Clients, ring_and_accept, wait_for
+from .engine_helpers import Clients, ServerThread, ring_and_accept, wait_for
 from .widget_helpers import Page, page
 
 __all__ = ["page"]
@@ -141,3 +143,31 @@ def test_controls_busy_callee_errors_and_logout(clients: Clients, page: Page) ->
     finally:
         view.close()
         carols.close()
+
+
+def test_coordinator_away_shows_reconnecting_in_panel_and_view(tmp_path: Path) -> None:
+    """With the coordinator gone mid-call, LoginPanel's status is ``reconnecting`` (not
+    "Logged in") and CallView's call is ``reconnecting`` (its banner), not frozen joined."""
+    app = App(api_key="ux-key", api_secret="ux-secret-" + "u" * 32)
+    server = ServerThread(app).__enter__()
+    alice = StreamCall(
+        url=server.url,
+        api_key=app.api_key,
+        runtime_dir=tmp_path,
+        settings_dir=tmp_path,
+        camera="synthetic-camera",
+        microphone="synthetic-microphone",
+    )
+    panel, view = LoginPanel(alice), CallView(alice)
+    try:
+        alice.login("alice", token_provider=lambda: mint_token(app.api_secret, "alice")).result(20)
+        alice.call(["bob"], ring=False).result(20)
+        wait_for(lambda: view.call.get("state") == "joined", "Alice in her call")
+        assert panel.status == "logged_in"
+        server.__exit__()
+        wait_for(lambda: panel.status == "reconnecting", "the panel saying reconnecting")
+        wait_for(lambda: view.call.get("state") == "reconnecting", "the view reconnecting")
+    finally:
+        panel.close()
+        view.close()
+        alice.close()

@@ -419,6 +419,35 @@ def test_left_call_shows_reason_and_dismiss(page: Page) -> None:
     wait_sent(page, "dismiss")
 
 
+def test_reconnecting_banner_and_the_kernel_gone(page: Page) -> None:
+    """While reconnecting a banner says so over the tiles, the controls stay; once the
+    kernel restarts the view says so and offers no control, and the timer stops."""
+    people = [tile("local", "Alice Smith"), tile("s1", "Bob Martin")]
+    call = {**ringing("incoming"), "state": "reconnecting"}
+    mount(page, "call_view", call_traits(participants=people, call=call, duration=5.0))
+    assert page.text_content(".sc-area .sc-banner") == "Reconnecting..."
+    assert page.is_visible(".sc-controls [data-action=hangup]")
+    push(page, {"call": {**call, "state": "joined"}})
+    assert not page.is_visible(".sc-banner")
+    assert page.is_visible(".sc-timer")
+    page.evaluate("model.widget_manager.kernel.setStatus('busy')")  # a long cell: still live
+    assert page.get_attribute(".sc-call", "data-kernel") == "live"
+    page.evaluate("model.widget_manager.kernel.setStatus('restarting')")
+    assert page.text_content(".sc-gone") == STRINGS["en"]["streamcall_kernel_gone"]
+    assert page.locator(".sc-call button:visible").count() == 0
+    assert not page.is_visible(".sc-timer")
+
+
+def test_a_request_the_kernel_cannot_take_shows_the_kernel_gone(page: Page) -> None:
+    """A front end without kernel status: a request whose send throws ("Cannot send") is
+    the kernel gone for the panel."""
+    mount(page, "login_panel", login_traits())
+    page.evaluate("() => { model.send = () => { throw new Error('Cannot send'); }; }")
+    page.click("[data-action=login]")
+    assert page.text_content(".sc-gone") == STRINGS["en"]["streamcall_kernel_gone_panel"]
+    assert page.locator(".sc-login button:visible").count() == 0
+
+
 def test_incoming_call_without_visible_view_shows_toast(page: Page) -> None:
     """No visible view: a toast offers Accept/Reject, and goes when ringing stops."""
     mount(page, "call_view", call_traits(call=ringing("incoming")), hidden=True)
