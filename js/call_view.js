@@ -15,7 +15,7 @@ import { createControlBar } from "./lib/control_bar.js";
 import { createFrameReceiver } from "./lib/frames.js";
 import { watchKernel } from "./lib/kernel_watch.js";
 import { onMessage, setTrait, watch } from "./lib/model.js";
-import { showIncomingNotice } from "./lib/notify.js";
+import { showErrorNotice, showIncomingNotice } from "./lib/notify.js";
 import { createPageLink } from "./lib/page_link.js";
 import { createErrorLine, createRequester } from "./lib/requests.js";
 import { tr } from "./lib/strings.js";
@@ -246,7 +246,10 @@ function alertIncomingCalls(model, request, gate, signal) {
     message: tr(model, "stream_video_call_incoming", (model.get("call").caller || {}).name || ""),
     acceptLabel: tr(model, "stream_video_call_accept"),
     rejectLabel: tr(model, "stream_video_call_reject"),
-    onAction: (action) => request(action),
+    onAction: (action) =>
+      request(action).then((reply) => {
+        if (reply && reply.ok === false) showErrorNotice((reply.error || {}).message || action);
+      }),
   });
   const update = () => {
     clearTimeout(timer);

@@ -449,13 +449,17 @@ def test_a_request_the_kernel_cannot_take_shows_the_kernel_gone(page: Page) -> N
 
 
 def test_incoming_call_without_visible_view_shows_toast(page: Page) -> None:
-    """No visible view: a toast offers Accept/Reject, and goes when ringing stops."""
+    """No visible view: a toast offers Accept/Reject, says when the action failed, and goes
+    when ringing stops."""
     mount(page, "call_view", call_traits(call=ringing("incoming")), hidden=True)
     toast = page.wait_for_selector(".sc-toast")
     assert toast is not None
     assert "Incoming call from Bob Martin" in (toast.text_content() or "")
     page.click(".sc-toast [data-action=reject]")
-    wait_sent(page, "reject")
+    rejected = wait_sent(page, "reject")
+    error = {"code": 42, "name": "INVALID_STATE", "message": "nothing to reject"}
+    receive(page, {"kind": "reply", "id": rejected["id"], "ok": False, "error": error})
+    page.wait_for_selector(".sc-toast.sc-error:has-text('nothing to reject')")  # said, too
     push(page, {"call": {**ringing("incoming"), "state": "left", "reason": "rejected"}})
     page.wait_for_selector(".sc-toast", state="detached")
 
