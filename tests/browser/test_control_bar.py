@@ -23,13 +23,14 @@ async (source) => {
   const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
   const { createControlBar } = await import(url);
   const calls = [];
+  const joined = (ctx) => ctx.call.state === "joined";
   const controls = [
     { action: "mute", icon: "microphone", label: "Mic", visible: () => true,
       pressed: (ctx) => ctx.media.microphone, crossWhenOff: true,
       state: (ctx) => (ctx.media.microphone ? "on" : "off"), request: "microphone" },
-    { action: "note", icon: "layout", label: "Note", visible: (ctx) => ctx.call.state === "joined",
+    { action: "note", icon: "layout", label: "Note", visible: joined,
       run: () => calls.push("ran") },
-    { action: "keypad", icon: "share", label: "Keypad", visible: (ctx) => ctx.call.state === "joined",
+    { action: "keypad", icon: "share", label: "Keypad", visible: joined,
       panel: (ctx, close) => {
         const panel = document.createElement("button");
         panel.className = "keys";
@@ -37,7 +38,8 @@ async (source) => {
         panel.addEventListener("click", () => { ctx.request("dtmf", { digits: "1" }); close(); });
         return panel;
       } },
-    { action: "end", icon: "hangup", label: "End", visible: () => true, request: "hangup", variant: "danger" },
+    { action: "end", icon: "hangup", label: "End", visible: () => true, request: "hangup",
+      variant: "danger" },
   ];
   const bar = createControlBar(controls, new AbortController().signal);
   document.body.append(bar.panel, bar.bar);
