@@ -79,6 +79,7 @@ def test_every_reason_word_has_a_sentence_in_every_language() -> None:
     words |= {"join_failed", "logout"}
     assert words <= set(REASON_KEYS)
     for language, strings in STRINGS.items():
+        assert set(strings) == set(STRINGS["en"]), f"{language} lacks or adds keys"
         for keys in REASON_KEYS.values():
             assert set(keys) <= set(strings), language
     assert _sentence(_left("busy", "outgoing"), "alice", "fr") == "Bob est occupé·e"
