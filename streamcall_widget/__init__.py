@@ -24,7 +24,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 from .protocol.lifecycle import CallEvent, CallMember, CallState, IncomingCall
 
 if TYPE_CHECKING:
-    from .engine import Call, IceServer, Participant, StreamCall
+    from .engine import Call, DtmfEvent, IceServer, Participant, StreamCall
     from .widgets import CallView, DeviceControls, LoginPanel
     from .widgets.phone import phone
 
@@ -35,6 +35,7 @@ __all__ = [
     "CallState",
     "CallView",
     "DeviceControls",
+    "DtmfEvent",
     "IceServer",
     "IncomingCall",
     "LoginPanel",
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 _LAZY = {
-    **dict.fromkeys(("Call", "IceServer", "Participant", "StreamCall"), ".engine"),
+    **dict.fromkeys(("Call", "DtmfEvent", "IceServer", "Participant", "StreamCall"), ".engine"),
     **dict.fromkeys(("CallView", "DeviceControls", "LoginPanel", "phone"), ".widgets"),
 }
 """Public names whose modules load on first use, and where they live."""

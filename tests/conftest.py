@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,33 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+FIRST = "test_bench_smoke.py"
+"""The longest file (every bench at smoke size, about two minutes) starts first: under
+pytest-xdist's ``--dist loadfile`` its worker runs it while the other worker takes the
+rest, instead of it starting last and running alone."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each pytest-xdist worker gets a Jupyter runtime directory of its own.
+
+    An embedded coordinator advertises itself there, and a tutorial's ``StreamCall()``
+    joins the one it finds: two tutorials running at once on two workers must not find
+    each other's (one closing would cut the other's calls). Loaded for ``tests notebooks``
+    as an initial conftest, so it covers the nbval items too.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        base = Path(os.environ.get("JUPYTER_RUNTIME_DIR") or tempfile.mkdtemp())
+        own = base / worker
+        own.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.environ["JUPYTER_RUNTIME_DIR"] = str(own)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put :data:`FIRST`'s tests before the others (stable otherwise)."""
+    items.sort(key=lambda item: item.path.name != FIRST)
 
 
 @pytest.fixture

@@ -99,6 +99,7 @@ RULE_MODULES = (
     "media",
     "moderation",
     "broadcast",
+    "call_controls",
     "reads",
     "resume",
     "persist",

@@ -465,13 +465,13 @@ def test_query_calls_pages_through_the_users_calls(clients: Clients) -> None:
     first = page.result(RESULT)
     assert len(first.calls) == 1
     assert first.next is not None
-    found.append(first.calls[0].call.cid)
+    found.append(first.calls[0].cid)
     second = alice.sc.query_calls(
         {"created_by": "alice"}, sort=[("created_at", -1)], limit=1, next=first.next
     ).result(RESULT)
-    found += [c.call.cid for c in second.calls]
+    found += [c.cid for c in second.calls]
     assert sorted(found) == sorted(made)
-    assert all(c.call.ended_at is not None for c in (*first.calls, *second.calls))
+    assert all(c.ended_at is not None for c in (*first.calls, *second.calls))
     none = bob.sc.query_calls({"created_by": "bob"}).result(RESULT)
     assert (none.calls, none.next) == ((), None)
 

@@ -72,6 +72,8 @@ class End:
     def __init__(self, wire: Wire, session_id: str) -> None:
         self.started: dict[TrackRef, MediaStreamTrack] = {}
         self.ended: list[TrackRef] = []
+        self.data: list[tuple[str, bytes | str]] = []
+        """What arrived over the data channels: (from session, data)."""
         self.errors: list[tuple[str, BaseException]] = []
         self._changed = asyncio.Event()
 
@@ -84,6 +86,7 @@ class End:
             send_signal=send,
             on_started=self._started,
             on_ended=self._ended,
+            on_data=lambda session_id, data: self.data.append((session_id, data)),
             report=lambda where, exc: self.errors.append((where, exc)),
             relay=MediaRelay(),
         )
@@ -172,6 +175,7 @@ def _lone_transport(sent: list[Signal], errors: list[BaseException]) -> MeshTran
         send_signal=send,
         on_started=lambda ref, track: None,
         on_ended=lambda ref: None,
+        on_data=lambda session_id, data: None,
         report=lambda where, exc: errors.append(exc),
         relay=MediaRelay(),
     )

@@ -38,6 +38,9 @@ MALLORY_ACTIONS = (
     "call.update_members",
     "call.update_permissions",
     "call.send_event",
+    "call.send_message",
+    "call.send_info",
+    "call.send_data",
     "call.publish_track",
     "call.pin",
     "call.unpin",
@@ -47,7 +50,17 @@ MALLORY_ACTIONS = (
     "call.go_live",
     "call.stop_live",
 )
-MEMBER_ACTIONS = ("ring", "accept", "reject", "join", "leave", "signal", "event", "publish")
+MEMBER_ACTIONS = (
+    "ring",
+    "accept",
+    "reject",
+    "join",
+    "leave",
+    "signal",
+    "event",
+    "publish",
+    "message",
+)
 
 Op = tuple[str, str, str]
 """(actor, action, target): actor is a member or "mallory"; target a member (or unused)."""
@@ -91,6 +104,9 @@ def _mallory_fields(world: _World, action: str, target: str) -> dict[str, Any]:
         },
         "call.update_permissions": {"user_id": "mallory", "grant": ["send-audio", "send-video"]},
         "call.send_event": {"custom": {"spam": True}},
+        "call.send_message": {"text": "spam"},
+        "call.send_info": {"mime_type": "text/plain", "body": "spam"},
+        "call.send_data": {"text": "spam", "to": target},
         "call.publish_track": {"track_type": "audio", "published": True},
         "call.pin": {"session_id": session, "user_id": target},
         "call.unpin": {"session_id": session, "user_id": target},
@@ -158,6 +174,8 @@ async def _member(world: _World, actor: str, action: str, target: str) -> None:
                 await client.request(
                     "call.publish_track", cid=cid, track_type="audio", published=True
                 )
+            case "message":
+                await client.request("call.send_message", cid=cid, text=f"from {actor}")
     except DoesNotExist as exc:
         # A member is never treated as an outsider of a call they belong to; only a
         # signal's target session may be missing.

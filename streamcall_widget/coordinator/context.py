@@ -3,9 +3,10 @@
 :class:`Context` is the coordinator's whole state (apps with their users and calls, live
 and dropped connections, rings under way) plus its outputs (events to deliver, store
 writes to make). The rule families (:mod:`.calls`, :mod:`.ring`, :mod:`.sessions`,
-:mod:`.media`, :mod:`.moderation`, :mod:`.broadcast`, :mod:`.reads`, :mod:`.resume`) are
-plain functions over a Context; no function here or there does I/O or reads a clock: the
-time comes in as ``now`` and new ids come from the injected :data:`~.ids.IdSource`.
+:mod:`.media`, :mod:`.moderation`, :mod:`.broadcast`, :mod:`.call_controls`, :mod:`.reads`,
+:mod:`.resume`) are plain functions over a Context; no function here or there does I/O
+or reads a clock: the time comes in as ``now`` and new ids come from the injected
+:data:`~.ids.IdSource`.
 """
 
 from __future__ import annotations

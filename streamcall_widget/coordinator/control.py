@@ -12,8 +12,9 @@ non-member. New ids come from an injected :data:`~.ids.IdSource`, so tests are e
 The families, one module each: :mod:`.calls` (create, update), :mod:`.ring` (ring,
 accept, reject, timers), :mod:`.sessions` (join, leave, end), :mod:`.media` (signal,
 publish), :mod:`.moderation` (members, permissions, pins), :mod:`.broadcast` (recording,
-live, custom events), :mod:`.reads` (ping, get, queries), :mod:`.resume` (connections
-and session resume); shared state and helpers in :mod:`.context`.
+live, custom events), :mod:`.call_controls` (hold, DTMF), :mod:`.reads` (ping, get,
+queries), :mod:`.resume` (connections and session resume); shared state and helpers in
+:mod:`.context`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from streamcall_widget.errors import InvalidState
 from streamcall_widget.protocol import requests as rq
 from streamcall_widget.protocol.models import UserData, UserInput
 
-from . import broadcast, calls, media, moderation, reads, resume, ring, sessions
+from . import broadcast, call_controls, calls, media, moderation, reads, resume, ring, sessions
 from .context import Context, Delivery, Registry
 from .ids import IdSource, random_ids
 from .persist import restore, stored_call
@@ -55,6 +56,7 @@ HANDLERS: Registry = _registry(
     media.HANDLERS,
     moderation.HANDLERS,
     broadcast.HANDLERS,
+    call_controls.HANDLERS,
     reads.HANDLERS,
     resume.HANDLERS,
 )

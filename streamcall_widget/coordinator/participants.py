@@ -9,6 +9,7 @@ call is gone (:func:`depart`, here).
 from __future__ import annotations
 
 from streamcall_widget.protocol import events as ev
+from streamcall_widget.protocol.headers import Headers
 from streamcall_widget.protocol.models import TrackType, UserData, iso
 
 from .context import Context
@@ -28,9 +29,11 @@ def remove_participant(
     now: float,
     *,
     announce: bool = True,
+    headers: Headers | None = None,
 ) -> Participant:
     """Take one session out of the call (``call.session_participant_left`` with ``reason``
-    unless ``announce`` is off); the last one out ends the call session."""
+    and the leaver's ``headers`` unless ``announce`` is off); the last one out ends the call
+    session."""
     participant = call.participants.pop(session_id)
     holder = ctx.connections.get(participant.connection_id)
     if holder is None and participant.connection_id in ctx.detached:
@@ -48,6 +51,7 @@ def remove_participant(
                 session_id=call.session_id or "",
                 participant=call.participant_data(participant, users),
                 reason=reason,
+                headers=headers or {},
             ),
         )
     if not call.participants and call.session_id is not None:
@@ -65,11 +69,19 @@ def remove_participant(
     return participant
 
 
-def depart(ctx: Context, call: CallRecord, session_id: str, reason: str, now: float) -> None:
+def depart(
+    ctx: Context,
+    call: CallRecord,
+    session_id: str,
+    reason: str,
+    now: float,
+    *,
+    headers: Headers | None = None,
+) -> None:
     """A party leaves for good (``left`` or ``disconnected``). In a one-to-one call (a rung
     call of two members) the one who remains is not left alone in it: the call ends, with
-    ``user`` = who left and the same ``reason``. Group calls go on."""
-    leaver = remove_participant(ctx, call, session_id, reason, now)
+    ``user`` = who left, the same ``reason`` and the leaver's ``headers``. Group calls go on."""
+    leaver = remove_participant(ctx, call, session_id, reason, now, headers=headers)
     remaining = {p.user_id for p in call.participants.values()}
     if (
         reason in DEPARTURES
@@ -78,12 +90,22 @@ def depart(ctx: Context, call: CallRecord, session_id: str, reason: str, now: fl
         and remaining
         and leaver.user_id not in remaining
     ):
-        end_call(ctx, call, ctx.users(call)[leaver.user_id].to_data(), reason, now)
+        by = ctx.users(call)[leaver.user_id].to_data()
+        end_call(ctx, call, by, reason, now, headers=headers)
 
 
-def end_call(ctx: Context, call: CallRecord, by: UserData | None, reason: str, now: float) -> None:
-    """End the call for everyone: ``call.ended``, then every session out without a
-    ``participant_left`` each (and ``call.session_ended``); a ring under way stops."""
+def end_call(
+    ctx: Context,
+    call: CallRecord,
+    by: UserData | None,
+    reason: str,
+    now: float,
+    *,
+    headers: Headers | None = None,
+) -> None:
+    """End the call for everyone: ``call.ended`` (with the ender's ``headers``), then every
+    session out without a ``participant_left`` each (and ``call.session_ended``); a ring
+    under way stops."""
     call.ended_at = now
     if call.ring is not None and not call.ring.over:
         call.ring = None
@@ -94,7 +116,12 @@ def end_call(ctx: Context, call: CallRecord, by: UserData | None, reason: str, n
     ctx.emit_to_members(
         call,
         ev.CallEnded(
-            cid=call.cid, created_at=iso(now), call=call.to_data(users), user=by, reason=reason
+            cid=call.cid,
+            created_at=iso(now),
+            call=call.to_data(users),
+            user=by,
+            reason=reason,
+            headers=headers or {},
         ),
     )
     for session_id in list(call.participants):

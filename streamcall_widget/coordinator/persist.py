@@ -105,6 +105,7 @@ def _restore_call(ctx: Context, app: App, app_key: str, stored: StoredCall) -> N
                 connection_id=stored.connections.get(p.session_id, ""),
                 joined_at=parse_iso(p.joined_at),
                 published=set(p.published_tracks),
+                on_hold=p.on_hold,
             )
         call.pins = [pin for pin in stored.call.pins if pin.session_id in call.participants]
     app.calls[call.cid] = call

@@ -12,6 +12,7 @@ from streamcall_widget.errors import InputError, InvalidState, NotAllowed
 from streamcall_widget.protocol import events as ev
 from streamcall_widget.protocol import requests as rq
 from streamcall_widget.protocol.call_types import Capability
+from streamcall_widget.protocol.headers import Headers
 from streamcall_widget.protocol.models import CallResponse, iso
 from streamcall_widget.protocol.ringing import (
     Accepted,
@@ -115,7 +116,8 @@ def ring_late_arrival(ctx: Context, app: str, user_id: str, connection_id: str, 
 def accept(ctx: Context, conn: ConnectionRecord, req: rq.AcceptCall, now: float) -> CallResponse:
     """``call.accept``: the rung user takes the call (the caller then joins)."""
     call = ctx.call(conn, req.cid, Capability.JOIN_CALL)
-    apply_ring(ctx, call, _active_ring(call, "accept").accept(conn.user_id, now), now)
+    accepted = _active_ring(call, "accept").accept(conn.user_id, now)
+    apply_ring(ctx, call, accepted, now, headers=req.headers)
     return ctx.response(call, conn)
 
 
@@ -123,7 +125,7 @@ def reject(ctx: Context, conn: ConnectionRecord, req: rq.RejectCall, now: float)
     """``call.reject``: a callee declines; the caller rejecting cancels the ring."""
     call = ctx.call(conn, req.cid, Capability.READ_CALL)
     ring_now = _active_ring(call, "reject")
-    apply_ring(ctx, call, ring_now.reject(conn.user_id, req.reason, now), now)
+    apply_ring(ctx, call, ring_now.reject(conn.user_id, req.reason, now), now, headers=req.headers)
     return ctx.response(call, conn)
 
 
@@ -133,8 +135,16 @@ def _active_ring(call: CallRecord, action: str) -> Ring:
     return call.ring
 
 
-def apply_ring(ctx: Context, call: CallRecord, outcomes: list[RingOutcome], now: float) -> None:
-    """Turn ring outcomes into events (and the end of the call when nobody took it)."""
+def apply_ring(
+    ctx: Context,
+    call: CallRecord,
+    outcomes: list[RingOutcome],
+    now: float,
+    *,
+    headers: Headers | None = None,
+) -> None:
+    """Turn ring outcomes into events (and the end of the call when nobody took it); the
+    ``headers`` of the request that caused them go on its accept or reject."""
     users = ctx.users(call)
     stamp = iso(now)
     for outcome in outcomes:
@@ -146,6 +156,7 @@ def apply_ring(ctx: Context, call: CallRecord, outcomes: list[RingOutcome], now:
                 created_at=stamp,
                 call=call.to_data(users),
                 user=users[outcome.user_id].to_data(),
+                headers=headers or {},
             )
         elif isinstance(outcome, Rejected):
             call.rejected_by[outcome.user_id] = outcome.reason
@@ -155,6 +166,7 @@ def apply_ring(ctx: Context, call: CallRecord, outcomes: list[RingOutcome], now:
                 call=call.to_data(users),
                 user=users[outcome.user_id].to_data(),
                 reason=outcome.reason,
+                headers=headers or {},
             )
         elif isinstance(outcome, Missed):
             call.missed_by[outcome.user_id] = stamp

@@ -81,9 +81,10 @@ def leave(ctx: Context, conn: ConnectionRecord, req: rq.LeaveCall, now: float) -
     session_id = conn.sessions.get(call.cid)
     if session_id is None:
         raise InvalidState(f"{conn.user_id} has not joined {call.cid} on this connection")
-    depart(ctx, call, session_id, "left", now)
+    depart(ctx, call, session_id, "left", now, headers=req.headers)
     if call.ringing and call.ring is not None and call.ring.caller == conn.user_id:
-        apply_ring(ctx, call, call.ring.reject(conn.user_id, RejectReason.CANCEL, now), now)
+        cancelled = call.ring.reject(conn.user_id, RejectReason.CANCEL, now)
+        apply_ring(ctx, call, cancelled, now, headers=req.headers)
     ctx.save(call)
     return ctx.response(call, conn)
 
@@ -93,7 +94,8 @@ def end(ctx: Context, conn: ConnectionRecord, req: rq.EndCall, now: float) -> Ca
     call = ctx.call(conn, req.cid, Capability.END_CALL)
     if call.ended_at is not None:
         raise InvalidState(f"call {call.cid} has already ended")
-    end_call(ctx, call, ctx.users(call)[conn.user_id].to_data(), "ended", now)
+    by = ctx.users(call)[conn.user_id].to_data()
+    end_call(ctx, call, by, "ended", now, headers=req.headers)
     return ctx.response(call, conn)
 
 

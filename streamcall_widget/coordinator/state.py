@@ -104,6 +104,7 @@ class Participant:
     connection_id: str
     joined_at: float
     published: set[TrackType] = field(default_factory=set)
+    on_hold: bool = False
 
 
 @dataclass
@@ -239,6 +240,7 @@ class CallRecord:
             joined_at=iso(p.joined_at),
             published_tracks=sorted(p.published),
             roles=[member.role] if member else [],
+            on_hold=p.on_hold,
         )
 
 

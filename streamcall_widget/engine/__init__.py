@@ -6,7 +6,8 @@ objects are :class:`~.client.StreamCall` and :class:`~.call.Call`.
 
 from .call import Call
 from .client import StreamCall
+from .dtmf import DtmfEvent
 from .participants import Participant
 from .rtc_config import IceServer
 
-__all__ = ["Call", "IceServer", "Participant", "StreamCall"]
+__all__ = ["Call", "DtmfEvent", "IceServer", "Participant", "StreamCall"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
 from aiortc.mediastreams import MediaStreamTrack
@@ -52,12 +52,15 @@ from streamcall_widget.protocol.requests import (
     SendSignal,
 )
 
+from .call_controls import CallControls
 from .call_core import (
     Action,
     CallCore,
+    DtmfHeard,
     Emit,
     Finish,
     ForwardSignal,
+    HoldChanged,
     JoinSession,
     PeerJoined,
     PeerLeft,
@@ -66,6 +69,7 @@ from .links import SessionLinks
 from .listeners import ListenerHandle
 from .local_media import LocalMedia
 from .loop import EngineFuture, EngineLoop
+from .messaging import CallMessaging
 from .participants import Participant
 from .remote_media import FrameHook, RemoteMedia
 from .results import SuccessResponse
@@ -75,6 +79,7 @@ from .taps import FrameTaps
 from .threadsafe import threadsafe
 from .tracks import TrackRef
 from .transport import MediaTransport
+from .watchables import CallWatchables
 
 __all__ = ["Call", "CallHost"]
 
@@ -101,8 +106,15 @@ class CallHost(Protocol):
     def emit(self, events: list[CallEvent]) -> None:
         """Hand callEvents to the listeners."""
 
+    def notify(self, event: str, payload: object) -> None:
+        """Hand a ``dtmf``, ``message``, ``info``, ``data`` or ``custom`` payload to its
+        listeners."""
+
     def report(self, where: str, error: BaseException) -> None:
         """Show an error that must not stop the engine."""
+
+    def post_callback(self, job: Callable[[], None]) -> None:
+        """Run ``job`` on the listener thread, after the callbacks queued before it."""
 
     async def prepare_media(self) -> None:
         """Open the local devices (once)."""
@@ -114,8 +126,10 @@ class CallHost(Protocol):
         """The call was left; forget it."""
 
 
-class Call:
-    """One call: ``state``, ``participants``, frame hooks, ``leave()`` and ``end()``."""
+class Call(CallControls, CallMessaging, CallWatchables):
+    """One call: ``state``, ``participants``, frame hooks, hold, deaf and DTMF (see
+    :mod:`.call_controls`), messages and data (see :mod:`.messaging`), watchable
+    properties (see :mod:`.watchables`), ``leave()`` and ``end()``."""
 
     def __init__(
         self,
@@ -140,6 +154,7 @@ class Call:
             participants=self._participants,
             remote=self._remote,
             send_signal=self._send_signal,
+            on_data=self._data_arrived,
             report=host.report,
             relay=host.media.relay,
         )
@@ -148,6 +163,7 @@ class Call:
         self._phase_waiters: list[tuple[frozenset[CallState], asyncio.Future[Call]]] = []
         self.video = True
         """Whether the ring asked for video (an audio ring is accepted with the camera off)."""
+        self._init_watchables()
 
     @property
     def lifecycle(self) -> CallLifecycle:
@@ -226,8 +242,9 @@ class Call:
 
     @property
     def local_streams(self) -> tuple[LocalStream, ...]:
-        """The tracks this call sends (seed 001's ``localStreams``)."""
-        return self._streams.listed(self.session_id or "")
+        """The tracks this call sends (seed 001's ``localStreams``); none once it is left."""
+        left = self.state is CallState.LEFT
+        return () if left else self._streams.listed(self.session_id or "")
 
     @property
     def has_screen_sharing(self) -> bool:
@@ -353,6 +370,8 @@ class Call:
                     self._spawn(self.join(), f"joining {self.cid} after it was accepted")
                 case Finish():
                     self._host.call_finished(self)
+                case HoldChanged() | DtmfHeard():
+                    self._control(action)
         self._emit(events)
 
     def _emit(self, events: list[CallEvent]) -> None:
@@ -360,6 +379,7 @@ class Call:
             return
         self._host.emit(events)
         self._wake_waiters()
+        self._changed()
 
     def _wake_waiters(self) -> None:
         phase = self.lifecycle.phase
@@ -420,11 +440,13 @@ class Call:
         actions = self._core.joined(response, time.time())
         self._perform([a for a in actions if isinstance(a, Emit)])
         transport = await self._links.open(response.session_id or "")
+        self._gate_media()
         await self._publish_local_tracks(transport)
         for action in actions:
             if isinstance(action, PeerJoined):
                 await transport.session_joined(action.participant.session_id)
         await self._links.ready()
+        await self._hold_again()
         return self
 
     async def _send_signal(self, to_session_id: str, signal: Signal) -> None:
@@ -529,7 +551,8 @@ class Call:
 
     def receive(self, event: AnyEvent) -> None:
         """Apply one coordinator event of this call."""
-        self._perform(self._core.receive(event))
+        if not self._messaging_event(event):
+            self._perform(self._core.receive(event))
 
     def _who(self, session_id: str) -> Participant | None:
         return self._links.who(session_id)  # links are made after the remote media
@@ -567,6 +590,7 @@ class Call:
             if task is not current:
                 task.cancel()
         self._participants.clear()
+        self._released()
 
 
 _CAPABILITY = {

@@ -1,12 +1,12 @@
 """Public call arguments to wire values, and a call's wire description to a ``CallEvent``.
 
 Pure functions used by ``StreamCall``'s call methods: they check what a user passed
-(raising ``InputError`` that says what is allowed) and shape it for the protocol.
+(raising ``InvalidArguments`` that says what is allowed) and shape it for the protocol.
 """
 
 from __future__ import annotations
 
-from streamcall_widget.errors import InputError
+from streamcall_widget.errors import InvalidArguments
 from streamcall_widget.protocol.call_types import CALL_TYPES, RingSettings
 from streamcall_widget.protocol.lifecycle import CallEvent, CallMember, CallState
 from streamcall_widget.protocol.models import CallResponse, SettingsOverride
@@ -19,7 +19,9 @@ def ring_settings(timeout_ms: int | None) -> SettingsOverride | None:
     if timeout_ms is None:
         return None
     if not isinstance(timeout_ms, int) or isinstance(timeout_ms, bool):
-        raise InputError(f"ring_timeout_ms must be an integer of milliseconds, not {timeout_ms!r}")
+        raise InvalidArguments(
+            f"ring_timeout_ms must be an integer of milliseconds, not {timeout_ms!r}"
+        )
     try:
         ring = RingSettings(
             auto_cancel_timeout_ms=timeout_ms,
@@ -27,7 +29,7 @@ def ring_settings(timeout_ms: int | None) -> SettingsOverride | None:
             missed_call_timeout_ms=timeout_ms,
         )
     except ValueError as exc:
-        raise InputError(f"ring_timeout_ms: {exc}") from None
+        raise InvalidArguments(f"ring_timeout_ms: {exc}") from None
     return SettingsOverride(ring=ring)
 
 
@@ -35,11 +37,11 @@ def cid_of(call_id: str, call_type: str) -> str:
     """The cid a public ``call_id`` names: a ``type:id`` cid as it is, a bare id with
     ``call_type`` (which must be a known call type)."""
     if not isinstance(call_id, str) or not call_id:
-        raise InputError("call_id must be a non-empty string")
+        raise InvalidArguments("call_id must be a non-empty string")
     if ":" in call_id:
         return call_id
     if call_type not in CALL_TYPES:
-        raise InputError(f"unknown call type {call_type!r}; allowed: {', '.join(CALL_TYPES)}")
+        raise InvalidArguments(f"unknown call type {call_type!r}; allowed: {', '.join(CALL_TYPES)}")
     return f"{call_type}:{call_id}"
 
 

@@ -12,7 +12,9 @@ engine must carry out, in order:
   come back, and its media may linger);
 - :class:`ForwardSignal` — a negotiation message for the transport;
 - :class:`JoinSession` — join the media session now (the outgoing ring was accepted);
-- :class:`Finish` — the call is over for this client: release its media, forget it.
+- :class:`Finish` — the call is over for this client: release its media, forget it;
+- :class:`HoldChanged` — another session went on hold or came back: gate the media to it;
+- :class:`DtmfHeard` — another session plays a DTMF digit: tell the ``dtmf`` listeners.
 
 :class:`~streamcall_widget.engine.call.Call` is the I/O around it, as websockets'
 ``Connection`` is around its ``Protocol``: it feeds events and replies in and performs the
@@ -28,8 +30,10 @@ from streamcall_widget.errors import InvalidState
 from streamcall_widget.protocol.events import (
     AnyEvent,
     CallAccepted,
+    DtmfReceived,
     MemberAdded,
     MemberRemoved,
+    ParticipantHold,
     ParticipantJoined,
     ParticipantLeft,
     PermissionsUpdated,
@@ -44,16 +48,25 @@ from streamcall_widget.protocol.lifecycle import (
     CallState,
     Direction,
 )
-from streamcall_widget.protocol.models import CallResponse, Signal, TrackType
+from streamcall_widget.protocol.models import (
+    CallData,
+    CallResponse,
+    Signal,
+    TrackType,
+    parse_iso,
+)
 
+from .dtmf import DtmfEvent
 from .participants import Participant, ParticipantTable
 
 __all__ = [
     "Action",
     "CallCore",
+    "DtmfHeard",
     "Emit",
     "Finish",
     "ForwardSignal",
+    "HoldChanged",
     "JoinSession",
     "PeerJoined",
     "PeerLeft",
@@ -107,7 +120,24 @@ class Finish:
     reason: str
 
 
-Action = Emit | PeerJoined | PeerLeft | ForwardSignal | JoinSession | Finish
+@dataclass(frozen=True)
+class HoldChanged:
+    """Another session went on hold (``on_hold``) or came back: send it nothing, or again."""
+
+    session_id: str
+    on_hold: bool
+
+
+@dataclass(frozen=True)
+class DtmfHeard:
+    """Another session plays a DTMF digit now."""
+
+    event: DtmfEvent
+
+
+Action = (
+    Emit | PeerJoined | PeerLeft | ForwardSignal | JoinSession | Finish | HoldChanged | DtmfHeard
+)
 
 
 class CallCore:
@@ -133,6 +163,9 @@ class CallCore:
         self.own_capabilities: tuple[str, ...] = ()
         self.joined_at: float | None = None
         """When the call was first joined (epoch seconds, as given); a rejoin keeps it."""
+        self.started_at: float | None = None
+        """When the call's current session started (epoch seconds, the coordinator's
+        ``session.started_at``; None while nobody has joined it)."""
         self._finished = False
 
     @property
@@ -204,6 +237,7 @@ class CallCore:
         self.own_capabilities = tuple(str(c) for c in response.own_capabilities)
         self.lifecycle.members = tuple(CallMember.from_member(m) for m in response.members)
         self.lifecycle.custom = dict(response.call.custom)
+        self._take_session(response.call)
         self.participants.clear()
         session = response.call.session
         for data in session.participants if session is not None else ():
@@ -232,6 +266,11 @@ class CallCore:
             PeerLeft(s, p, "left") for s, p in sorted(before.items()) if s not in now
         ]
         actions += _emit(self.lifecycle.joined())
+        for p in after:  # holds that began or ended while we were away
+            if p.session_id in before and p.on_hold != before[p.session_id].on_hold:
+                state = CallState.HELD if p.on_hold else CallState.UNHELD
+                actions += [Emit(self.note(state, user_id=p.user_id))]
+                actions += [HoldChanged(p.session_id, p.on_hold)]
         return actions + [PeerJoined(p) for p in after if p.session_id not in before]
 
     def start_leaving(self) -> list[Action]:
@@ -259,10 +298,11 @@ class CallCore:
 
     # -- what the coordinator says ------------------------------------------------------
 
-    def receive(self, event: AnyEvent) -> list[Action]:
+    def receive(self, event: AnyEvent) -> list[Action]:  # noqa: PLR0912 - one case per event
         """The actions one coordinator event of this call asks for."""
         own = self.session_id
         actions: list[Action] = []
+        self._take_session(getattr(event, "call", None))  # the events that describe the call
         match event:
             case SignalReceived():
                 if own is None or not self.lifecycle.in_session:
@@ -278,6 +318,8 @@ class CallCore:
                 actions.append(PeerJoined(joined, connect=self.phase is CallState.JOINED))
             case ParticipantLeft():
                 actions += self._other_left(event.participant.session_id, event.reason)
+            case ParticipantHold() | DtmfReceived():
+                return self._control_event(event)
             case TrackPublished() | TrackUnpublished():
                 published = isinstance(event, TrackPublished)
                 self.participants.set_track(event.session_id, event.track_type, published)
@@ -306,6 +348,29 @@ class CallCore:
             actions += self.finish(None)
         return actions
 
+    def _control_event(self, event: ParticipantHold | DtmfReceived) -> list[Action]:
+        """A session went on hold or came back: ``held``/``unheld`` (our own session's
+        echo emits nothing: the call told the listeners when we asked); or another
+        session plays a DTMF digit."""
+        if isinstance(event, DtmfReceived):
+            if event.session_id == self.session_id or not self.lifecycle.in_session:
+                return []
+            heard = DtmfEvent(
+                self.lifecycle.call_id,
+                event.user_id,
+                event.session_id,
+                event.digit,
+                event.duration_ms,
+            )
+            return [DtmfHeard(heard)]
+        before = self.participants.get(event.session_id)
+        self.participants.update(event.session_id, on_hold=event.on_hold)
+        if event.session_id == self.session_id or before is None:
+            return []
+        state = CallState.HELD if event.on_hold else CallState.UNHELD
+        note = self.note(state, user_id=event.user_id)
+        return [Emit(note), HoldChanged(event.session_id, event.on_hold)]
+
     def _other_left(self, gone: str, reason: str) -> list[Action]:
         """Another session left: its screen share (if any) closes, and its media ends."""
         actions: list[Action] = []
@@ -314,6 +379,14 @@ class CallCore:
             closed = CallState.SCREEN_SHARE_CLOSED
             actions.append(Emit(self.note(closed, user_id=sharer.user_id, reason="left")))
         return [*actions, PeerLeft(gone, sharer, reason)]
+
+    def _take_session(self, call: CallData | None) -> None:
+        """Keep the session's start time from a description of the call."""
+        if call is None:
+            return
+        started = call.session.started_at if call.session is not None else None
+        if started:  # a session over (or none yet) keeps the last start known
+            self.started_at = parse_iso(started)
 
     def _count(self) -> None:
         self.lifecycle.participant_count = len(self.participants)

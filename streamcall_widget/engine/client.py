@@ -11,6 +11,11 @@ joining or joined. Incoming rings wait beside it until accepted or rejected. Lis
 ``incomingCall`` (an :class:`~streamcall_widget.protocol.lifecycle.IncomingCall`),
 ``error`` (an :class:`~streamcall_widget.engine.results.ErrorReport`) and
 ``devicesUpdated`` on their own thread.
+
+This module holds login, listeners, error reports and shutdown; the call methods live in
+:mod:`.client_calls`, the reads about calls in :mod:`.client_queries`, the device methods
+in :mod:`.media_controls` and the way back after a drop in :mod:`.reconnection`, mixins
+that ``StreamCall`` gathers into one object.
 """
 
 from __future__ import annotations
@@ -18,59 +23,45 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
 from streamcall_widget.coordinator.embedded import EmbeddedCoordinator
 from streamcall_widget.errors import (
-    InputError,
+    InvalidArguments,
     InvalidState,
     StreamCallError,
 )
-from streamcall_widget.protocol.call_types import CALL_TYPES
-from streamcall_widget.protocol.events import AnyEvent, CallCreated, CallRing
 from streamcall_widget.protocol.lifecycle import (
     CallEvent,
-    CallMember,
-    CallState,
-    Direction,
-    IncomingCall,
 )
 from streamcall_widget.protocol.models import (
-    CallResponse,
-    MemberInput,
-    RejectReason,
     UserData,
     UserInput,
 )
-from streamcall_widget.protocol.replies import CallsPage
 from streamcall_widget.protocol.requests import (
-    GetCall,
-    GetOrCreateCall,
-    QueryCalls,
     Request,
-    SortParam,
 )
 
 from . import lifetime
 from .access import Target, TokenProvider, TokenSource, authenticate, resolve_target
 from .call import Call
-from .call_arguments import call_info, cid_of, ring_settings
+from .client_calls import CallFlows
+from .client_queries import CallQueries
 from .codecs import install_fast_h264
 from .connection import CoordinatorConnection
 from .ice import DEFAULT_GATHER_TIMEOUT, bound_gathering
-from .listeners import CallbackRunner, ListenerHandle, ListenerRegistry, report_hook_error
+from .listeners import CallbackRunner, ListenerHandle, ListenerRegistry
 from .local_media import LocalMedia
 from .loop import EngineFuture, acquire_loop, release_loop
 from .media_controls import MediaControls
+from .messaging import CALL_MESSAGE_EVENTS
 from .reconnection import Reconnection
 from .results import (
     CurrentUser,
     DynamicApiKey,
     ErrorReport,
-    QueryCallsResult,
     SuccessResponse,
 )
 from .rtc_config import IceServer, MediaConfig
@@ -85,10 +76,10 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
-EVENTS = ("callEvent", "incomingCall", "error", "devicesUpdated")
+EVENTS = ("callEvent", "incomingCall", "error", "devicesUpdated", "dtmf", *CALL_MESSAGE_EVENTS)
 
 
-class StreamCall(MediaControls, Reconnection):
+class StreamCall(CallFlows, CallQueries, MediaControls, Reconnection):
     """A calling client for one user: login, ring, accept, talk, mute, listen to events.
 
     ``StreamCall()`` uses this machine's embedded coordinator (starting it if no other
@@ -125,7 +116,7 @@ class StreamCall(MediaControls, Reconnection):
         install_fast_h264()
         self.media = LocalMedia(self.report, tuple(media_files))
         self._follow_media_events()
-        self.taps = FrameTaps(self.engine.loop, self.media)
+        self.taps = FrameTaps(self.engine.loop, self.media, self.report)
         self._target: Target | None = None
         self._embedded: EmbeddedCoordinator | None = None
         self._token_given: tuple[str | None, TokenProvider | None] = (None, None)
@@ -191,20 +182,6 @@ class StreamCall(MediaControls, Reconnection):
         stops it)."""
         return self._embedded is not None
 
-    @property
-    def current_call(self) -> Call | None:
-        """The call in progress, else the latest incoming call still ringing (any thread)."""
-        active = self._active
-        return active if active is not None else self._latest_ringing()
-
-    def _latest_ringing(self) -> Call | None:
-        ringing = [
-            c
-            for c in list(self._calls.values())
-            if c.direction is Direction.INCOMING and c.state is CallState.RINGING
-        ]
-        return ringing[-1] if ringing else None
-
     async def request(self, request: Request, result_type: type[R]) -> R:
         """Send ``request`` to the coordinator (engine loop only)."""
         if self._conn is None:
@@ -216,13 +193,28 @@ class StreamCall(MediaControls, Reconnection):
         for event in events:
             self._listeners.emit("callEvent", event)
 
+    def notify(self, event: str, payload: object) -> None:
+        """Hand a call's ``dtmf``, ``message``, ``info``, ``data`` or ``custom`` payload to
+        listeners."""
+        self._listeners.emit(event, payload)
+
     def report(self, where: str, error: BaseException) -> None:
-        """Log an error that must not stop the engine and send it to ``error`` listeners."""
-        report_hook_error(self._log, where, error)
+        """Hand an error that stops nothing to the ``error`` listeners, once. It is logged
+        in one line (its traceback at DEBUG): a warning when nobody listens, else info,
+        as the listeners (the widgets among them) show it."""
+        listened = self._listeners.count("error") > 0
+        level = logging.INFO if listened else logging.WARNING
+        logger.log(level, "error in %s: %s", where, error)
+        logger.debug("error in %s", where, exc_info=error)
+        self._log(where, error)
 
     def _log(self, where: str, error: BaseException) -> None:
         if self._listeners.count("error"):
             self._listeners.emit("error", ErrorReport(where, error))
+
+    def post_callback(self, job: Callable[[], None]) -> None:
+        """Run ``job`` on the listener thread, after the callbacks queued before it."""
+        self._runner.post(job)
 
     def call_finished(self, call: Call) -> None:
         """Forget a call that is over and close its peers (awaited by ``close()``)."""
@@ -236,9 +228,11 @@ class StreamCall(MediaControls, Reconnection):
     # -- listeners -------------------------------------------------------------------
 
     def add_listener(self, event: str, listener: Callable[[Any], Any]) -> ListenerHandle:
-        """Call ``listener(payload)`` for each ``callEvent``, ``incomingCall``, ``error`` or
+        """Call ``listener(payload)`` for each ``callEvent``, ``incomingCall``, ``error``,
         ``devicesUpdated`` (a :class:`~streamcall_widget.engine.devices.DeviceList`, when a
-        device appears or goes, in the page or on this machine).
+        device appears or goes, in the page or on this machine), ``dtmf`` (a
+        :class:`~streamcall_widget.engine.dtmf.DtmfEvent` per digit another plays), or a
+        call's ``message``, ``info``, ``data`` and ``custom`` events (see :mod:`.messaging`).
 
         Listeners run on one dedicated thread, in the order they were added; one raising
         is reported (``error`` event, log) and the others still run.
@@ -271,7 +265,7 @@ class StreamCall(MediaControls, Reconnection):
         """Connect as ``user_id``; with the embedded coordinator no token is needed."""
         user = UserInput(id=user_id, name=name, image=image_url, custom=custom or {})
         if not isinstance(user_id, str) or not user_id.strip():
-            raise InputError("user_id must be a non-empty string")
+            raise InvalidArguments("user_id must be a non-empty string")
         if self._user is not None:
             if self._user.id == user_id:
                 return SuccessResponse()
@@ -356,64 +350,6 @@ class StreamCall(MediaControls, Reconnection):
 
     # -- calls ---------------------------------------------------------------------------
 
-    @threadsafe
-    async def call(
-        self,
-        user_ids: list[str],
-        *,
-        type: str = "default",
-        ring: bool = True,
-        team: str | None = None,
-        video: bool = True,
-        custom: dict[str, Any] | None = None,
-        call_id: str | None = None,
-        ring_timeout_ms: int | None = None,
-    ) -> Call:
-        """Call ``user_ids``: ring them (``ring=True``, the call resolves while ringing and
-        is joined when someone accepts) or just create the call and join it.
-
-        ``ring_timeout_ms`` (5 000 to 180 000) replaces the call type's ring timeouts:
-        callees who have not answered by then miss the call.
-        """
-        call_type = type
-        settings = ring_settings(ring_timeout_ms)
-        me = self.user_id
-        if isinstance(user_ids, str) or not all(isinstance(u, str) and u for u in user_ids):
-            raise InputError("user_ids must be a list of user id strings")
-        others = list(dict.fromkeys(u for u in user_ids if u != me))
-        if not others:
-            raise InputError(
-                "call() needs at least one other user to call"
-                + (" (you cannot call yourself)" if me in user_ids else "")
-            )
-        if call_type not in CALL_TYPES:
-            raise InputError(f"unknown call type {call_type!r}; allowed: {', '.join(CALL_TYPES)}")
-        self._require_free()
-        cid = f"{call_type}:{call_id or uuid.uuid4().hex}"
-        members = [MemberInput(user_id=me)] + [MemberInput(user_id=u) for u in others]
-        call = Call(self, cid, Direction.OUTGOING)
-        self._calls[cid] = self._active = call
-        await self.set_camera(video)
-        create = GetOrCreateCall(
-            id="",
-            call_type=call_type,
-            call_id=cid.partition(":")[2],
-            members=members,
-            custom=custom or {},
-            ring=ring,
-            video=video,
-            team=team,
-            settings_override=settings,
-        )
-        return await call.ring_out(create)
-
-    def _require_free(self) -> None:
-        active = self._active
-        if active is not None and active.lifecycle.active:
-            raise InvalidState(
-                f"already in call {active.cid} ({active.state.value}); end_call() first"
-            )
-
     def _start_media(self) -> asyncio.Task[None]:
         if self._media_ready is None:
             self._media_ready = asyncio.get_running_loop().create_task(
@@ -424,154 +360,6 @@ class StreamCall(MediaControls, Reconnection):
     async def prepare_media(self) -> None:
         """Open the camera and microphone once (a call joins only when they are ready)."""
         await asyncio.shield(self._start_media())
-
-    @threadsafe
-    async def join_call(self, call_id: str, call_type: str = "default") -> Call:
-        """Join an existing call by id (a member, or anyone the call type lets join)."""
-        self.user_id  # noqa: B018 - raises when not logged in
-        cid = cid_of(call_id, call_type)
-        self._require_free()
-        call = self._calls.get(cid) or Call(self, cid, Direction.JOINED)
-        self._calls[cid] = self._active = call
-        return await call.join()
-
-    @threadsafe
-    async def get_ringing_call(self) -> Call | None:
-        """The most recent incoming call still ringing, if any."""
-        return self._latest_ringing()
-
-    @threadsafe
-    async def accept_call(self, call_id: str | None = None) -> Call:
-        """Accept the ringing call (the latest, or ``call_id``) and join it."""
-        call = await self._incoming(call_id, "accept")
-        self._require_free()
-        self._active = call
-        try:
-            return await call.accept()
-        except BaseException:
-            if self._active is call and call.state is CallState.RINGING:
-                self._active = None  # the accept itself failed: the ring is still there
-            raise
-
-    async def _incoming(self, call_id: str | None, verb: str) -> Call:
-        self.user_id  # noqa: B018 - raises when not logged in
-        if call_id is None:
-            call = self._latest_ringing()
-        else:
-            found = [c for c in self._calls.values() if call_id in (c.id, c.cid)]
-            call = found[0] if found else None
-        if call is None or call.direction is not Direction.INCOMING:
-            what = f"call {call_id!r}" if call_id else "any call"
-            raise InvalidState(f"nothing to {verb}: {what} is not ringing for you")
-        return call
-
-    @threadsafe
-    async def reject_call(
-        self, reason: str = "decline", call_id: str | None = None
-    ) -> SuccessResponse:
-        """Reject the ringing call (``decline`` or ``busy``)."""
-        allowed = (RejectReason.DECLINE, RejectReason.BUSY)
-        if reason not in allowed:
-            raise InputError(f"reject reason {reason!r} not allowed; use one of: decline, busy")
-        call = await self._incoming(call_id, "reject")
-        await call.reject(RejectReason(reason))
-        return SuccessResponse()
-
-    @threadsafe
-    async def end_call(self) -> SuccessResponse:
-        """Hang up: cancel a ring you started, end a 1:1 call, or leave a group call."""
-        self.user_id  # noqa: B018 - raises when not logged in
-        call = self._active
-        if call is None or not call.lifecycle.active:
-            raise InvalidState("no call to end")
-        await call.hang_up()
-        return SuccessResponse()
-
-    @threadsafe
-    async def get_call_status(self) -> CallEvent:
-        """The current call's phase as a callEvent (``idle`` when there is none)."""
-        call = self._active or self._latest_ringing()
-        if call is not None:
-            return call.lifecycle.status()
-        return CallEvent(call_id="", state=CallState.IDLE)
-
-    @threadsafe
-    async def get_call_info(self, call_id: str, call_type: str = "default") -> CallEvent:
-        """A call's state, caller and members (any call you may read)."""
-        self.user_id  # noqa: B018 - raises when not logged in
-        cid = cid_of(call_id, call_type)
-        known = self._calls.get(cid)
-        if known is not None:
-            return known.lifecycle.status()
-        return call_info(await self.request(GetCall(id="", cid=cid), CallResponse))
-
-    @threadsafe
-    async def query_calls(
-        self,
-        filter_conditions: dict[str, Any] | None = None,
-        sort: list[tuple[str, int]] | None = None,
-        limit: int = 25,
-        next: str | None = None,
-    ) -> QueryCallsResult:
-        """Calls you may read, filtered and sorted (see docs/protocol.md, calls.query)."""
-        self.user_id  # noqa: B018 - raises when not logged in
-        if not isinstance(limit, int) or not 1 <= limit <= 100:
-            raise InputError(f"limit must be an integer from 1 to 100, not {limit!r}")
-        request = QueryCalls(
-            id="",
-            filter_conditions=filter_conditions or {},
-            sort=[SortParam(field=f, direction=d) for f, d in (sort or [])],
-            limit=limit,
-            next=next,
-        )
-        page = await self.request(request, CallsPage)
-        return QueryCallsResult(calls=tuple(page.calls), next=page.next)
-
-    # -- coordinator events ----------------------------------------------------------
-
-    def _on_event(self, event: AnyEvent) -> None:
-        if isinstance(event, CallRing):
-            self._on_ring(event)
-            return
-        call = self._calls.get(event.cid)
-        if call is not None:
-            call.receive(event)
-        elif isinstance(event, CallCreated):
-            self.emit(
-                [
-                    CallEvent(
-                        call_id=event.call.id,
-                        call_type=event.call.type,
-                        state=CallState.CREATED,
-                        user_id=event.call.created_by.id,
-                        caller=CallMember.from_user(event.call.created_by),
-                        members=tuple(CallMember.from_member(m) for m in event.members),
-                        custom=dict(event.call.custom),
-                    )
-                ]
-            )
-
-    def _on_ring(self, event: CallRing) -> None:
-        if event.cid in self._calls:
-            return
-        caller = CallMember.from_user(event.user)
-        call = Call(
-            self,
-            event.cid,
-            Direction.INCOMING,
-            caller=caller,
-            members=tuple(CallMember.from_member(m) for m in event.members),
-            custom=dict(event.call.custom),
-        )
-        call.video = event.video
-        self._calls[event.cid] = call
-        call.ringing()
-        self._listeners.emit(
-            "incomingCall",
-            IncomingCall(
-                cid=event.cid, caller=caller, custom=dict(event.call.custom), video=event.video
-            ),
-        )
 
     # -- shutdown ------------------------------------------------------------------------
 

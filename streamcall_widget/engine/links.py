@@ -24,7 +24,7 @@ from .participants import Participant, ParticipantTable
 from .quality import ConnectionQuality
 from .remote_media import RemoteMedia
 from .rtc_config import MediaConfig
-from .transport import MediaTransport, SendSignal
+from .transport import DataReceived, MediaTransport, SendSignal
 
 __all__ = ["LINGER", "SessionLinks"]
 
@@ -52,10 +52,12 @@ class SessionLinks:
         participants: ParticipantTable,
         remote: RemoteMedia,
         send_signal: SendSignal,
+        on_data: DataReceived,
         report: ErrorSink,
         relay: MediaRelay,
     ) -> None:
         self._config = config
+        self._on_data = on_data
         self._relay = relay
         self._participants = participants
         self._remote = remote
@@ -84,6 +86,7 @@ class SessionLinks:
             send_signal=self._send_signal,
             on_started=self._remote.started,
             on_ended=self._remote.ended,
+            on_data=self._on_data,
             report=self._report,
             relay=self._relay,
         )

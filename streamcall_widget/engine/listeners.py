@@ -119,8 +119,10 @@ class ListenerRegistry(Generic[E]):
 
 
 def report_hook_error(sink: ErrorSink, where: str, error: BaseException) -> None:
-    """Log a user callback's error and hand it to ``sink``; never raises."""
-    logger.error("error in %s: %r", where, error, exc_info=error)
+    """Log a user callback's error in one line (its traceback at DEBUG) and hand it to
+    ``sink``; never raises."""
+    logger.warning("error in %s: %r", where, error)
+    logger.debug("error in %s", where, exc_info=error)
     try:
         sink(where, error)
     except Exception:

@@ -133,6 +133,8 @@ class LocalTrack(MediaStreamTrack):
         self._enabled = enabled
         self._wake = asyncio.Event()
         self.processor: Hook[Any] | None = None
+        self.overlay: Callable[[av.AudioFrame], av.AudioFrame] | None = None
+        """Rewrites audio frames before the processor for a while (DTMF tones)."""
         self.frames = 0
         self._timeline = Timeline()
         self._shaper = _AudioShaper() if kind == "audio" else None
@@ -174,6 +176,8 @@ class LocalTrack(MediaStreamTrack):
             if frame is None or source is not self._source or not self._enabled:
                 continue
             frame = self._timeline.place(frame)
+            if self.overlay is not None and isinstance(frame, av.AudioFrame):
+                frame = self.overlay(frame)
             self.frames += 1
             processed = await self._process(frame)
             # Converted once, here: encoders in several threads then never convert it.

@@ -9,24 +9,27 @@ announcements and the listeners, never the connection or the call flows.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from streamcall_widget.errors import DeviceError, InputError, StreamCallError
+from streamcall_widget.errors import DeviceError, InvalidArguments, StreamCallError
 from streamcall_widget.protocol.lifecycle import CallEvent, CallState, track_state
 from streamcall_widget.protocol.models import TrackType, UserData
 
 from .devices import DeviceKind, DeviceList
 from .loop import EngineFuture
 from .page_devices import PermissionState, Role
-from .results import CameraEnabled, SuccessResponse
+from .results import CameraEnabled, MicrophoneEnabled, SuccessResponse
 from .threadsafe import threadsafe
 
 if TYPE_CHECKING:
     from .call import Call
     from .listeners import ListenerHandle, ListenerRegistry
     from .local_media import LocalMedia
+    from .media import LocalTrack
     from .rtc_config import MediaConfig
     from .taps import FrameTap, FrameTaps
 
@@ -44,6 +47,7 @@ class MediaControls:
     _listeners: ListenerRegistry[Any]
     _active: Call | None
     _user: UserData | None
+    _media_ready: asyncio.Task[None] | None
 
     if TYPE_CHECKING:
 
@@ -85,7 +89,7 @@ class MediaControls:
         self, kind: TrackType, enabled: bool, *, emit: bool = True
     ) -> SuccessResponse:
         if not isinstance(enabled, bool):
-            raise InputError(f"enabled must be True or False, not {enabled!r}")
+            raise InvalidArguments(f"enabled must be True or False, not {enabled!r}")
         track = self.media.video if kind is TrackType.VIDEO else self.media.audio
         changed = track.enabled != enabled
         track.enabled = enabled
@@ -110,14 +114,42 @@ class MediaControls:
 
     @threadsafe
     async def is_camera_enabled(self) -> CameraEnabled:
-        """Whether the camera is on."""
-        return CameraEnabled(self.media.video.enabled)
+        """Whether the camera is on: switched on and open (False when it could not open;
+        before login, whether it will be switched on)."""
+        return CameraEnabled(await self._sending(self.media.video))
+
+    @threadsafe
+    async def is_microphone_enabled(self) -> MicrophoneEnabled:
+        """Whether the microphone is on: unmuted and open (as :meth:`is_camera_enabled`)."""
+        return MicrophoneEnabled(await self._sending(self.media.audio))
+
+    @threadsafe
+    async def toggle_camera(self) -> CameraEnabled:
+        """Switch the camera off if it is switched on, else on; what is true afterwards."""
+        await self._set_track_enabled(TrackType.VIDEO, not self.media.video.enabled)
+        return CameraEnabled(await self._sending(self.media.video))
+
+    @threadsafe
+    async def toggle_microphone(self) -> MicrophoneEnabled:
+        """Mute the microphone if it is unmuted, else unmute it; what is true afterwards."""
+        await self._set_track_enabled(TrackType.AUDIO, not self.media.audio.enabled)
+        return MicrophoneEnabled(await self._sending(self.media.audio))
+
+    async def _sending(self, track: LocalTrack) -> bool:
+        """Whether ``track`` is switched on and has an open device, once the devices
+        opening since login are done (before login: whether it is switched on)."""
+        opening = self._media_ready
+        if opening is None:
+            return track.enabled
+        with contextlib.suppress(Exception):  # a failed device was reported already
+            await asyncio.shield(opening)
+        return track.enabled and track.source is not None
 
     @threadsafe
     async def switch_camera(self, camera: str) -> SuccessResponse:
         """Switch to the ``front`` or ``back`` camera, or to any camera by id or label."""
         if not isinstance(camera, str) or not camera:
-            raise InputError("camera must be 'front', 'back' or a camera's id or label")
+            raise InvalidArguments("camera must be 'front', 'back' or a camera's id or label")
         await self.media.switch_camera(camera)
         return SuccessResponse()
 
@@ -125,7 +157,9 @@ class MediaControls:
     async def set_microphone(self, name: str) -> SuccessResponse:
         """Take sound from microphone ``name`` (an id or label from ``list_devices()``)."""
         if not isinstance(name, str) or not name:
-            raise InputError("microphone name must be a non-empty string (see list_devices())")
+            raise InvalidArguments(
+                "microphone name must be a non-empty string (see list_devices())"
+            )
         await self.media.select_microphone(await self.media.list(), name)
         return SuccessResponse()
 
@@ -137,7 +171,7 @@ class MediaControls:
 
     async def _use_speaker(self, name: str) -> SuccessResponse:
         if not isinstance(name, str) or not name:
-            raise InputError("speaker name must be a non-empty string (see list_devices())")
+            raise InvalidArguments("speaker name must be a non-empty string (see list_devices())")
         device = (await self.media.list()).find(DeviceKind.SPEAKER, name)
         if device.format == "browser" and not self.media.page.set_sink(device):
             raise DeviceError(
@@ -165,7 +199,7 @@ class MediaControls:
         says. Any other speaker is :meth:`set_speaker`.
         """
         if not isinstance(device_id, str) or not device_id:
-            raise InputError("device_id must be a speaker id from list_devices()")
+            raise InvalidArguments("device_id must be a speaker id from list_devices()")
         device = (await self.media.list()).find(DeviceKind.SPEAKER, device_id)
         if device.format == "browser" and not self.media.page.sink_supported:
             return SuccessResponse(success=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
@@ -23,7 +24,7 @@ from .peer import PeerSession
 from .quality import ConnectionQuality, connection_quality
 from .rtc_config import MediaConfig
 from .tracks import kind_of, track_label
-from .transport import SendSignal, TrackEnded, TrackStarted
+from .transport import DataReceived, SendSignal, TrackEnded, TrackStarted
 
 __all__ = ["MeshTransport"]
 
@@ -71,10 +72,12 @@ class MeshTransport:
         send_signal: SendSignal,
         on_started: TrackStarted,
         on_ended: TrackEnded,
+        on_data: DataReceived,
         report: ErrorSink,
         relay: MediaRelay,
     ) -> None:
         self.session_id = session_id
+        self._on_data = on_data
         self._config = config
         self._send_signal = send_signal
         self._on_started = on_started
@@ -88,6 +91,7 @@ class MeshTransport:
         self._outgoing: dict[tuple[str, TrackType], _Outgoing] = {}
         """Each peer's reader of each track type ever published to it."""
         self._closing: set[asyncio.Task[None]] = set()
+        self._held: Callable[[str], bool] = lambda _session_id: False
         self.peers: dict[str, PeerSession] = {}
         """The peer connection to each other session (read by tests and stats)."""
 
@@ -114,7 +118,24 @@ class MeshTransport:
             outgoing = self._outgoing[key] = _Outgoing(track_type)
         local = self._local.get(track_type)
         outgoing.feed(self._relay.subscribe(local, False) if local is not None else None)
+        outgoing.enabled = not self._held(peer.remote_session_id)
         peer.send(track_type, outgoing, local is not None)
+
+    def hold_sending(self, held: Callable[[str], bool]) -> None:
+        """Send no frames to the sessions ``held`` names: their senders and the SDP stay,
+        each sender's track just waits (hold); a link that resumes asks its video
+        encoders for a keyframe, so the picture comes back at once."""
+        self._held = held
+        resumed: set[str] = set()
+        for (session_id, _), outgoing in self._outgoing.items():
+            sending = not held(session_id)
+            if sending and not outgoing.enabled:
+                resumed.add(session_id)
+            outgoing.enabled = sending
+        for session_id in resumed:
+            peer = self.peers.get(session_id)
+            if peer is not None:
+                peer.request_keyframes()
 
     async def _negotiate(self, peer: PeerSession) -> None:
         try:
@@ -131,6 +152,9 @@ class MeshTransport:
         async def send(signal: Signal) -> None:
             await self._send_signal(session_id, signal)
 
+        def arrived(data: bytes | str) -> None:
+            self._on_data(session_id, data)
+
         peer = PeerSession(
             self.session_id,
             session_id,
@@ -138,6 +162,7 @@ class MeshTransport:
             send_signal=send,
             on_started=self._on_started,
             on_ended=self._on_ended,
+            on_data=arrived,
         )
         self.peers[session_id] = peer
         for track_type in self._local:
@@ -167,6 +192,12 @@ class MeshTransport:
     async def receive_signal(self, from_session_id: str, signal: Signal) -> None:
         """Apply a negotiation message (a first offer opens the link)."""
         await self._peer_for(from_session_id).handle(signal)
+
+    def send_data(self, session_id: str, data: bytes | str) -> bool:
+        """Send ``data`` over the data channel of the link to ``session_id``; False when
+        that link has no open channel (the caller uses the coordinator)."""
+        peer = self.peers.get(session_id)
+        return peer is not None and peer.data is not None and peer.data.send(data)
 
     async def link_quality(self) -> dict[str, ConnectionQuality]:
         """Each peer's grade from the RTCP receiver reports it sent about our media."""

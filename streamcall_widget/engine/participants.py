@@ -40,6 +40,8 @@ class Participant:
     roles: tuple[str, ...] = ()
     is_local: bool = False
     """Whether this is the local user's own session."""
+    on_hold: bool = False
+    """Whether the session is on hold (``Call.hold``): no media flows to or from it."""
 
     @classmethod
     def from_wire(cls, data: ParticipantData, *, is_local: bool) -> Participant:
@@ -54,6 +56,7 @@ class Participant:
             custom=dict(data.user.custom),
             roles=tuple(data.roles),
             is_local=is_local,
+            on_hold=data.on_hold,
         )
 
 

@@ -38,6 +38,7 @@ from streamcall_widget.errors import InputError
 from streamcall_widget.protocol.models import Signal, SignalKind, TrackType
 
 from .codecs import prefer_codec
+from .data_channel import DataArrived, PeerDataChannel
 from .rtc_config import MediaConfig
 from .tracks import TrackRef, kind_of, track_type_of
 
@@ -63,6 +64,7 @@ class PeerSession:
         send_signal: Callable[[Signal], Awaitable[None]],
         on_started: TrackStarted,
         on_ended: TrackEnded,
+        on_data: DataArrived,
     ) -> None:
         self.remote_session_id = remote_session_id
         self.polite = local_session_id < remote_session_id
@@ -74,6 +76,9 @@ class PeerSession:
         self._on_ended = on_ended
         self.pc = RTCPeerConnection(config.rtc_configuration())
         self.pc.on("connectionstatechange", self._log_state)
+        self._on_data = on_data
+        self.data: PeerDataChannel | None = None
+        """The link's data channel, made with the first description (see :meth:`_data`)."""
         self._lock = asyncio.Lock()
         self._wanted: dict[TrackType, tuple[MediaStreamTrack, bool]] = {}
         self._senders: dict[TrackType, RTCRtpTransceiver] = {}
@@ -101,6 +106,13 @@ class PeerSession:
         ends for good when its track raises, and stays blocked in ``recv`` on a track it no
         longer holds; the caller pauses and swaps what ``track`` reads instead."""
         self._wanted[track_type] = (track, active)
+
+    def request_keyframes(self) -> None:
+        """Make each video sender's next frame a keyframe (its sending resumes after a
+        pause), as an RTCP PLI from the other side would (aiortc's own hook for it)."""
+        for transceiver in self._senders.values():
+            if transceiver.kind == "video":
+                transceiver.sender._send_keyframe()
 
     def _place_tracks(self, create: bool) -> bool:
         """Put each wanted track on its transceiver; True if that needs an offer.
@@ -172,6 +184,7 @@ class PeerSession:
             return
         self._dirty = False
         self._place_tracks(create=True)
+        self._data()
         await self.pc.setLocalDescription(await self.pc.createOffer())
         await self._send_description()
 
@@ -224,6 +237,7 @@ class PeerSession:
             self._dirty = True
         await self._apply(RTCSessionDescription(sdp=sdp, type="offer"))
         self._place_tracks(create=False)
+        self._data()
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         await self._send_description()
         return True
@@ -256,6 +270,15 @@ class PeerSession:
         for track_type, track in now.items():
             if before.get(track_type) is not track:
                 self._on_started(TrackRef(self.remote_session_id, track_type), track)
+
+    def _data(self) -> None:
+        """Make the data channel once the connection has its media sections: aiortc puts
+        SCTP on the bundled transport only if a transceiver exists when the channel is
+        made (one made earlier gets a transport of its own, which never connects when
+        bundled); so the offerer makes it after placing its tracks, the answerer after
+        applying the offer."""
+        if self.data is None:
+            self.data = PeerDataChannel(self.pc, self._on_data)
 
     async def _send_description(self) -> None:
         description = self.pc.localDescription
@@ -300,6 +323,9 @@ def _rollback(pc: RTCPeerConnection) -> None:
             # section for stays unnegotiated (aiortc's answer reads every transceiver's
             # offered direction, and fails on None).
             loose._offerDirection = "inactive"
+    sctp = pc.sctp
+    if sctp is not None and sctp.mid is not None and sctp.mid not in negotiated:
+        sctp.mid = None  # the data channel's section is the remote offer's to place
     private = cast(Any, pc)
     private._RTCPeerConnection__pendingLocalDescription = None
     private._RTCPeerConnection__setSignalingState("stable")

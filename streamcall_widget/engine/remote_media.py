@@ -53,6 +53,7 @@ class RemoteMedia:
         self._hooks: dict[TrackType, dict[int, Hook[Any]]] = {t: {} for t in TrackType}
         self._hook_ids = 0
         self._closing: set[asyncio.Task[None]] = set()
+        self._gated: frozenset[str] = frozenset()
 
     @property
     def streams(self) -> tuple[TrackRef, ...]:
@@ -92,9 +93,20 @@ class RemoteMedia:
 
         return ListenerHandle(f"remote_{kind}", remove)
 
+    def gate(self, kinds: frozenset[str]) -> None:
+        """Drop every frame of remote tracks of these kinds (``audio``, ``video``) before
+        anything reads it (levels, hooks, taps, the page, subscribers), from now on and for
+        tracks yet to come; the tracks themselves keep arriving (see ``Call.hold``)."""
+        self._gated = kinds
+        for ref, fanout in self._fanouts.items():
+            fanout.gated = kind_of(ref.track_type) in kinds
+            if fanout.gated and ref.track_type is TrackType.AUDIO:
+                self._participants.set_audio(ref.session_id, 0.0, False)
+
     def started(self, ref: TrackRef, track: MediaStreamTrack) -> None:
         """A remote track arrives: fan it out, read it for level, hooks and taps."""
         fanout = self._fanouts[ref] = Fanout(track)
+        fanout.gated = kind_of(ref.track_type) in self._gated
 
         def on_level(level: float, speaking: bool) -> None:
             self._participants.set_audio(ref.session_id, level, speaking)

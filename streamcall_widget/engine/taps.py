@@ -9,7 +9,8 @@ local camera and microphone as sent (after the processors); ``kind`` is the trac
 while at least one tap is registered, so nobody pays for a preview nobody shows.
 
 A tap runs inside the media path: it must return at once (keep the frame, wake a thread).
-An exception in a tap is logged and the frame goes on to the others.
+A tap that raises is reported once per burst of failures (an ``error`` event, no
+traceback per frame) and the frame goes on to the others.
 """
 
 from __future__ import annotations
@@ -17,18 +18,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import logging
 from collections.abc import Callable
 from typing import Any
 
 from aiortc.mediastreams import MediaStreamError
 
-from .listeners import ListenerHandle
+from .listeners import ErrorSink, ListenerHandle
 from .local_media import LocalMedia
 
 __all__ = ["LOCAL", "FrameTap", "FrameTaps"]
-
-logger = logging.getLogger(__name__)
 
 LOCAL = "local"
 """The key of the local user's own frames."""
@@ -40,10 +38,15 @@ FrameTap = Callable[[str, str, Any], None]
 class FrameTaps:
     """The registered taps of one client, and the local readers that feed them."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, media: LocalMedia) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, media: LocalMedia, report: ErrorSink
+    ) -> None:
         self._loop = loop
         self._media = media
+        self._report = report
         self._taps: dict[int, FrameTap] = {}
+        self._failing: set[int] = set()
+        """Taps whose last call raised: reported already, until one succeeds again."""
         self._ids = itertools.count()
         self._local: list[asyncio.Task[None]] = []
 
@@ -63,11 +66,15 @@ class FrameTaps:
 
     def __call__(self, key: str, kind: str, frame: Any) -> None:
         """Hand one frame to every tap (engine loop)."""
-        for tap in list(self._taps.values()):
+        for tap_id, tap in list(self._taps.items()):
             try:
                 tap(key, kind, frame)
-            except Exception:
-                logger.exception("frame tap %r failed", tap)
+            except Exception as exc:
+                if tap_id not in self._failing:
+                    self._failing.add(tap_id)
+                    self._report(f"frame tap {getattr(tap, '__qualname__', repr(tap))}", exc)
+            else:
+                self._failing.discard(tap_id)
 
     def _sync_local_readers(self) -> None:
         if self._taps and not self._local:

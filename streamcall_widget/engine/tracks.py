@@ -87,6 +87,9 @@ class Fanout:
         self.source = source
         self._backlog = backlog
         self._subscribers: set[FanoutTrack] = set()
+        self.gated = False
+        """While set, frames are still read (nothing piles up in the source) but no
+        subscriber gets them: a call on hold, a deaf user."""
         self._task = asyncio.get_running_loop().create_task(self._read())
 
     def subscribe(self) -> FanoutTrack:
@@ -106,6 +109,8 @@ class Fanout:
         try:
             while True:
                 frame = await self.source.recv()
+                if self.gated:
+                    continue
                 for subscriber in list(self._subscribers):
                     subscriber.push(frame)
         except MediaStreamError:

@@ -20,7 +20,7 @@ from streamcall_widget.protocol.models import Signal, TrackType
 from .quality import ConnectionQuality
 from .tracks import TrackRef
 
-__all__ = ["MediaTransport", "SendSignal", "TrackEnded", "TrackStarted"]
+__all__ = ["DataReceived", "MediaTransport", "SendSignal", "TrackEnded", "TrackStarted"]
 
 TrackStarted = Callable[[TrackRef, MediaStreamTrack], None]
 """``started(ref, track)``: a remote track now arrives (engine loop)."""
@@ -28,6 +28,8 @@ TrackEnded = Callable[[TrackRef], None]
 """``ended(ref)``: a remote track stopped arriving (unpublished, or its sender left)."""
 SendSignal = Callable[[str, Signal], Awaitable[None]]
 """``send(session_id, signal)``: a negotiation message to another session."""
+DataReceived = Callable[[str, bytes | str], None]
+"""``received(session_id, data)``: data from another session over a direct channel."""
 
 
 class MediaTransport(Protocol):
@@ -40,6 +42,10 @@ class MediaTransport(Protocol):
     async def unpublish(self, track_type: TrackType) -> None:
         """Stop sending ``track_type``; the others see that track end."""
 
+    def hold_sending(self, held: Callable[[str], bool]) -> None:
+        """Send no frames to the sessions for which ``held(session_id)`` is true, without
+        renegotiating (asked again for each new link; call again when the answer changes)."""
+
     async def session_joined(self, session_id: str) -> None:
         """Another session is in the call: start carrying media to and from it."""
 
@@ -49,6 +55,10 @@ class MediaTransport(Protocol):
 
     async def receive_signal(self, from_session_id: str, signal: Signal) -> None:
         """A negotiation message from another session."""
+
+    def send_data(self, session_id: str, data: bytes | str) -> bool:
+        """Send ``data`` to ``session_id`` over a direct data channel; False when there is
+        none open to it (an SFU transport has none): the call then uses the coordinator."""
 
     async def link_quality(self) -> dict[str, ConnectionQuality]:
         """Each remote session's link grade (from RTCP receiver reports)."""

@@ -12,6 +12,7 @@ from typing import get_args
 import msgspec
 
 from .call_types import Capability
+from .headers import Headers
 from .models import (
     CallData,
     Custom,
@@ -38,10 +39,15 @@ __all__ = [
     "CallUnpinned",
     "CallUpdated",
     "CustomEvent",
+    "DataReceived",
+    "DtmfReceived",
     "Event",
+    "InfoReceived",
     "LiveStarted",
     "MemberAdded",
     "MemberRemoved",
+    "MessageReceived",
+    "ParticipantHold",
     "ParticipantJoined",
     "ParticipantLeft",
     "PermissionRequest",
@@ -82,6 +88,8 @@ class CallAccepted(Event, tag="call.accepted"):
 
     call: CallData
     user: UserData
+    headers: Headers = {}
+    """What the accepting user sent with ``call.accept``."""
 
 
 class CallRejected(Event, tag="call.rejected"):
@@ -90,6 +98,8 @@ class CallRejected(Event, tag="call.rejected"):
     call: CallData
     user: UserData
     reason: RejectReason
+    headers: Headers = {}
+    """What the rejecting user sent with ``call.reject`` (or the caller with ``call.leave``)."""
 
 
 class CallMissed(Event, tag="call.missed"):
@@ -106,6 +116,8 @@ class CallEnded(Event, tag="call.ended"):
     call: CallData
     user: UserData | None = None
     reason: str = "ended"
+    headers: Headers = {}
+    """What ``user`` sent with ``call.end`` or with the ``call.leave`` that ended the call."""
 
 
 class CallUpdated(Event, tag="call.updated"):
@@ -142,6 +154,8 @@ class ParticipantLeft(Event, tag="call.session_participant_left"):
     session_id: str
     participant: ParticipantData
     reason: str
+    headers: Headers = {}
+    """What the participant sent with ``call.leave``."""
 
 
 class MemberAdded(Event, tag="call.member_added"):
@@ -231,6 +245,56 @@ class CustomEvent(Event, tag="custom"):
     custom: Custom
 
 
+class ParticipantHold(Event, tag="call.participant_hold"):
+    """A session of the call was put on hold (``on_hold``) or taken off it."""
+
+    session_id: str
+    user_id: str
+    on_hold: bool
+
+
+class DtmfReceived(Event, tag="call.dtmf"):
+    """A session plays one DTMF digit now (its tone is in that session's audio)."""
+
+    session_id: str
+    user_id: str
+    digit: str
+    duration_ms: int
+
+
+class MessageReceived(Event, tag="call.message"):
+    """A chat message; every joined session gets it, the sender's own included, in the
+    order the coordinator took them."""
+
+    user: UserData
+    session_id: str
+    """The sender's session."""
+    text: str
+
+
+class InfoReceived(Event, tag="call.info"):
+    """An INFO message from another joined session."""
+
+    user: UserData
+    session_id: str
+    """The sender's session."""
+    mime_type: str
+    body: str
+    headers: Headers
+
+
+class DataReceived(Event, tag="call.data"):
+    """Data from another joined session (exactly one of ``text`` and ``binary``)."""
+
+    user: UserData
+    session_id: str
+    """The sender's session."""
+    text: str | None = None
+    binary: bytes | None = None
+    to: str | None = None
+    """The ``to`` of the request: this session or user alone; None: everyone."""
+
+
 AnyEvent = (
     CallCreated
     | CallRing
@@ -256,6 +320,11 @@ AnyEvent = (
     | TrackUnpublished
     | SignalReceived
     | CustomEvent
+    | ParticipantHold
+    | DtmfReceived
+    | MessageReceived
+    | InfoReceived
+    | DataReceived
 )
 """Every event type, as one tagged union."""
 

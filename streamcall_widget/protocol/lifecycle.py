@@ -77,6 +77,10 @@ class CallState(enum.StrEnum):
     LOCAL_SHARE_CLOSED = "local_share_closed"
     SCREEN_SHARE_CREATED = "screen_share_created"
     SCREEN_SHARE_CLOSED = "screen_share_closed"
+    HELD = "held"
+    UNHELD = "unheld"
+    DEAFENED = "deafened"
+    UNDEAFENED = "undeafened"
     UNKNOWN = "unknown"
 
 
@@ -207,6 +211,8 @@ class CallLifecycle:
         self.members = members
         self.custom = custom if custom is not None else {}
         self.phase = CallState.IDLE
+        self.previous_phase: CallState | None = None
+        """The phase before the last change (None while the call is still ``idle``)."""
         self.participant_count = 0
         """Participants in the session; the engine keeps it current before ``receive``."""
         self.accepted_by: str | None = None
@@ -333,11 +339,12 @@ class CallLifecycle:
         if new not in _ALLOWED[self.phase]:
             raise InvalidState(f"call {self.cid} is {self.phase.value}; cannot become {new.value}")
         logger.debug("call %s: %s -> %s", self.cid, self.phase.value, new.value)
-        self.phase = new
-        self.reason = fields.get("reason")
+        self.previous_phase, self.phase = self.phase, new
+        self.reason = _text(fields.get("reason"))
         return self._event(new, **fields)
 
     def _event(self, state: CallState, **fields: Any) -> CallEvent:
+        fields["reason"] = _text(fields.get("reason"))
         return CallEvent(
             call_id=self.call_id,
             call_type=self.call_type,
@@ -351,3 +358,8 @@ class CallLifecycle:
     def status(self) -> CallEvent:
         """The call's current phase as a callEvent (``get_call_status``)."""
         return self._event(self.phase, count=self.participant_count)
+
+
+def _text(reason: object) -> str | None:
+    """A reason as plain text (a wire ``RejectReason`` is a ``str`` enum: its value)."""
+    return None if reason is None else str(reason)

@@ -200,6 +200,8 @@ class ParticipantData(msgspec.Struct, kw_only=True):
     joined_at: str
     published_tracks: list[TrackType] = []
     roles: list[str] = []
+    on_hold: bool = False
+    """Whether the session is on hold (``call.hold``): it sends and receives no media."""
 
 
 class ParticipantCount(msgspec.Struct, kw_only=True, frozen=True):

@@ -129,6 +129,11 @@ REPLIES: dict[type[rq.Request], type[msgspec.Struct] | None] = {
     rq.GoLive: CallResponse,
     rq.StopLive: CallResponse,
     rq.SendCustomEvent: None,
+    rq.HoldCall: None,
+    rq.SendDtmf: None,
+    rq.SendMessage: None,
+    rq.SendInfo: None,
+    rq.SendData: None,
     rq.QueryCalls: CallsPage,
     rq.QueryUsers: UsersPage,
 }

@@ -13,6 +13,7 @@ from typing import Annotated, Any, get_args
 import msgspec
 
 from .call_types import Capability
+from .headers import Headers
 from .models import (
     Custom,
     MemberInput,
@@ -33,6 +34,7 @@ __all__ = [
     "GetCall",
     "GetOrCreateCall",
     "GoLive",
+    "HoldCall",
     "JoinCall",
     "LeaveCall",
     "PinParticipant",
@@ -46,6 +48,10 @@ __all__ = [
     "ResumeSession",
     "RingCall",
     "SendCustomEvent",
+    "SendData",
+    "SendDtmf",
+    "SendInfo",
+    "SendMessage",
     "SendSignal",
     "StartRecording",
     "StopLive",
@@ -130,11 +136,14 @@ class RingCall(CallRequest, tag="call.ring"):
 class AcceptCall(CallRequest, tag="call.accept"):
     """Accept the call that is ringing this user."""
 
+    headers: Headers = {}
+
 
 class RejectCall(CallRequest, tag="call.reject"):
     """Reject a ringing call; the caller rejecting is a cancel."""
 
     reason: RejectReason = RejectReason.DECLINE
+    headers: Headers = {}
 
 
 class JoinCall(CallRequest, tag="call.join"):
@@ -144,9 +153,13 @@ class JoinCall(CallRequest, tag="call.join"):
 class LeaveCall(CallRequest, tag="call.leave"):
     """Leave the call's session."""
 
+    headers: Headers = {}
+
 
 class EndCall(CallRequest, tag="call.end"):
     """End the call for everyone (needs ``end-call``)."""
+
+    headers: Headers = {}
 
 
 class UpdateCall(CallRequest, tag="call.update"):
@@ -227,6 +240,52 @@ class SendCustomEvent(CallRequest, tag="call.send_event"):
     custom: Custom
 
 
+class HoldCall(CallRequest, tag="call.hold"):
+    """Put this joined session on hold (``on_hold``) or take it off: recorded on the
+    participant and announced to every member (``call.participant_hold``)."""
+
+    on_hold: bool
+
+
+DtmfDigit = Annotated[str, msgspec.Meta(pattern=r"^[0-9*#A-D]$")]
+"""One DTMF digit: ``0``-``9``, ``*``, ``#``, ``A``-``D`` (upper case on the wire)."""
+
+
+class SendDtmf(CallRequest, tag="call.dtmf"):
+    """One DTMF digit this joined session is playing now, for the other members' ears and
+    listeners (``call.dtmf`` event); the tone itself travels in the session's audio."""
+
+    digit: DtmfDigit
+    duration_ms: Annotated[int, msgspec.Meta(ge=40, le=6000)] = 100
+
+
+class SendMessage(CallRequest, tag="call.send_message"):
+    """A chat message to every joined session of the call, the sender's own included
+    (needs ``send-event`` and a joined session; at most 4 KiB of UTF-8, not blank)."""
+
+    text: str
+
+
+class SendInfo(CallRequest, tag="call.send_info"):
+    """An INFO message (seed 001's ``sendInfo``) to every other joined session: a MIME
+    type, a body and ``X-`` headers (needs ``send-event`` and a joined session)."""
+
+    mime_type: str
+    body: str = ""
+    headers: Headers = {}
+
+
+class SendData(CallRequest, tag="call.send_data"):
+    """Data to the other joined sessions, or to one user's or one session's (``to``);
+    exactly one of ``text`` and ``binary`` (base64 in JSON), at most 32 KiB (needs
+    ``send-event`` and a joined session)."""
+
+    text: str | None = None
+    binary: bytes | None = None
+    to: str | None = None
+    """A user id or a session id joined to the call; None: every other session."""
+
+
 class SortParam(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """One sort key of a query."""
 
@@ -275,6 +334,11 @@ AnyRequest = (
     | GoLive
     | StopLive
     | SendCustomEvent
+    | HoldCall
+    | SendDtmf
+    | SendMessage
+    | SendInfo
+    | SendData
     | QueryCalls
     | QueryUsers
 )

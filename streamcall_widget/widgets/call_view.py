@@ -12,6 +12,7 @@ import traitlets
 from streamcall_widget.engine.call import Call
 from streamcall_widget.engine.client import StreamCall
 from streamcall_widget.engine.loop import EngineFuture
+from streamcall_widget.engine.messaging import CallMessage
 from streamcall_widget.engine.page_devices import PAGE_SCREEN
 from streamcall_widget.engine.results import SuccessResponse
 from streamcall_widget.engine.taps import LOCAL
@@ -22,8 +23,10 @@ from streamcall_widget.render.page_bridge import MEDIA_PATHS, PageBridge
 
 from .assets import load_module
 from .base import EngineWidget, Handler, shows_errors
+from .chat import ChatLog
 from .end_reasons import ended_message
 from .kernel_activity import watch_kernel_activity
+from .refresher import refresher
 from .snapshot import SCREEN_SUFFIX, call_snapshot, left_event_snapshot, participant_tiles
 
 __all__ = ["LAYOUTS", "CallView"]
@@ -67,6 +70,11 @@ class CallView(EngineWidget):
     """The path in use: ``connecting`` (WebRTC being tried), ``webrtc`` or ``pipe``."""
     _ice_servers = traitlets.List(traitlets.Dict()).tag(sync=True)
     """The page's ICE servers for the link: the client's (``StreamCall(ice_servers=...)``)."""
+    chat = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """The shown call's last 200 messages, oldest first: ``{user_id, name, text, sent_at,
+    own}`` (``own``: sent from this client); empty again when another call is shown."""
+    chat_unread = traitlets.Int(0).tag(sync=True)
+    """Messages of others since the page last sent ``chat_read`` (a badge on Chat)."""
 
     requests: ClassVar[dict[str, Handler]] = {
         "accept": lambda view, _message: view.client.accept_call(),
@@ -76,6 +84,11 @@ class CallView(EngineWidget):
         "dismiss": lambda view, _message: view.dismiss(),
         "microphone": lambda view, _message: view.toggle_microphone(),
         "camera": lambda view, _message: view.toggle_camera(),
+        "hold": lambda view, _message: view.current("hold").toggle_hold(),
+        "dtmf": lambda view, message: view.current("send tones").send_dtmf(message.get("tones")),
+        "deaf": lambda view, _message: view.toggle_deaf(),
+        "send_message": lambda view, message: view.send_message(message.get("text")),
+        "chat_read": lambda view, _message: view.mark_chat_read(),
     }
 
     def __init__(self, client: StreamCall | None = None, **kwargs: Any) -> None:
@@ -84,6 +97,7 @@ class CallView(EngineWidget):
         """A call that ended before a refresh saw it (its ``left`` event), else None."""
         self._keys: set[str] = set()
         self._lock = threading.Lock()
+        self._chat = ChatLog()
         client = client if client is not None else StreamCall()
         # Both before the refresher can call refresh():
         self.pipe = MediaPipe(self.send)
@@ -94,6 +108,7 @@ class CallView(EngineWidget):
             for s in self.client.media_config.ice_servers
         ]
         self._tap = self.client.watch_media(self._on_frame)
+        self._listeners.append(self.client.add_listener("message", self._on_message))
         self._unwatch_kernel = watch_kernel_activity(self.pipe.kernel_busy)
 
     @shows_errors
@@ -121,6 +136,36 @@ class CallView(EngineWidget):
             return call.stop_screen_share()
         from_page = PAGE_SCREEN in self.client.media.page.devices
         return call.start_screen_share("browser" if from_page else None)
+
+    def current(self, doing: str) -> Call:
+        """The client's current call (InvalidState naming ``doing`` when there is none)."""
+        call = self.client.current_call
+        if call is None:
+            raise InvalidState(f"no call to {doing}; call someone or join a call first")
+        return call
+
+    @shows_errors
+    def toggle_deaf(self) -> EngineFuture[SuccessResponse]:
+        """Stop hearing the current call, or hear it again (the Deaf button)."""
+        call = self.current("deafen")
+        return call.undeaf() if call.is_deaf else call.deaf()
+
+    @shows_errors
+    def send_message(self, text: str) -> EngineFuture[SuccessResponse]:
+        """Send ``text`` to the shown call's chat (the chat panel's Send)."""
+        call = self.client.current_call
+        if call is None or call.state is not CallState.JOINED:
+            raise InvalidState("join a call to send a message")
+        return call.send_message(text)
+
+    def mark_chat_read(self) -> None:
+        """The page shows the chat: nothing is unread."""
+        self._chat.read()
+        self.refresh()
+
+    def _on_message(self, message: CallMessage) -> None:
+        self._chat.add(message)
+        refresher.wake()
 
     @shows_errors
     def dismiss(self) -> None:
@@ -183,6 +228,8 @@ class CallView(EngineWidget):
         self.call = self._call_trait(shown, left, user.id if user is not None else None)
         media = self.client.media
         self.local_media = {"microphone": media.audio.enabled, "camera": media.video.enabled}
+        self._chat.follow(shown.cid if shown is not None else None)
+        self.chat, self.chat_unread = self._chat.snapshot()
         in_session = shown is not None and shown.state in (
             CallState.JOINED,
             CallState.RECONNECTING,
@@ -254,6 +301,7 @@ class CallView(EngineWidget):
                 "dominant": False,
                 "quality": "unspecified",
                 "level": 0.0,
+                "on_hold": False,
             }
         ]
 

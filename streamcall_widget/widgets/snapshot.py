@@ -67,6 +67,8 @@ def call_snapshot(call: Call | None) -> dict[str, Any]:
         "reason": call.lifecycle.reason or "",
         "sharing": call.has_screen_sharing,
         "can_share": "screenshare" in call.own_capabilities,
+        "on_hold": call.is_on_hold,
+        "deaf": call.is_deaf,
     }
 
 
@@ -89,6 +91,8 @@ def left_event_snapshot(event: CallEvent, self_user_id: str | None) -> dict[str,
         "reason": event.reason or "",
         "sharing": False,
         "can_share": False,
+        "on_hold": False,
+        "deaf": False,
     }
 
 
@@ -108,6 +112,7 @@ def participant_snapshot(participant: Participant) -> dict[str, Any]:
         "quality": participant.connection_quality.value,
         "level": rounded_level(participant.audio_level),
         "screen": False,
+        "on_hold": participant.on_hold,
     }
 
 

@@ -92,6 +92,14 @@ def _wait(page: Page, check: Callable[[dict[str, Any]], bool], what: str) -> dic
     return seen
 
 
+def _heard_the_fake_microphone(seen: dict[str, Any]) -> bool:
+    """30 video frames, and bob's last second of audio peaks at the fake device's beep
+    (a second that caught a gap, on a loaded machine, peaks elsewhere: the next may not)."""
+    if seen["frames"] < 30 or seen["audio_frames"] < 50 or seen["peak_hz"] is None:
+        return False
+    return abs(float(seen["peak_hz"]) - FAKE_BEEP_HZ) < 20
+
+
 def _in_a_call(page: Page) -> Locator:
     run_all_cells(page)
     view = wait_for_widget(page, 0, ".sc-call", timeout_ms=TIMEOUT_MS)
@@ -118,13 +126,12 @@ def test_page_camera_and_microphone_reach_the_other_kernel(
     page = notebook_page(jupyter_lab, [SETUP.format(path=path)])
     view = _in_a_call(page)
     try:
-        seen = _wait(page, lambda s: s["frames"] >= 30 and s["audio_frames"] >= 50, "bob's hooks")
+        seen = _wait(page, _heard_the_fake_microphone, "bob's hooks hearing the fake beep")
         assert seen["camera"].startswith("browser:"), seen
         assert seen["microphone"].startswith("browser:"), seen
         assert seen["permission"] == "success"
         assert seen["alice_stamp"] not in seen["stamps"], "the kernel's synthetic camera was sent"
         assert seen["spread"] > 10, "a flat picture is not the fake camera's pattern"
-        assert abs(seen["peak_hz"] - FAKE_BEEP_HZ) < 20, seen
         assert abs(seen["alice_tone"] - FAKE_BEEP_HZ) > 100, "the tones must differ"
 
         expect(view).to_have_attribute(
