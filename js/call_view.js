@@ -548,7 +548,9 @@ function render({ model, el }) {
     if (joined) timer.textContent = formatDuration(clock.base + (performance.now() - clock.at) / 1000);
   };
   const request = (kind, fields) => {
-    state.request(kind, fields).then(errorLine.showReply);
+    const reply = state.request(kind, fields);
+    reply.then(errorLine.showReply);
+    return reply;
   };
   const refresh = () => {
     const kernelGone = state.kernelGone();

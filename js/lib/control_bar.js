@@ -16,8 +16,8 @@ import { icon } from "./icons.js";
  * @property {{microphone?: boolean, camera?: boolean}} media the `local_media` trait
  * @property {string} layout the `tile_layout` trait
  * @property {(key: string, ...args: string[]) => string} text a localized string
- * @property {(kind: string, fields?: Record<string, unknown>) => void} request send a page
- *   request (a failed reply shows on the view's error line)
+ * @property {(kind: string, fields?: Record<string, unknown>) => Promise<any>} request send
+ *   a page request; resolves with its reply (a failed one also shows on the error line)
  */
 
 /**
@@ -36,8 +36,9 @@ import { icon } from "./icons.js";
  *   ("Microphone off"), added to the tooltip
  * @property {string} [request] the page request a click sends (a kind of CallView.requests)
  * @property {(ctx: ControlContext) => void} [run] what a click does instead, in the page
- * @property {(ctx: ControlContext, close: () => void) => HTMLElement} [panel] a click opens
- *   (or closes) this content in the panel over the video; it is rebuilt on each opening
+ * @property {(ctx: ControlContext, close: () => void, signal: AbortSignal) => HTMLElement} [panel]
+ *   a click opens (or closes) this content in the panel over the video; it is built anew on
+ *   each opening, and `signal` aborts when it closes (end its listeners with it)
  * @property {"danger"} [variant] a red button (hang up)
  */
 
@@ -54,6 +55,8 @@ export function createControlBar(controls, signal) {
   let context = null;
   /** @type {string} the action whose panel is open, "" when none */
   let open = "";
+  /** @type {AbortController | null} ends the open panel's listeners */
+  let panelLife = null;
 
   const buttons = controls.map((control) => {
     const button = /** @type {HTMLButtonElement} */ (
@@ -69,6 +72,8 @@ export function createControlBar(controls, signal) {
   });
 
   const closePanel = () => {
+    if (panelLife) panelLife.abort();
+    panelLife = null;
     open = "";
     panel.hidden = true;
     panel.replaceChildren();
@@ -82,8 +87,9 @@ export function createControlBar(controls, signal) {
       closePanel();
       if (wasOpen) return;
       open = control.action;
+      panelLife = new AbortController();
       panel.dataset.panel = control.action;
-      panel.replaceChildren(control.panel(ctx, closePanel));
+      panel.replaceChildren(control.panel(ctx, closePanel, panelLife.signal));
       panel.hidden = false;
       buttons.find((b) => b.control === control)?.button.setAttribute("aria-expanded", "true");
     } else if (control.run) {
@@ -93,6 +99,7 @@ export function createControlBar(controls, signal) {
     }
   }
 
+  signal.addEventListener("abort", closePanel, { once: true });
   return {
     bar,
     panel,

@@ -31,7 +31,8 @@ async (source) => {
     { action: "note", icon: "layout", label: "Note", visible: joined,
       run: () => calls.push("ran") },
     { action: "keypad", icon: "share", label: "Keypad", visible: joined,
-      panel: (ctx, close) => {
+      panel: (ctx, close, signal) => {
+        signal.addEventListener("abort", () => calls.push("panel closed"));
         const panel = document.createElement("button");
         panel.className = "keys";
         panel.textContent = "1";
@@ -45,7 +46,8 @@ async (source) => {
   document.body.append(bar.panel, bar.bar);
   const context = (call, microphone) => ({
     model: null, call, media: { microphone }, layout: "grid",
-    text: (key) => key, request: (kind, fields = {}) => calls.push({ kind, ...fields }),
+    text: (key) => key,
+    request: (kind, fields = {}) => Promise.resolve(calls.push({ kind, ...fields })),
   });
   window.bar = { update: (state, microphone) => bar.update(context({ state }, microphone)), calls };
   window.bar.update("joined", true);
@@ -94,7 +96,7 @@ def test_each_kind_of_control_from_one_entry(page: Page, bar_source: str) -> Non
     assert keypad.get_attribute("aria-expanded") == "true"
     assert page.get_attribute(".sc-panel", "data-panel") == "keypad"
     page.click(".sc-panel .keys")  # the panel's own action, then it closes itself
-    assert page.evaluate("bar.calls")[-1] == {"kind": "dtmf", "digits": "1"}
+    assert page.evaluate("bar.calls")[-2:] == [{"kind": "dtmf", "digits": "1"}, "panel closed"]
     assert not page.is_visible(".sc-panel")
     assert keypad.get_attribute("aria-expanded") == "false"
 
@@ -103,3 +105,4 @@ def test_each_kind_of_control_from_one_entry(page: Page, bar_source: str) -> Non
     page.evaluate("bar.update('ringing', false)")  # its control hides: the panel closes
     assert not page.is_visible("[data-action=keypad]")
     assert not page.is_visible(".sc-panel")
+    assert page.evaluate("bar.calls")[-1] == "panel closed"
