@@ -1,17 +1,21 @@
 /**
- * CallView renderer (the "magicDiv"): the call screens (incoming, outgoing, joining,
- * reconnecting, ended), the participant tiles (and shared screens) in four layouts, the
- * call timer, the Share screen and hang-up buttons, and which path the media takes. Media is
- * per model (`initialize`): the page as a device (capture), the WebRTC link with the kernel,
- * the widget-channel fallback (frame receiver, audio player, uplink), the ringtone, the
- * viewport report and the incoming-call notice, all shared by the model's views.
+ * CallView renderer (the "magicDiv"): the call screens (incoming, outgoing over the own
+ * preview, joining, ended with its reason in words, the kernel gone), the participant tiles
+ * (and shared screens) in four layouts, and over them the call controls (`CALL_CONTROLS`),
+ * the timer, the media path and the "Reconnecting..." banner. Media is per model
+ * (`initialize`): the page as a device (capture), the WebRTC link with the kernel, the
+ * widget-channel fallback (frame receiver, audio player, uplink), the ringtone, the viewport
+ * report and the incoming-call notice, all shared by the model's views, all stopped when
+ * the kernel is gone.
  */
 import { actionButton, avatar, h, listen } from "./lib/dom.js";
 import { createAudioGate, createAudioPlayer, createRingtone } from "./lib/audio.js";
 import { createPageCapture } from "./lib/capture.js";
+import { createControlBar } from "./lib/control_bar.js";
 import { createFrameReceiver } from "./lib/frames.js";
+import { watchKernel } from "./lib/kernel_watch.js";
 import { onMessage, setTrait, watch } from "./lib/model.js";
-import { showIncomingNotice } from "./lib/notify.js";
+import { showErrorNotice, showIncomingNotice } from "./lib/notify.js";
 import { createPageLink } from "./lib/page_link.js";
 import { createErrorLine, createRequester } from "./lib/requests.js";
 import { tr } from "./lib/strings.js";
@@ -26,15 +30,73 @@ const LAYOUTS = ["grid", "spotlight", "dynamic", "fullscreen"];
 /** How long a ringing call waits for a view to report itself visible before the notice. */
 const NOTICE_GRACE_MS = 400;
 
-/** Button actions → request kinds (the Cancel of an outgoing call is a hang-up). */
+/** The call screens' button actions → request kinds (Cancel of an outgoing call hangs up). */
 const ACTION_REQUESTS = {
   accept: "accept",
   reject: "reject",
-  hangup: "hangup",
   cancel: "hangup",
   dismiss: "dismiss",
-  share: "share_screen",
 };
+
+/** The phases with a media session (the controls, timer and media path show). */
+const IN_SESSION = ["joining", "joined", "reconnecting"];
+
+/** @param {import("./lib/control_bar.js").ControlContext} ctx */
+const inSession = (ctx) => IN_SESSION.includes(ctx.call.state);
+
+/**
+ * The call controls over the video, left to right: one entry per button (the fields are
+ * documented in lib/control_bar.js and docs/widgets.md, "Call controls"). A new control is
+ * one entry here: a `request` (a kind of CallView.requests), a `run` in the page, or a
+ * `panel` that opens over the video (a keypad, a chat), shown when `visible` says.
+ * @type {import("./lib/control_bar.js").CallControl[]}
+ */
+const CALL_CONTROLS = [
+  {
+    action: "microphone",
+    icon: "microphone",
+    label: "streamcall_microphone",
+    visible: inSession,
+    pressed: (ctx) => ctx.media.microphone !== false,
+    crossWhenOff: true,
+    state: (ctx) => (ctx.media.microphone !== false ? "streamcall_microphone_is_on" : "streamcall_microphone_is_off"),
+    request: "microphone",
+  },
+  {
+    action: "camera",
+    icon: "camera",
+    label: "streamcall_camera",
+    visible: inSession,
+    pressed: (ctx) => ctx.media.camera !== false,
+    crossWhenOff: true,
+    state: (ctx) => (ctx.media.camera !== false ? "streamcall_camera_is_on" : "streamcall_camera_is_off"),
+    request: "camera",
+  },
+  {
+    action: "share",
+    icon: "share",
+    label: (ctx) => (ctx.call.sharing ? "streamcall_stop_sharing" : "streamcall_share_screen"),
+    visible: (ctx) => ctx.call.state === "joined" && Boolean(ctx.call.can_share),
+    pressed: (ctx) => Boolean(ctx.call.sharing),
+    request: "share_screen",
+  },
+  {
+    action: "layout",
+    icon: "layout",
+    label: "streamcall_layout",
+    visible: inSession,
+    state: (ctx) => `streamcall_layout_${ctx.layout}`,
+    run: (ctx) => setTrait(ctx.model, "tile_layout", LAYOUTS[(LAYOUTS.indexOf(ctx.layout) + 1) % LAYOUTS.length]),
+  },
+  {
+    action: "hangup",
+    icon: "hangup",
+    label: "stream_video_call_hangup",
+    visible: inSession,
+    request: "hangup",
+    variant: "danger",
+  },
+];
 
 /** The per-model states made by `initialize`, by the model's `_instance` id (see `stateOf`). */
 const MODEL_STATES = new Map();
@@ -184,7 +246,10 @@ function alertIncomingCalls(model, request, gate, signal) {
     message: tr(model, "stream_video_call_incoming", (model.get("call").caller || {}).name || ""),
     acceptLabel: tr(model, "stream_video_call_accept"),
     rejectLabel: tr(model, "stream_video_call_reject"),
-    onAction: (action) => request(action),
+    onAction: (action) =>
+      request(action).then((reply) => {
+        if (reply && reply.ok === false) showErrorNotice((reply.error || {}).message || action);
+      }),
   });
   const update = () => {
     clearTimeout(timer);
@@ -216,32 +281,41 @@ function alertIncomingCalls(model, request, gate, signal) {
 }
 
 /**
- * The media and alerts of one model, shared by its views, until `signal` aborts.
+ * The media and alerts of one model, shared by its views, until `signal` aborts or the
+ * kernel is gone (then the captures, the link, the audio and the alerts stop, and the
+ * views are told: `linkWatchers`, `kernelGone()`).
  * @param {any} model
  * @param {AbortSignal} signal
  */
 function createModelState(model, signal) {
-  const request = createRequester(model, signal);
-  const gate = createAudioGate(signal);
-  const onVisible = alertIncomingCalls(model, request, gate, signal);
-  const pipeAudio = playCallAudio(model, gate, signal);
+  const live = new AbortController();
+  signal.addEventListener("abort", () => live.abort(), { once: true });
   /** @type {Set<() => void>} views to refresh when the link's slots or state change */
   const linkWatchers = new Set();
+  const kernel = watchKernel(model, signal, () => {
+    live.abort();
+    for (const watcher of linkWatchers) watcher();
+  });
+  const request = createRequester(model, live.signal, kernel.fire);
+  const gate = createAudioGate(live.signal);
+  const onVisible = alertIncomingCalls(model, request, gate, live.signal);
+  const pipeAudio = playCallAudio(model, gate, live.signal);
   /** @type {ReturnType<typeof startPageMedia> | null} */
   let media = null;
   return {
     model,
     request,
     linkWatchers,
-    frames: createFrameReceiver(model, signal),
-    viewport: createViewportReporter(model, signal, onVisible),
+    kernelGone: kernel.gone,
+    frames: createFrameReceiver(model, live.signal),
+    viewport: createViewportReporter(model, live.signal, onVisible),
     /**
      * Make the page a device of the kernel and open the link: on the first view shown,
      * never for a model no view shows (the page would capture for nothing, the kernel
      * encode for nothing).
      */
     start() {
-      if (!media) media = startPageMedia(model, signal, gate, pipeAudio, linkWatchers);
+      if (!media && !live.signal.aborted) media = startPageMedia(model, live.signal, gate, pipeAudio, linkWatchers);
     },
     /** @param {any} p a tile: its native stream (null until a view started the media) */
     videoOf: (p) => (media ? media.videoOf(p) : null),
@@ -326,6 +400,27 @@ function formatDuration(seconds) {
 }
 
 /**
+ * The ended screen's sentence: why the call ended, in words (`call.ended`, made by the
+ * kernel from the reason word and the direction: "Bob is busy", "Missed call from Alice").
+ * @param {any} model
+ * @param {any} call
+ */
+function endedText(model, call) {
+  const ended = call.ended || { key: "streamcall_ended", args: [call.reason || ""] };
+  return tr(model, ended.key, ...(ended.args || []));
+}
+
+/**
+ * The other side of an ended call, for its avatar: the caller when rung, else the callees.
+ * @param {any} call
+ */
+function otherSide(call) {
+  const caller = call.caller || {};
+  if (call.direction === "incoming") return caller.user_id ? [caller] : [];
+  return (call.members || []).filter((m) => m.user_id !== caller.user_id);
+}
+
+/**
  * A labelled action button.
  * @param {string} action
  * @param {string} label
@@ -369,12 +464,23 @@ function screenFor(model, call) {
   }
   if (call.state === "left") {
     return [
-      h("p", { class: "sc-headline", text: text("streamcall_ended", call.reason || "") }),
+      h("div", { class: "sc-avatars" }, otherSide(call).map((m) => avatar(m, "sc-avatar--large"))),
+      h("p", { class: "sc-headline", "data-reason": call.reason || "", text: endedText(model, call) }),
       h("div", { class: "sc-actions" }, [labelledButton("dismiss", text("streamcall_dismiss"))]),
     ];
   }
+  return [];
+}
+
+/**
+ * The banner over the video for a phase that is not the call itself: joining, or the
+ * coordinator away ("Reconnecting..."; media may still flow meanwhile).
+ * @param {any} model
+ * @param {any} call
+ */
+function bannerText(model, call) {
   const phase = { joining: "stream_video_call_joining", reconnecting: "stream_video_call_reconnecting" }[call.state];
-  return phase ? [h("p", { class: "sc-banner", role: "status", text: text(phase) })] : [];
+  return phase ? tr(model, phase) : "";
 }
 
 /**
@@ -418,64 +524,74 @@ function render({ model, el }) {
   }, state.videoOf);
   const screen = h("div", { class: "sc-screen" });
   const timer = h("span", { class: "sc-timer", role: "timer" });
-  const layoutButton = actionButton("layout");
-  const share = actionButton("share");
-  const hangup = actionButton("hangup", "sc-button--reject");
   const path = h("span", { class: "sc-path", role: "status" });
-  const bar = h("div", { class: "sc-bar" }, [timer, path, h("span", { class: "sc-spacer" }), layoutButton, share, hangup]);
+  const banner = h("p", { class: "sc-banner", role: "status" });
+  const gone = h("p", { class: "sc-gone", role: "alert", hidden: true });
+  const controls = createControlBar(CALL_CONTROLS, signal);
+  // The video area: the tiles, and over them the corner (timer, media path), the banner,
+  // an open control's panel and the controls; the same in every layout (fullscreen too).
+  const area = h("div", { class: "sc-area" }, [
+    stage,
+    h("div", { class: "sc-corner" }, [timer, path]),
+    banner,
+    controls.panel,
+    controls.bar,
+  ]);
 
   let screenShown = "";
   let clock = { base: 0, at: performance.now() };
   let layoutShown = "";
 
   const showTimer = () => {
-    const joined = (model.get("call") || {}).state === "joined";
+    const joined = (model.get("call") || {}).state === "joined" && !state.kernelGone();
     timer.hidden = !joined;
     if (joined) timer.textContent = formatDuration(clock.base + (performance.now() - clock.at) / 1000);
   };
+  const request = (kind, fields) => {
+    const reply = state.request(kind, fields);
+    reply.then(errorLine.showReply);
+    return reply;
+  };
   const refresh = () => {
-    const call = model.get("call") || {};
+    const kernelGone = state.kernelGone();
+    const call = kernelGone ? {} : model.get("call") || {};
     const layout = model.get("tile_layout") || "grid";
-    const participants = model.get("participants") || [];
+    const participants = kernelGone ? [] : model.get("participants") || [];
     const text = (key, ...args) => tr(model, key, ...args);
     el.dataset.state = call.state || "idle";
+    el.dataset.direction = call.direction || "";
     el.dataset.layout = layout;
-    const shown = JSON.stringify([call, model.get("_strings"), participants.find((p) => p.is_local)?.user_id]);
-    if (shown !== screenShown) screen.replaceChildren(...screenFor(model, call));
+    el.dataset.kernel = kernelGone ? "gone" : "live";
+    gone.hidden = !kernelGone;
+    gone.textContent = kernelGone ? text("streamcall_kernel_gone") : "";
+    const shown = JSON.stringify([call, model.get("_strings"), participants.find((p) => p.is_local)?.user_id, kernelGone]);
+    if (shown !== screenShown) screen.replaceChildren(...(kernelGone ? [] : screenFor(model, call)));
     screenShown = shown;
     tileSet.update(participants, arrangeTiles(layout, participants), text);
-    layoutButton.textContent = text("streamcall_layout");
-    layoutButton.setAttribute("aria-label", `${text("streamcall_layout")}: ${layout}`);
-    share.textContent = text(call.sharing ? "streamcall_stop_sharing" : "streamcall_share_screen");
-    share.setAttribute("aria-pressed", String(Boolean(call.sharing)));
-    share.hidden = call.state !== "joined" || !call.can_share;
-    hangup.textContent = text("stream_video_call_hangup");
-    hangup.hidden = !["joining", "joined", "reconnecting"].includes(call.state);
+    banner.textContent = bannerText(model, call);
+    banner.hidden = !banner.textContent;
+    controls.update({ model, call, media: model.get("local_media") || {}, layout, text, request });
     const linkPath = model.get("link_path") || "pipe";
     path.dataset.path = el.dataset.path = linkPath;
     path.textContent = text(`streamcall_path_${linkPath}`);
-    path.hidden = !["joining", "joined", "reconnecting"].includes(call.state);
-    if (layout !== layoutShown) applyFullscreen(el, layout === "fullscreen");
-    layoutShown = layout;
+    path.hidden = !IN_SESSION.includes(call.state);
+    const fullscreen = layout === "fullscreen" && !kernelGone;
+    if (String(fullscreen) !== layoutShown) applyFullscreen(el, fullscreen);
+    layoutShown = String(fullscreen);
     showTimer();
   };
 
   listen(el, "click", (event) => {
     const target = event.target.closest("[data-action]");
-    if (!target || !el.contains(target)) return;
-    const action = target.dataset.action;
-    if (action === "layout") {
-      const next = LAYOUTS[(LAYOUTS.indexOf(model.get("tile_layout")) + 1) % LAYOUTS.length];
-      setTrait(model, "tile_layout", next);
-    } else if (ACTION_REQUESTS[action]) {
-      state.request(ACTION_REQUESTS[action]).then(errorLine.showReply);
-    }
+    if (!target || !el.contains(target) || controls.bar.contains(target)) return;
+    const kind = ACTION_REQUESTS[target.dataset.action];
+    if (kind) request(kind);
   }, signal);
   watch(model, ["duration"], () => {
     clock = { base: Number(model.get("duration")) || 0, at: performance.now() };
     showTimer();
   }, signal);
-  watch(model, ["call", "tile_layout", "participants", "_strings", "link_path"], refresh, signal);
+  watch(model, ["call", "tile_layout", "participants", "_strings", "link_path", "local_media"], refresh, signal);
   state.linkWatchers.add(refresh);
   signal.addEventListener("abort", () => state.linkWatchers.delete(refresh), { once: true });
   const ticker = setInterval(showTimer, 1000);
@@ -483,7 +599,7 @@ function render({ model, el }) {
   refresh();
 
   el.classList.add("sc-root", "sc-call");
-  el.replaceChildren(screen, stage, bar, errorLine.el);
+  el.replaceChildren(gone, screen, area, errorLine.el);
   return () => {
     clearInterval(ticker);
     tileSet.clear();

@@ -1,9 +1,11 @@
 /**
  * DeviceControls renderer: microphone and camera toggles, the camera / microphone /
  * speaker pickers, a switch-camera button and the microphone level meter. Every control
- * sends a request; what it shows comes back from the engine as traits.
+ * sends a request; what it shows comes back from the engine as traits. When the kernel is
+ * gone the controls give way to a line saying so.
  */
 import { actionButton, h, labelled } from "./lib/dom.js";
+import { watchKernel } from "./lib/kernel_watch.js";
 import { watch } from "./lib/model.js";
 import { bindRequest, createErrorLine, createRequester } from "./lib/requests.js";
 import { tr } from "./lib/strings.js";
@@ -39,8 +41,10 @@ function fillPicker(select, devices, current) {
 function render({ model, el }) {
   const controller = new AbortController();
   const signal = controller.signal;
-  const request = createRequester(model, signal);
+  const kernel = watchKernel(model, signal, () => refresh());
+  const request = createRequester(model, signal, kernel.fire);
   const errorLine = createErrorLine(model, signal);
+  const gone = h("p", { class: "sc-gone", role: "alert", hidden: true });
 
   const toggles = TOGGLES.map(([action, kind, trait, key]) => {
     const button = actionButton(action, "sc-toggle");
@@ -76,6 +80,10 @@ function render({ model, el }) {
     }
     switchCamera.textContent = tr(model, "streamcall_switch_camera");
     meterRow.label.textContent = tr(model, "streamcall_level");
+    el.dataset.kernel = kernel.gone() ? "gone" : "live";
+    gone.hidden = !kernel.gone();
+    gone.textContent = tr(model, "streamcall_kernel_gone_panel");
+    if (kernel.gone()) meter.value = 0;
   }
   const showLevel = () => {
     meter.value = Math.min(1, Math.max(0, Number(model.get("level")) || 0));
@@ -87,6 +95,7 @@ function render({ model, el }) {
 
   el.classList.add("sc-root", "sc-devices");
   el.replaceChildren(
+    gone,
     h("div", { class: "sc-actions" }, [...toggles.map((toggle) => toggle.button), switchCamera]),
     h("div", { class: "sc-pickers" }, pickers.map((picker) => picker.row)),
     meterRow.row,

@@ -1,19 +1,23 @@
 /**
- * LoginPanel renderer: the user's form (id, name, avatar URL, API key, token), Log in /
- * Log out, and who is logged in with the connection status in words. The form fields are
- * traits; the token is not (a saved notebook would keep it): it travels in the request.
+ * LoginPanel renderer: the user's form (id, name, avatar URL, and for a server the API key
+ * and token), Log in / Log out, and who is logged in with the connection status in words.
+ * The form fields are traits; the token is not (a saved notebook would keep it): it travels
+ * in the request. When the kernel is gone the panel says so and offers nothing.
  */
 import { actionButton, avatar, h, labelled } from "./lib/dom.js";
+import { watchKernel } from "./lib/kernel_watch.js";
 import { setTrait, watch } from "./lib/model.js";
 import { bindRequest, createErrorLine, createRequester } from "./lib/requests.js";
 import { tr } from "./lib/strings.js";
 
-/** The form fields that are traits, with the string key of their label. */
+/** The form fields that are traits, with the string key of their label and whether only a
+ * server (not the embedded coordinator) needs them.
+ * @type {Array<[string, string, string, boolean]>} */
 const FIELDS = [
-  ["user_id", "streamcall_user_id", "text"],
-  ["name", "streamcall_name", "text"],
-  ["image_url", "streamcall_image_url", "url"],
-  ["api_key", "streamcall_api_key", "text"],
+  ["user_id", "streamcall_user_id", "text", false],
+  ["name", "streamcall_name", "text", false],
+  ["image_url", "streamcall_image_url", "url", false],
+  ["api_key", "streamcall_api_key", "text", true],
 ];
 
 /**
@@ -57,10 +61,16 @@ function userSummary(model) {
 function render({ model, el }) {
   const controller = new AbortController();
   const signal = controller.signal;
-  const request = createRequester(model, signal);
+  const kernel = watchKernel(model, signal, () => refresh());
+  const request = createRequester(model, signal, kernel.fire);
   const errorLine = createErrorLine(model, signal);
+  const gone = h("p", { class: "sc-gone", role: "alert", hidden: true });
 
-  const rows = FIELDS.map(([trait, key, type]) => ({ key, ...labelled(traitInput(model, trait, type, signal)) }));
+  const rows = FIELDS.map(([trait, key, type, serverOnly]) => ({
+    key,
+    serverOnly,
+    ...labelled(traitInput(model, trait, type, signal)),
+  }));
   const token = /** @type {HTMLInputElement} */ (h("input", { type: "password", name: "token", autocomplete: "off" }));
   const tokenRow = { key: "streamcall_token", ...labelled(token) };
   const devNote = h("p", { class: "sc-note" });
@@ -82,9 +92,10 @@ function render({ model, el }) {
   }, { signal });
   bindRequest(logout, request, "logout", errorLine, signal);
 
-  const refresh = () => {
+  function refresh() {
     for (const row of [...rows, tokenRow]) row.label.textContent = tr(model, row.key);
     const embedded = Boolean(model.get("embedded"));
+    for (const row of rows) row.row.hidden = Boolean(row.serverOnly) && embedded;
     tokenRow.row.hidden = embedded;
     devNote.hidden = !embedded;
     devNote.textContent = tr(model, "streamcall_dev_token");
@@ -94,12 +105,16 @@ function render({ model, el }) {
     login.hidden = loggedIn;
     logout.hidden = !loggedIn;
     summary.replaceChildren(userSummary(model));
-  };
+    el.dataset.kernel = kernel.gone() ? "gone" : "live";
+    gone.hidden = !kernel.gone();
+    gone.textContent = tr(model, "streamcall_kernel_gone_panel");
+    summary.hidden = kernel.gone();
+  }
   watch(model, ["_strings", "embedded", "status", "current_user"], refresh, signal);
   refresh();
 
   el.classList.add("sc-root", "sc-login");
-  el.replaceChildren(summary, form, errorLine.el);
+  el.replaceChildren(gone, summary, form, errorLine.el);
   return () => {
     controller.abort();
     el.replaceChildren();

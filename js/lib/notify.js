@@ -97,3 +97,24 @@ export function showIncomingNotice(notice) {
   const app = window.jupyterapp;
   return app && app.commands ? notifyInLab(app, notice) : notifyWithToast(notice);
 }
+
+/** How long an error notice stays (ms). */
+const ERROR_NOTICE_MS = 8000;
+
+/**
+ * Say that an action of a notice failed (Accept while already in a call): no call view is
+ * on screen to show it on its error line. JupyterLab's notification when there, else a toast.
+ * @param {string} message
+ */
+export function showErrorNotice(message) {
+  const app = window.jupyterapp;
+  if (app && app.commands) {
+    app.commands
+      .execute("apputils:notify", { message, type: "error", options: { autoClose: ERROR_NOTICE_MS } })
+      .catch(() => {});
+    return;
+  }
+  const toast = h("div", { class: "sc-root sc-toast sc-error", role: "alert", text: message });
+  document.body.append(toast);
+  setTimeout(() => toast.remove(), ERROR_NOTICE_MS);
+}

@@ -4,6 +4,7 @@
  * itself; a reply only tells whether the engine accepted the command.
  */
 import { h } from "./dom.js";
+import { sendOrFire } from "./kernel_watch.js";
 import { onMessage, watch } from "./model.js";
 
 /** Distinguishes the ids of two requesters (views) of one model. */
@@ -11,12 +12,14 @@ let requesterCount = 0;
 
 /**
  * A requester for `model`: `request(kind, fields)` sends the request and resolves with its
- * reply. Pending requests are dropped (never resolved) when `signal` aborts.
+ * reply. Pending requests are dropped (never resolved) when `signal` aborts. A request that
+ * cannot be sent (the kernel is gone) calls `onUnsent` and never resolves.
  * @param {any} model
  * @param {AbortSignal} signal
+ * @param {() => void} [onUnsent]
  * @returns {(kind: string, fields?: Record<string, unknown>) => Promise<any>}
  */
-export function createRequester(model, signal) {
+export function createRequester(model, signal, onUnsent = () => {}) {
   const prefix = `sc${++requesterCount}-${Math.random().toString(36).slice(2, 8)}`;
   const pending = new Map();
   let next = 0;
@@ -35,7 +38,7 @@ export function createRequester(model, signal) {
     new Promise((resolve) => {
       const id = `${prefix}-${++next}`;
       pending.set(id, resolve);
-      model.send({ ...fields, kind, id });
+      if (!sendOrFire(model, { ...fields, kind, id }, onUnsent)) pending.delete(id);
     });
 }
 

@@ -8,10 +8,11 @@ second, so the page shows the engine's state, never a guess of its own.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
 
 import anywidget
 import traitlets
@@ -25,11 +26,15 @@ from .assets import load_css
 from .refresher import refresher
 from .strings import strings_for
 
-__all__ = ["EngineWidget", "error_snapshot"]
+__all__ = ["EngineWidget", "error_snapshot", "shows_errors"]
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Any, dict[str, Any]], "Future[Any] | None"]
+
+Params = ParamSpec("Params")
+Result = TypeVar("Result")
+Widget = TypeVar("Widget", bound="EngineWidget")
 
 
 def error_snapshot(error: BaseException) -> dict[str, Any]:
@@ -37,6 +42,30 @@ def error_snapshot(error: BaseException) -> dict[str, Any]:
     if isinstance(error, StreamCallError):
         return {"code": error.code, "name": error.name, "message": error.reason}
     return {"code": -1, "name": type(error).__name__, "message": str(error)}
+
+
+def shows_errors(
+    method: Callable[Concatenate[Widget, Params], Result],
+) -> Callable[Concatenate[Widget, Params], Result]:
+    """Make a widget method's failure show on the page too, not only as a traceback.
+
+    Called from Python (``view.toggle_screen_share()`` in a cell), the method's error (raised
+    at once, or the engine future's when it fails later) also goes to the ``error`` trait,
+    which every view of the widget shows on its error line.
+    """
+
+    @functools.wraps(method)
+    def shown(widget: Widget, /, *args: Params.args, **kwargs: Params.kwargs) -> Result:
+        try:
+            result = method(widget, *args, **kwargs)
+        except Exception as exc:
+            widget.error = error_snapshot(exc)
+            raise
+        if isinstance(result, Future):
+            result.add_done_callback(widget.show_failure)
+        return result
+
+    return shown
 
 
 class EngineWidget(anywidget.AnyWidget):
@@ -88,6 +117,12 @@ class EngineWidget(anywidget.AnyWidget):
 
     def _on_engine_error(self, report: ErrorReport) -> None:
         self.error = error_snapshot(report.error)
+
+    def show_failure(self, done: Future[Any]) -> None:
+        """Show a finished engine future's error on the page (nothing when it succeeded)."""
+        error = None if done.cancelled() else done.exception()
+        if error is not None:
+            self.error = error_snapshot(error)
 
     # -- page requests -------------------------------------------------------------------
 

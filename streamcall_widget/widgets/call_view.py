@@ -17,16 +17,17 @@ from streamcall_widget.engine.page_devices import PAGE_SCREEN
 from streamcall_widget.engine.results import SuccessResponse
 from streamcall_widget.engine.taps import LOCAL
 from streamcall_widget.errors import InputError, InvalidState
-from streamcall_widget.protocol.lifecycle import CallState
+from streamcall_widget.protocol.lifecycle import CallEvent, CallState
 from streamcall_widget.render.media_pipe import MediaPipe
 from streamcall_widget.render.page_bridge import MEDIA_PATHS, PageBridge
 
 from .assets import load_module
-from .base import EngineWidget, Handler
+from .base import EngineWidget, Handler, shows_errors
 from .chat import ChatLog
+from .end_reasons import ended_message
 from .kernel_activity import watch_kernel_activity
 from .refresher import refresher
-from .snapshot import SCREEN_SUFFIX, call_snapshot, participant_tiles
+from .snapshot import SCREEN_SUFFIX, call_snapshot, left_event_snapshot, participant_tiles
 
 __all__ = ["LAYOUTS", "CallView"]
 
@@ -52,7 +53,10 @@ class CallView(EngineWidget):
     _instance = traitlets.Unicode().tag(sync=True)
     """A random id: the page finds this model's shared media state by it."""
     call = traitlets.Dict().tag(sync=True)
-    """The call shown: ``{}`` or ``{call_id, state, direction, caller, members, ...}``."""
+    """The call shown: ``{}`` or ``{call_id, state, direction, caller, members, ...}``;
+    a left call also has ``ended``: ``{key, args}``, the sentence saying why."""
+    local_media = traitlets.Dict().tag(sync=True)
+    """``{microphone, camera}``: whether each is on (the call controls' pressed state)."""
     participants = traitlets.List(traitlets.Dict()).tag(sync=True)
     """One tile per participant; ``key`` is ``local`` for the local user."""
     audio_output = traitlets.Bool(False).tag(sync=True)
@@ -78,6 +82,8 @@ class CallView(EngineWidget):
         "hangup": lambda view, _message: view.client.end_call(),
         "share_screen": lambda view, _message: view.toggle_screen_share(),
         "dismiss": lambda view, _message: view.dismiss(),
+        "microphone": lambda view, _message: view.toggle_microphone(),
+        "camera": lambda view, _message: view.toggle_camera(),
         "hold": lambda view, _message: view.current("hold").toggle_hold(),
         "dtmf": lambda view, message: view.current("send tones").send_dtmf(message.get("tones")),
         "deaf": lambda view, _message: view.toggle_deaf(),
@@ -87,6 +93,8 @@ class CallView(EngineWidget):
 
     def __init__(self, client: StreamCall | None = None, **kwargs: Any) -> None:
         self._shown: Call | None = None
+        self._left: CallEvent | None = None
+        """A call that ended before a refresh saw it (its ``left`` event), else None."""
         self._keys: set[str] = set()
         self._lock = threading.Lock()
         self._chat = ChatLog()
@@ -103,11 +111,22 @@ class CallView(EngineWidget):
         self._listeners.append(self.client.add_listener("message", self._on_message))
         self._unwatch_kernel = watch_kernel_activity(self.pipe.kernel_busy)
 
+    @shows_errors
+    def toggle_microphone(self) -> EngineFuture[SuccessResponse]:
+        """Turn the microphone off when on, on when off (the microphone button)."""
+        return self.client.set_microphone_enabled(not self.client.media.audio.enabled)
+
+    @shows_errors
+    def toggle_camera(self) -> EngineFuture[SuccessResponse]:
+        """Turn the camera off when on, on when off (the camera button)."""
+        return self.client.set_camera_enabled(not self.client.media.video.enabled)
+
     def toggle_views(self) -> str:
         """Cycle to the next layout (the plugin's ``toggleViews``); returns it."""
         self.tile_layout = LAYOUTS[(LAYOUTS.index(self.tile_layout) + 1) % len(LAYOUTS)]
         return str(self.tile_layout)
 
+    @shows_errors
     def toggle_screen_share(self) -> EngineFuture[SuccessResponse]:
         """Start sharing a screen beside the camera, or stop (the Share screen button)."""
         call = self.client.current_call
@@ -125,11 +144,13 @@ class CallView(EngineWidget):
             raise InvalidState(f"no call to {doing}; call someone or join a call first")
         return call
 
+    @shows_errors
     def toggle_deaf(self) -> EngineFuture[SuccessResponse]:
         """Stop hearing the current call, or hear it again (the Deaf button)."""
         call = self.current("deafen")
         return call.undeaf() if call.is_deaf else call.deaf()
 
+    @shows_errors
     def send_message(self, text: str) -> EngineFuture[SuccessResponse]:
         """Send ``text`` to the shown call's chat (the chat panel's Send)."""
         call = self.client.current_call
@@ -146,13 +167,25 @@ class CallView(EngineWidget):
         self._chat.add(message)
         refresher.wake()
 
+    @shows_errors
     def dismiss(self) -> None:
         """Forget the ended call the view shows (its "call ended" screen)."""
         with self._lock:
             if self._shown is not None and self._shown.state is not CallState.LEFT:
                 raise InvalidState(f"call {self._shown.id} is {self._shown.state.value}")
             self._shown = None
+            self._left = None
         self.refresh()
+
+    def _on_engine_event(self, payload: object) -> None:
+        """Keep the ``left`` event of a call the view never showed: a ring refused at once
+        (a busy callee) is over before a refresh reads it, and must still say why."""
+        if isinstance(payload, CallEvent) and payload.state is CallState.LEFT:
+            with self._lock:
+                shown = self._shown
+                if shown is None or shown.id != payload.call_id:
+                    self._shown, self._left = None, payload
+        super()._on_engine_event(payload)
 
     # -- engine → page ---------------------------------------------------------------
 
@@ -184,12 +217,17 @@ class CallView(EngineWidget):
 
     def refresh(self) -> None:
         """Show the engine's current call (or the last one, ended) and its participants."""
+        user = self.client.user
         with self._lock:
             current = self.client.current_call
             if current is not None:
-                self._shown = current
-            shown = self._shown
-        self.call = call_snapshot(shown)
+                self._shown, self._left = current, None
+            elif user is None:  # logged out: no ended call stays on screen
+                self._shown = self._left = None
+            shown, left = self._shown, self._left
+        self.call = self._call_trait(shown, left, user.id if user is not None else None)
+        media = self.client.media
+        self.local_media = {"microphone": media.audio.enabled, "camera": media.video.enabled}
         self._chat.follow(shown.cid if shown is not None else None)
         self.chat, self.chat_unread = self._chat.snapshot()
         in_session = shown is not None and shown.state in (
@@ -224,6 +262,17 @@ class CallView(EngineWidget):
         speaker = self.client.media.speaker
         self.audio_output = in_session and (speaker is None or speaker.in_browser)
         self.pipe.audio_enabled = self.audio_output and self.bridge.path != "webrtc"
+
+    @staticmethod
+    def _call_trait(
+        shown: Call | None, left: CallEvent | None, user_id: str | None
+    ) -> dict[str, Any]:
+        """The ``call`` trait: the shown call, or the left event of one never shown; an
+        ended call says why in words (``ended``)."""
+        call = call_snapshot(shown) if left is None else left_event_snapshot(left, user_id)
+        if call.get("state") == CallState.LEFT.value:
+            call["ended"] = ended_message(call, user_id)
+        return call
 
     def _page_preview(self) -> bool:
         """Whether the page shows the user's own tile from its own camera: the camera is

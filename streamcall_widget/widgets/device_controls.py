@@ -16,7 +16,8 @@ from streamcall_widget.engine.taps import LOCAL
 from streamcall_widget.errors import InputError
 
 from .assets import load_module
-from .base import EngineWidget, Handler
+from .base import EngineWidget, Handler, shows_errors
+from .level_meter import LevelMeter
 from .snapshot import devices_snapshot, rounded_level
 
 __all__ = ["DeviceControls"]
@@ -44,7 +45,7 @@ class DeviceControls(EngineWidget):
     camera_enabled = traitlets.Bool(True).tag(sync=True)
     microphone_enabled = traitlets.Bool(True).tag(sync=True)
     level = traitlets.Float(0.0).tag(sync=True)
-    """The local microphone's level, 0..1."""
+    """The local microphone's level, 0..1 (-60..0 dBFS; rises at once, falls slowly)."""
 
     requests: ClassVar[dict[str, Handler]] = {
         "set_microphone": lambda controls, message: controls.client.set_microphone_enabled(
@@ -61,12 +62,13 @@ class DeviceControls(EngineWidget):
     }
 
     def __init__(self, client: StreamCall | None = None, **kwargs: Any) -> None:
-        self._level = 0.0
+        self._meter = LevelMeter()
         super().__init__(client, **kwargs)
         self._tap = self.client.watch_media(self._on_frame)
         self._listeners.append(self.client.add_listener("devicesUpdated", self._devices_updated))
         self.refresh_devices()
 
+    @shows_errors
     def select(self, device_kind: object, device: object) -> EngineFuture[SuccessResponse]:
         """Use ``device`` (an id) as the ``camera``, ``microphone`` or ``speaker``."""
         if device_kind not in DEVICE_KINDS:
@@ -79,12 +81,14 @@ class DeviceControls(EngineWidget):
             return self.client.set_microphone(device)
         return self.client.set_speaker(device)
 
+    @shows_errors
     def switch_camera(self) -> EngineFuture[SuccessResponse]:
         """Switch between the front and the back camera."""
         camera = self.client.media.camera
         facing = "front" if camera is not None and camera.label.endswith("(back)") else "back"
         return self.client.switch_camera(facing)
 
+    @shows_errors
     def refresh_devices(self) -> EngineFuture[DeviceList]:
         """List the devices again (a camera plugged in meanwhile appears)."""
         pending = self.client.list_devices()
@@ -101,7 +105,7 @@ class DeviceControls(EngineWidget):
 
     def _on_frame(self, key: str, kind: str, frame: Any) -> None:
         if key == LOCAL and kind == "audio":
-            self._level = audio_level(frame.to_ndarray())
+            self._meter.frame(audio_level(frame.to_ndarray()))
 
     def refresh(self) -> None:
         """Show the devices in use, the switches and the level."""
@@ -111,7 +115,9 @@ class DeviceControls(EngineWidget):
         self.speaker = media.speaker.id if media.speaker is not None else ""
         self.camera_enabled = media.video.enabled
         self.microphone_enabled = media.audio.enabled
-        self.level = rounded_level(self._level if media.audio.enabled else 0.0)
+        if not media.audio.enabled:
+            self._meter.reset()
+        self.level = rounded_level(self._meter.read())
 
     def close(self) -> None:
         """Stop reading the microphone level, then close the widget."""

@@ -10,7 +10,7 @@ from streamcall_widget.engine.loop import EngineFuture
 from streamcall_widget.engine.results import SuccessResponse
 
 from .assets import load_module
-from .base import EngineWidget, Handler
+from .base import EngineWidget, Handler, shows_errors
 from .snapshot import user_snapshot
 
 __all__ = ["LoginPanel"]
@@ -30,8 +30,9 @@ class LoginPanel(EngineWidget):
     name = traitlets.Unicode("").tag(sync=True)
     image_url = traitlets.Unicode("").tag(sync=True)
     api_key = traitlets.Unicode("").tag(sync=True)
+    """The server's API key (its field shows only for a server, not the embedded one)."""
     embedded = traitlets.Bool(True).tag(sync=True)
-    """Whether the client uses the embedded coordinator (no token field)."""
+    """Whether the client uses the embedded coordinator (no API key or token field)."""
     current_user = traitlets.Dict().tag(sync=True)
     """``{user_id, name, image}`` once logged in, ``{}`` before."""
     status = traitlets.Unicode("logged_out").tag(sync=True)
@@ -47,6 +48,7 @@ class LoginPanel(EngineWidget):
         super().__init__(client, **kwargs)
         self.embedded = self.client.embedded
 
+    @shows_errors
     def login(self, token: str | None = None) -> EngineFuture[SuccessResponse]:
         """Log in as the form's user (what the Log in button does)."""
         if not self.embedded and self.api_key:
@@ -62,6 +64,7 @@ class LoginPanel(EngineWidget):
     def _login_done(self, _done: object) -> None:
         self._logging_in = False
 
+    @shows_errors
     def logout(self) -> EngineFuture[SuccessResponse]:
         """Log out, hanging up any call (what the Log out button does)."""
         return self.client.logout()

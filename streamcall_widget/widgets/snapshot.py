@@ -13,13 +13,14 @@ from streamcall_widget.engine.call import Call
 from streamcall_widget.engine.devices import DeviceList
 from streamcall_widget.engine.participants import Participant
 from streamcall_widget.engine.taps import LOCAL
-from streamcall_widget.protocol.lifecycle import CallMember
+from streamcall_widget.protocol.lifecycle import CallEvent, CallMember, CallState
 from streamcall_widget.protocol.models import TrackType, UserData
 
 __all__ = [
     "SCREEN_SUFFIX",
     "call_snapshot",
     "devices_snapshot",
+    "left_event_snapshot",
     "participant_snapshot",
     "participant_tiles",
     "rounded_level",
@@ -68,6 +69,30 @@ def call_snapshot(call: Call | None) -> dict[str, Any]:
         "can_share": "screenshare" in call.own_capabilities,
         "on_hold": call.is_on_hold,
         "deaf": call.is_deaf,
+    }
+
+
+def left_event_snapshot(event: CallEvent, self_user_id: str | None) -> dict[str, Any]:
+    """The ``call`` trait of a call known only by its ``left`` event.
+
+    A ring can be over before anyone reads the call (a busy callee ends it at once), so
+    the view keeps its last event instead: no start time, no media, only who and why.
+    """
+    caller = event.caller
+    caller_id = caller.user_id if caller is not None else None
+    return {
+        "call_id": event.call_id,
+        "state": CallState.LEFT.value,
+        "direction": "outgoing" if caller_id == self_user_id else "incoming",
+        "caller": _member(caller) if caller is not None else {},
+        "members": [_member(member) for member in event.members],
+        "video": False,
+        "joined_at": None,
+        "reason": event.reason or "",
+        "sharing": False,
+        "can_share": False,
+        "on_hold": False,
+        "deaf": False,
     }
 
 

@@ -28,9 +28,11 @@ def chromium() -> Iterator[Browser]:
         yield browser
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
-    """A private JupyterLab server for the module, serving an empty temporary directory."""
+    """A private JupyterLab server for the session, serving an empty temporary directory:
+    it starts once (about 20 s) for every module that needs one. Unlike Chromium it holds
+    no event loop in the test thread, and each test's notebook and kernel are its own."""
     with run_jupyter(tmp_path_factory.mktemp("lab"), "lab") as server:
         yield server
 

@@ -2,8 +2,22 @@
  * A fake anywidget model for the renderer tests (a classic script: defines FakeModel).
  * Traits and events behave like the Backbone model behind anywidget: `set` of a new value
  * fires "change:<trait>" at once. The test reads `sent` (custom messages from the page) and
- * `saved` (traits the page synced), and plays the kernel with `push` and `receive`.
+ * `saved` (traits the page synced), and plays the kernel with `push` and `receive`; its
+ * `widget_manager.kernel` plays JupyterLab's kernel status (`kernel.setStatus("restarting")`).
  */
+class FakeKernel {
+  constructor() {
+    this.slots = new Set();
+    this.statusChanged = {
+      connect: (slot) => this.slots.add(slot),
+      disconnect: (slot) => this.slots.delete(slot),
+    };
+  }
+  setStatus(status) {
+    for (const slot of [...this.slots]) slot(this, status);
+  }
+}
+
 class FakeModel {
   constructor(traits) {
     this.traits = { ...traits };
@@ -11,6 +25,7 @@ class FakeModel {
     this.sent = [];
     this.saved = [];
     this.dirty = {};
+    this.widget_manager = { kernel: new FakeKernel() };
   }
   get(name) {
     return this.traits[name];
@@ -35,7 +50,7 @@ class FakeModel {
   }
   /** How many listeners are registered (a cleanup must bring it back to 0). */
   listenerCount() {
-    let count = 0;
+    let count = this.widget_manager.kernel.slots.size;
     for (const set of this.listeners.values()) count += set.size;
     return count;
   }

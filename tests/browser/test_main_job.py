@@ -7,9 +7,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
-from .jupyter import cell_output_text, open_notebook, run_cell, run_jupyter
+from .jupyter import cell_locator, cell_output_text, open_notebook, run_cell, run_jupyter
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = "notebooks/01_quickstart.ipynb"
@@ -43,7 +43,8 @@ def assert_each_view_draws_when_shown(page: Page) -> None:
 
 def test_main_job_opens_the_quickstart_and_its_call_is_drawn(chromium: Browser) -> None:
     """The server's front page is the quickstart; run cell by cell, both call views draw
-    video while the call is on, and the last cell logs both out."""
+    video while the call is on, the call is still on after the last cell, and its Hang up
+    and close button logs both out."""
     notebook = ROOT / QUICKSTART
     saved = hashlib.sha256(notebook.read_bytes()).hexdigest()
     cells = code_cells(notebook)
@@ -57,7 +58,12 @@ def test_main_job_opens_the_quickstart_and_its_call_is_drawn(chromium: Browser) 
                 if index == live:
                     assert f"{LIVE_MARK}: True" in cell_output_text(page, index)
                     assert_each_view_draws_when_shown(page)
-            assert cell_output_text(page, cells[-1][0]).strip() == "logged_out logged_out"
+            # Run All leaves the call on: the last cell only offers to hang up and close.
+            assert page.locator(".sc-call[data-state=joined]").count() == 2
+            last = cell_locator(page, cells[-1][0])
+            last.get_by_role("button", name="Hang up and close").click()
+            expect(last).to_contain_text("logged_out logged_out", timeout=30_000)
+            expect(page.locator(".sc-call")).to_have_count(0)
         finally:
             page.close()
     # Running it did not save over the tutorial (autosave is off in the test's settings).

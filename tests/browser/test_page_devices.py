@@ -233,9 +233,9 @@ def test_screen_shared_from_the_page_and_stopped_by_the_browser(
             }"""
         )
         share = view.locator("[data-action=share]")
-        expect(share).to_have_text("Share screen", timeout=TIMEOUT_MS)
+        expect(share).to_have_attribute("aria-label", "Share screen", timeout=TIMEOUT_MS)
         share.click()
-        expect(share).to_have_text("Stop sharing", timeout=TIMEOUT_MS)
+        expect(share).to_have_attribute("aria-label", "Stop sharing", timeout=TIMEOUT_MS)
         seen = _wait(page, lambda s: s["screens"] >= 10, "bob never got alice's page screen")
         assert seen["screens"] >= 10
         assert "browser:screen" in kernel_execute(
@@ -246,7 +246,7 @@ def test_screen_shared_from_the_page_and_stopped_by_the_browser(
             "() => { const t = window.__shared.getVideoTracks()[0];"
             " t.stop(); t.dispatchEvent(new Event('ended')); }"
         )
-        expect(share).to_have_text("Share screen", timeout=TIMEOUT_MS)
+        expect(share).to_have_attribute("aria-label", "Share screen", timeout=TIMEOUT_MS)
         deadline = time.monotonic() + 20
         while "local_share_closed" not in kernel_execute(page, "print(events)"):
             assert time.monotonic() < deadline, "no local_share_closed event"

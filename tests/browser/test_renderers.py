@@ -201,6 +201,7 @@ def test_login_sends_token_and_shows_user(page: Page) -> None:
     """Fields sync as traits, Log in sends the token in the request, the user is shown."""
     mount(page, "login_panel", login_traits())
     page.fill("input[name=user_id]", "alice")
+    assert page.is_visible("input[name=api_key]")  # a server: its API key is asked
     page.fill("input[name=token]", "secret-token")
     page.click("[data-action=login]")
     request = wait_sent(page, "login")
@@ -218,9 +219,11 @@ def test_login_sends_token_and_shows_user(page: Page) -> None:
 
 
 def test_embedded_hides_token_and_failed_reply_shows_error(page: Page) -> None:
-    """Embedded: no token field but the dev-token note; a failed reply's message is shown."""
+    """Embedded: no token or API key field but the dev-token note; a failed reply's message
+    is shown."""
     mount(page, "login_panel", login_traits(embedded=True))
     assert not page.is_visible("input[name=token]")
+    assert not page.is_visible("input[name=api_key]")
     assert "development token" in (page.text_content(".sc-note") or "")
     page.click("[data-action=login]")
     request = wait_sent(page, "login")
@@ -325,13 +328,17 @@ def test_tile_without_video_shows_initials_and_muted_icon(page: Page) -> None:
 
 
 def test_layout_button_cycles_layouts(page: Page) -> None:
-    """The layout button sets the trait: grid → spotlight → dynamic → fullscreen → grid."""
+    """The layout button sets the trait: grid → spotlight → dynamic → fullscreen → grid; the
+    controls stay over the video in every layout, fullscreen included."""
     people = [tile("local", "Alice Smith"), tile("s1", "Bob Martin", dominant=True)]
-    mount(page, "call_view", call_traits(participants=people))
+    call = {**ringing("incoming"), "state": "joined"}
+    mount(page, "call_view", call_traits(participants=people, call=call))
     seen = []
     for _ in range(4):
         page.click("[data-action=layout]")
         seen.append(page.get_attribute(".sc-call", "data-layout"))
+        for action in ("microphone", "camera", "layout", "hangup"):
+            assert page.is_visible(f".sc-area .sc-controls [data-action={action}]"), action
     assert seen == ["spotlight", "dynamic", "fullscreen", "grid"]
     saved = page.evaluate("model.saved")
     assert [change["tile_layout"] for change in saved] == seen
@@ -358,11 +365,11 @@ def test_a_shared_screen_is_the_big_tile_and_share_toggles(page: Page) -> None:
     )
     push(page, {"tile_layout": "grid"})
     assert "sc-main" not in (page.get_attribute(screen, "class") or "")
-    assert page.text_content("[data-action=share]") == "Share screen"
+    assert page.get_attribute("[data-action=share]", "aria-label") == "Share screen"
     page.click("[data-action=share]")
     wait_sent(page, "share_screen")
     push(page, {"call": {**call, "sharing": True}})
-    assert page.text_content("[data-action=share]") == "Stop sharing"
+    assert page.get_attribute("[data-action=share]", "aria-label") == "Stop sharing"
     assert page.get_attribute("[data-action=share]", "aria-pressed") == "true"
     push(page, {"call": {**call, "can_share": False}})
     assert not page.is_visible("[data-action=share]")
@@ -400,22 +407,59 @@ def test_timer_and_hangup_while_joined(page: Page) -> None:
 
 
 def test_left_call_shows_reason_and_dismiss(page: Page) -> None:
-    """An ended call shows its reason; Close sends {kind: "dismiss"}."""
+    """An ended call says why in words (the kernel's ``ended``, an unknown reason as the
+    word itself); Close sends {kind: "dismiss"}."""
     call = {**ringing("outgoing"), "state": "left", "reason": "rejected"}
     mount(page, "call_view", call_traits(call=call))
     assert page.text_content(".sc-headline") == "Call ended: rejected"
+    busy = {"key": "streamcall_reason_busy", "args": ["Bob Martin"]}
+    push(page, {"call": {**call, "reason": "busy", "ended": busy}})
+    assert page.text_content(".sc-headline") == "Bob Martin is busy"
     page.click("[data-action=dismiss]")
     wait_sent(page, "dismiss")
 
 
+def test_reconnecting_banner_and_the_kernel_gone(page: Page) -> None:
+    """While reconnecting a banner says so over the tiles, the controls stay; once the
+    kernel restarts the view says so and offers no control, and the timer stops."""
+    people = [tile("local", "Alice Smith"), tile("s1", "Bob Martin")]
+    call = {**ringing("incoming"), "state": "reconnecting"}
+    mount(page, "call_view", call_traits(participants=people, call=call, duration=5.0))
+    assert page.text_content(".sc-area .sc-banner") == "Reconnecting..."
+    assert page.is_visible(".sc-controls [data-action=hangup]")
+    push(page, {"call": {**call, "state": "joined"}})
+    assert not page.is_visible(".sc-banner")
+    assert page.is_visible(".sc-timer")
+    page.evaluate("model.widget_manager.kernel.setStatus('busy')")  # a long cell: still live
+    assert page.get_attribute(".sc-call", "data-kernel") == "live"
+    page.evaluate("model.widget_manager.kernel.setStatus('restarting')")
+    assert page.text_content(".sc-gone") == STRINGS["en"]["streamcall_kernel_gone"]
+    assert page.locator(".sc-call button:visible").count() == 0
+    assert not page.is_visible(".sc-timer")
+
+
+def test_a_request_the_kernel_cannot_take_shows_the_kernel_gone(page: Page) -> None:
+    """A front end without kernel status: a request whose send throws ("Cannot send") is
+    the kernel gone for the panel."""
+    mount(page, "login_panel", login_traits())
+    page.evaluate("() => { model.send = () => { throw new Error('Cannot send'); }; }")
+    page.click("[data-action=login]")
+    assert page.text_content(".sc-gone") == STRINGS["en"]["streamcall_kernel_gone_panel"]
+    assert page.locator(".sc-login button:visible").count() == 0
+
+
 def test_incoming_call_without_visible_view_shows_toast(page: Page) -> None:
-    """No visible view: a toast offers Accept/Reject, and goes when ringing stops."""
+    """No visible view: a toast offers Accept/Reject, says when the action failed, and goes
+    when ringing stops."""
     mount(page, "call_view", call_traits(call=ringing("incoming")), hidden=True)
     toast = page.wait_for_selector(".sc-toast")
     assert toast is not None
     assert "Incoming call from Bob Martin" in (toast.text_content() or "")
     page.click(".sc-toast [data-action=reject]")
-    wait_sent(page, "reject")
+    rejected = wait_sent(page, "reject")
+    error = {"code": 42, "name": "INVALID_STATE", "message": "nothing to reject"}
+    receive(page, {"kind": "reply", "id": rejected["id"], "ok": False, "error": error})
+    page.wait_for_selector(".sc-toast.sc-error:has-text('nothing to reject')")  # said, too
     push(page, {"call": {**ringing("incoming"), "state": "left", "reason": "rejected"}})
     page.wait_for_selector(".sc-toast", state="detached")
 

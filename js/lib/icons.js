@@ -1,0 +1,46 @@
+/**
+ * The call controls' icons: inline SVG (no icon font, nothing fetched), drawn in the
+ * button's text colour. An icon "off" is crossed by a diagonal bar, as calling apps show
+ * a microphone or camera that is off.
+ */
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** Icon name → SVG path data on a 24×24 grid (Material Design shapes, Apache 2.0). */
+const PATHS = {
+  microphone:
+    "M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.92V21h2v-3.08A7 7 0 0 0 19 11h-2z",
+  camera: "M17 10.5V7a1 1 0 0 0-1-1H4a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1v-3.5l4 4v-11l-4 4z",
+  share:
+    "M21 3H3a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h18a2 2 0 0 0 2-2V5a2 2 0 0 0-2-2zm0 16H3V5h18v14zM10 12H8l4-4 4 4h-2v4h-4v-4z",
+  layout: "M3 3h8v8H3zm10 0h8v8h-8zM3 13h8v8H3zm10 0h8v8h-8z",
+  hangup:
+    "M12 9c-1.6 0-3.15.25-4.6.72v3.1c0 .39-.23.74-.56.9-.98.49-1.87 1.12-2.66 1.85-.18.18-.43.28-.7.28-.28 0-.53-.11-.71-.29L.29 13.08a1 1 0 0 1 0-1.41C3.34 8.78 7.46 7 12 7s8.66 1.78 11.71 4.67a1 1 0 0 1 0 1.41l-2.48 2.48c-.18.18-.43.29-.71.29-.27 0-.52-.11-.7-.28a11.3 11.3 0 0 0-2.67-1.85 1 1 0 0 1-.56-.9v-3.1C15.15 9.25 13.6 9 12 9z",
+};
+
+/**
+ * An icon as an <svg> element, `crossed` with a diagonal bar when the thing is off.
+ * @param {string} name a key of PATHS
+ * @param {boolean} [crossed]
+ * @returns {SVGSVGElement}
+ */
+export function icon(name, crossed = false) {
+  const svg = /** @type {SVGSVGElement} */ (document.createElementNS(SVG, "svg"));
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", "sc-icon");
+  svg.dataset.icon = name;
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("d", PATHS[name] || "");
+  path.setAttribute("fill", "currentColor");
+  svg.append(path);
+  if (crossed) {
+    svg.classList.add("sc-icon--crossed");
+    const bar = document.createElementNS(SVG, "line");
+    for (const [attr, value] of Object.entries({ x1: 3, y1: 3, x2: 21, y2: 21, stroke: "currentColor", "stroke-width": 2.2, "stroke-linecap": "round" })) {
+      bar.setAttribute(attr, String(value));
+    }
+    svg.append(bar);
+  }
+  return svg;
+}
