@@ -11,8 +11,10 @@
 import { actionButton, avatar, h, listen } from "./lib/dom.js";
 import { createAudioGate, createAudioPlayer, createRingtone } from "./lib/audio.js";
 import { createPageCapture } from "./lib/capture.js";
+import { createChatPanel } from "./lib/chat.js";
 import { createControlBar } from "./lib/control_bar.js";
 import { createFrameReceiver } from "./lib/frames.js";
+import { createKeypad } from "./lib/keypad.js";
 import { watchKernel } from "./lib/kernel_watch.js";
 import { onMessage, setTrait, watch } from "./lib/model.js";
 import { showErrorNotice, showIncomingNotice } from "./lib/notify.js";
@@ -87,6 +89,51 @@ const CALL_CONTROLS = [
     visible: inSession,
     state: (ctx) => `streamcall_layout_${ctx.layout}`,
     run: (ctx) => setTrait(ctx.model, "tile_layout", LAYOUTS[(LAYOUTS.indexOf(ctx.layout) + 1) % LAYOUTS.length]),
+  },
+  {
+    action: "hold",
+    icon: "hold",
+    label: (ctx) => (ctx.call.on_hold ? "streamcall_resume" : "streamcall_hold"),
+    visible: (ctx) => ctx.call.state === "joined",
+    pressed: (ctx) => Boolean(ctx.call.on_hold),
+    state: (ctx) => (ctx.call.on_hold ? "streamcall_on_hold" : "streamcall_not_on_hold"),
+    request: "hold",
+  },
+  {
+    action: "deaf",
+    icon: "speaker",
+    label: (ctx) => (ctx.call.deaf ? "streamcall_undeaf" : "streamcall_deaf"),
+    visible: inSession,
+    pressed: (ctx) => !ctx.call.deaf,
+    crossWhenOff: true,
+    request: "deaf",
+  },
+  {
+    action: "keypad",
+    icon: "keypad",
+    label: "streamcall_keypad",
+    visible: (ctx) => ctx.call.state === "joined",
+    panel: (ctx, _close, signal) => {
+      const pad = createKeypad({ onTones: (tones) => ctx.request("dtmf", { tones }), text: ctx.text });
+      signal.addEventListener("abort", pad.cleanup, { once: true });
+      return pad.element;
+    },
+  },
+  {
+    action: "chat",
+    icon: "chat",
+    label: "streamcall_chat",
+    visible: (ctx) => ctx.call.state === "joined",
+    badge: (ctx) => Number(ctx.model.get("chat_unread")) || 0,
+    panel: (ctx, _close, signal) => {
+      ctx.request("chat_read");
+      const unread = () => {
+        if (Number(ctx.model.get("chat_unread")) > 0) ctx.request("chat_read");
+      };
+      watch(ctx.model, ["chat_unread"], unread, signal);
+      const send = (/** @type {string} */ text) => ctx.request("send_message", { text });
+      return createChatPanel({ model: ctx.model, send, text: ctx.text, signal }).element;
+    },
   },
   {
     action: "hangup",
@@ -473,14 +520,15 @@ function screenFor(model, call) {
 }
 
 /**
- * The banner over the video for a phase that is not the call itself: joining, or the
- * coordinator away ("Reconnecting..."; media may still flow meanwhile).
+ * The banner over the video for a phase that is not the call itself: joining, the
+ * coordinator away ("Reconnecting..."; media may still flow meanwhile), or the call on hold.
  * @param {any} model
  * @param {any} call
  */
 function bannerText(model, call) {
   const phase = { joining: "stream_video_call_joining", reconnecting: "stream_video_call_reconnecting" }[call.state];
-  return phase ? tr(model, phase) : "";
+  if (phase) return tr(model, phase);
+  return call.state === "joined" && call.on_hold ? tr(model, "streamcall_you_hold") : "";
 }
 
 /**
@@ -591,7 +639,7 @@ function render({ model, el }) {
     clock = { base: Number(model.get("duration")) || 0, at: performance.now() };
     showTimer();
   }, signal);
-  watch(model, ["call", "tile_layout", "participants", "_strings", "link_path", "local_media"], refresh, signal);
+  watch(model, ["call", "tile_layout", "participants", "_strings", "link_path", "local_media", "chat_unread"], refresh, signal);
   state.linkWatchers.add(refresh);
   signal.addEventListener("abort", () => state.linkWatchers.delete(refresh), { once: true });
   const ticker = setInterval(showTimer, 1000);

@@ -82,6 +82,19 @@ export function createChatPanel({ model, send, text, signal }) {
     },
     signal,
   );
+  listen(
+    input,
+    "keydown",
+    (event) => {
+      // Enter sends from here: in JupyterLab the notebook's own key handling cancels the
+      // form's implicit submission (and would run or edit the cell) once the key bubbles.
+      if (event.key !== "Enter" || event.isComposing) return;
+      event.preventDefault();
+      event.stopPropagation();
+      void sendTyped();
+    },
+    signal,
+  );
   watch(model, ["chat"], render, signal);
   watch(model, ["_strings"], label, signal);
   label();

@@ -40,6 +40,8 @@ import { icon } from "./icons.js";
  *   a click opens (or closes) this content in the panel over the video; it is built anew on
  *   each opening, and `signal` aborts when it closes (end its listeners with it)
  * @property {"danger"} [variant] a red button (hang up)
+ * @property {(ctx: ControlContext) => number} [badge] a count shown on the button while
+ *   above 0 (unread chat messages)
  */
 
 /**
@@ -50,7 +52,9 @@ import { icon } from "./icons.js";
  */
 export function createControlBar(controls, signal) {
   const bar = h("div", { class: "sc-controls", role: "toolbar" });
-  const panel = h("div", { class: "sc-panel", hidden: true });
+  // JupyterLab's shortcuts must not take the keys typed into a panel: Enter (run or edit
+  // the cell) in the chat's field, the digits and letters (cell type, insert) on a keypad.
+  const panel = h("div", { class: "sc-panel", hidden: true, "data-lm-suppress-shortcuts": "true" });
   /** @type {ControlContext | null} */
   let context = null;
   /** @type {string} the action whose panel is open, "" when none */
@@ -118,8 +122,13 @@ export function createControlBar(controls, signal) {
         if (on === null) button.removeAttribute("aria-pressed");
         else button.setAttribute("aria-pressed", String(on));
         const crossed = Boolean(control.crossWhenOff) && on === false;
-        const drawn = `${control.icon}:${crossed}`;
-        if (drawn !== entry.drawn) button.replaceChildren(icon(control.icon, crossed));
+        const count = control.badge ? control.badge(ctx) : 0;
+        const drawn = `${control.icon}:${crossed}:${count}`;
+        if (drawn !== entry.drawn) {
+          const badge = count > 0 ? [h("span", { class: "sc-badge", "aria-hidden": "true" }, [String(count)])] : [];
+          button.replaceChildren(icon(control.icon, crossed), ...badge);
+        }
+        if (count > 0) button.setAttribute("aria-label", `${name} (${count})`);
         entry.drawn = drawn;
       }
       bar.hidden = buttons.every(({ button }) => button.hidden);

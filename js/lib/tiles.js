@@ -121,8 +121,9 @@ function updateTile(tile, p, arrangement, text, stream) {
   classes.toggle("sc-screen-tile", Boolean(p.screen));
   classes.toggle("sc-main", arrangement.main === p.key);
   classes.toggle("sc-pip", arrangement.pip === p.key);
+  classes.toggle("sc-held", Boolean(p.on_hold));
   tile.canvas.setAttribute("aria-label", label);
-  tile.name.textContent = label;
+  tile.name.textContent = p.on_hold && !p.screen ? `${label} · ${text("streamcall_on_hold")}` : label;
   tile.muted.hidden = p.audio !== false || Boolean(p.screen); // a silent screen is not "muted"
   tile.muted.setAttribute("aria-label", text("streamcall_muted"));
   const quality = p.quality in QUALITY_BARS ? p.quality : "unspecified";

@@ -6,7 +6,9 @@ devices). Alice rings Bob (her own preview behind "Calling Bob"), turns her micr
 by its button over the video (Bob gets ``microphone_disabled``), cycles the layouts to
 fullscreen with the controls still there, and Carol calling her hears she is busy. Then
 the kernel is restarted mid-call: every widget says so and offers nothing that could not
-work. (Hang up by the overlay button: test_call_in_jupyterlab.py.)
+work. In between, by clicks: Hold (Bob sees Alice on hold, then back), the keypad's 5 and #
+(Bob's dtmf listener gets them) and the chat (Bob's message raises the unread badge; Alice
+reads it and answers). (Hang up by the overlay button: test_call_in_jupyterlab.py.)
 
 Set ``STREAMCALL_SCREENSHOTS`` to a directory to keep a picture of each step.
 """
@@ -30,7 +32,10 @@ CELLS = [
     "for client, name in ((alice, 'Alice'), (bob, 'Bob'), (carol, 'Carol')):\n"
     "    client.login(name.lower(), name=name).result(20)\n"
     "bob_saw = []\n"
-    "bob.add_listener('callEvent', lambda e: bob_saw.append((e.state.value, e.user_id)))",
+    "bob.add_listener('callEvent', lambda e: bob_saw.append((e.state.value, e.user_id)))\n"
+    "bob_heard = []\n"
+    "bob.add_listener('dtmf', lambda d: bob_heard.append(d.digit))\n"
+    "bob.add_listener('message', lambda m: bob_heard.append(m.text))",
     "view = CallView(alice, tile_layout='grid')\nview",
     "LoginPanel(alice)",
     "DeviceControls(alice)",
@@ -87,11 +92,50 @@ def _controls_in_every_layout(view: Locator) -> None:
             _shot(view, "3-fullscreen")
 
 
+def _hold_keypad_and_chat_by_clicks(page: Page, view: Locator) -> None:
+    controls = view.locator(".sc-controls")
+    hold = controls.locator("[data-action=hold]")
+    hold.click()
+    expect(hold).to_have_attribute("aria-pressed", "true", timeout=TIMEOUT_MS)
+    expect(view.locator(".sc-banner")).to_contain_text("On hold")
+    _until(page, "('held', 'alice') in bob_saw", "Bob never saw Alice hold")
+    _shot(view, "3-on-hold")
+    hold.click()
+    expect(hold).to_have_attribute("aria-pressed", "false", timeout=TIMEOUT_MS)
+    _until(page, "('unheld', 'alice') in bob_saw", "Bob never saw Alice resume")
+
+    controls.locator("[data-action=microphone]").click()  # tones travel in the microphone
+    expect(controls.locator("[data-action=microphone]")).to_have_attribute(
+        "aria-pressed", "true", timeout=TIMEOUT_MS
+    )
+    controls.locator("[data-action=keypad]").click()
+    keypad = view.locator(".sc-panel .sc-keypad")
+    for digit in ("5", "#"):
+        keypad.locator(f"[data-key='{digit}']").click()
+        _until(page, f"{digit!r} in bob_heard", f"Bob never got DTMF {digit}")
+    _shot(view, "3-keypad")
+
+    chat = controls.locator("[data-action=chat]")
+    kernel_execute(page, "bob.current_call.send_message('Hi Alice').result(20)")
+    expect(chat.locator(".sc-badge")).to_have_text("1", timeout=TIMEOUT_MS)
+    chat.click()
+    panel = view.locator(".sc-panel .sc-chat")
+    expect(panel).to_contain_text("Hi Alice")
+    expect(chat.locator(".sc-badge")).to_have_count(0, timeout=TIMEOUT_MS)
+    panel.locator("input, textarea").first.fill("Hello Bob")
+    panel.locator("input, textarea").first.press("Enter")
+    _until(page, "'Hello Bob' in bob_heard", "Bob never got Alice's message")
+    expect(panel).to_contain_text("Hello Bob")
+    _shot(view, "3-chat")
+    chat.click()
+    expect(panel).to_be_hidden()
+
+
 def test_controls_end_reasons_and_a_kernel_restart(
     jupyter_lab: JupyterServer, notebook_page: NotebookPageFactory
 ) -> None:
-    """Icon controls over the video in every layout, mic off reaching Bob, "Alice is busy"
-    for Carol; a kernel restart ends the call on the page."""
+    """Icon controls over the video in every layout, mic off reaching Bob, hold, keypad and
+    chat by clicks, "Alice is busy" for Carol; a kernel restart ends the call on the page."""
     page = notebook_page(jupyter_lab, CELLS)
     run_all_cells(page)
     view = wait_for_widget(page, 1, ".sc-call")
@@ -100,6 +144,7 @@ def test_controls_end_reasons_and_a_kernel_restart(
     _ring_out_with_preview(page, view)
     _microphone_off_by_its_button(page, view)
     _controls_in_every_layout(view)
+    _hold_keypad_and_chat_by_clicks(page, view)
 
     kernel_execute(page, "carol.call(['alice']).result(20)")
     expect(carol_view.locator(".sc-headline")).to_have_text("Alice is busy", timeout=TIMEOUT_MS)
