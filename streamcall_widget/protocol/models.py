@@ -77,9 +77,11 @@ class TrackType(enum.StrEnum):
 
 
 class RejectReason(enum.StrEnum):
-    """Why a ring did not lead to a conversation (Stream's reasons)."""
+    """Why a ring did not lead to a conversation (Stream's reasons, and ``offline``: the
+    callee had no live connection when the ring began, so was never rung)."""
 
     BUSY = "busy"
+    OFFLINE = "offline"
     DECLINE = "decline"
     CANCEL = "cancel"
     TIMEOUT = "timeout"
