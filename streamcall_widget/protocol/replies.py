@@ -73,9 +73,13 @@ class CallsPage(msgspec.Struct, kw_only=True):
 
 
 class UsersPage(msgspec.Struct, kw_only=True):
-    """What ``users.query`` answers: the known users among those asked for."""
+    """What ``users.query`` answers (the known users among those asked for) and
+    ``users.online`` (one page of the users online)."""
 
     users: list[UserData]
+    next: str | None = None
+    """``users.online``: the cursor of the next page; None on the last page (and always
+    for ``users.query``)."""
 
 
 class ResumedSession(msgspec.Struct, kw_only=True, frozen=True):
@@ -131,5 +135,6 @@ REPLIES: dict[type[rq.Request], type[msgspec.Struct] | None] = {
     rq.SendCustomEvent: None,
     rq.QueryCalls: CallsPage,
     rq.QueryUsers: UsersPage,
+    rq.OnlineUsers: UsersPage,
 }
 """Request type -> the Struct its result's ``data`` decodes into (None: ``data`` is null)."""
