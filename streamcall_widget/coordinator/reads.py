@@ -48,7 +48,9 @@ def query_users(ctx: Context, conn: ConnectionRecord, req: rq.QueryUsers, now: f
     return UsersPage(users=[users[u].to_data() for u in req.user_ids if u in users])
 
 
-def online_users(ctx: Context, conn: ConnectionRecord, req: rq.OnlineUsers, now: float) -> UsersPage:
+def online_users(
+    ctx: Context, conn: ConnectionRecord, req: rq.OnlineUsers, now: float
+) -> UsersPage:
     """``users.online``: one page, by user id, of the other users of the same app with a
     live connection (for a call-restricted token: only members of its calls)."""
     app = ctx.app(conn.app)
