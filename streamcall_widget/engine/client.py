@@ -65,6 +65,7 @@ from .listeners import CallbackRunner, ListenerHandle, ListenerRegistry, report_
 from .local_media import LocalMedia
 from .loop import EngineFuture, acquire_loop, release_loop
 from .media_controls import MediaControls
+from .presence import Presence
 from .reconnection import Reconnection
 from .results import (
     CurrentUser,
@@ -88,7 +89,7 @@ R = TypeVar("R")
 EVENTS = ("callEvent", "incomingCall", "error", "devicesUpdated")
 
 
-class StreamCall(MediaControls, Reconnection):
+class StreamCall(MediaControls, Presence, Reconnection):
     """A calling client for one user: login, ring, accept, talk, mute, listen to events.
 
     ``StreamCall()`` uses this machine's embedded coordinator (starting it if no other

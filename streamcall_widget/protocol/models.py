@@ -267,6 +267,9 @@ class CallData(msgspec.Struct, kw_only=True):
     """The team the call belongs to (Stream's multi-tenancy); filterable in queries."""
     recording: bool = False
     ringing: bool = False
+    ring_video: bool | None = None
+    """Whether the call's last ring was a video call; null if it was never rung (or since a
+    coordinator restart): call histories show audio or video from it."""
     ended_at: str | None = None
     session: SessionData | None = None
     pins: list[PinData] = []
