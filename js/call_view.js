@@ -9,6 +9,7 @@
 import { actionButton, avatar, h, listen } from "./lib/dom.js";
 import { createAudioGate, createAudioPlayer, createRingtone } from "./lib/audio.js";
 import { createPageCapture } from "./lib/capture.js";
+import { createDialer } from "./lib/dialer.js";
 import { createFrameReceiver } from "./lib/frames.js";
 import { onMessage, setTrait, watch } from "./lib/model.js";
 import { showIncomingNotice } from "./lib/notify.js";
@@ -341,11 +342,12 @@ function labelledButton(action, label, extraClass) {
  * The screen shown for the call's phase (empty while joined: the tiles are the screen).
  * @param {any} model
  * @param {any} call
+ * @param {HTMLElement} idle the idle screen (the view's dialer, kept across redraws)
  * @returns {Array<HTMLElement>}
  */
-function screenFor(model, call) {
+function screenFor(model, call, idle) {
   const text = (key, ...args) => tr(model, key, ...args);
-  if (!call.state) return [h("p", { class: "sc-idle", text: text("streamcall_no_call") })];
+  if (!call.state) return [idle];
   if (call.state === "ringing" && call.direction === "incoming") {
     const caller = call.caller || {};
     return [
@@ -417,6 +419,7 @@ function render({ model, el }) {
     el.dataset.framesDrawn = String(++framesDrawn);
   }, state.videoOf);
   const screen = h("div", { class: "sc-screen" });
+  const dialer = createDialer({ model, request: state.request, text: (key, ...args) => tr(model, key, ...args), signal });
   const timer = h("span", { class: "sc-timer", role: "timer" });
   const layoutButton = actionButton("layout");
   const share = actionButton("share");
@@ -441,7 +444,7 @@ function render({ model, el }) {
     el.dataset.state = call.state || "idle";
     el.dataset.layout = layout;
     const shown = JSON.stringify([call, model.get("_strings"), participants.find((p) => p.is_local)?.user_id]);
-    if (shown !== screenShown) screen.replaceChildren(...screenFor(model, call));
+    if (shown !== screenShown) screen.replaceChildren(...screenFor(model, call, dialer));
     screenShown = shown;
     tileSet.update(participants, arrangeTiles(layout, participants), text);
     layoutButton.textContent = text("streamcall_layout");

@@ -21,7 +21,8 @@ from streamcall_widget.render.media_pipe import MediaPipe
 from streamcall_widget.render.page_bridge import MEDIA_PATHS, PageBridge
 
 from .assets import load_module
-from .base import EngineWidget, Handler
+from .base import Handler
+from .dialer import DialerWidget
 from .kernel_activity import watch_kernel_activity
 from .snapshot import SCREEN_SUFFIX, call_snapshot, participant_tiles
 
@@ -31,7 +32,7 @@ LAYOUTS = ("grid", "spotlight", "dynamic", "fullscreen")
 """The layouts, in the order ``toggle_views()`` cycles them."""
 
 
-class CallView(EngineWidget):
+class CallView(DialerWidget):
     """Where the call is seen and heard: tiles, incoming/outgoing screens, timer, hang up.
 
     The page is also a device of the kernel: its cameras, microphones and speakers join
@@ -70,6 +71,7 @@ class CallView(EngineWidget):
         "hangup": lambda view, _message: view.client.end_call(),
         "share_screen": lambda view, _message: view.toggle_screen_share(),
         "dismiss": lambda view, _message: view.dismiss(),
+        **DialerWidget.requests,
     }
 
     def __init__(self, client: StreamCall | None = None, **kwargs: Any) -> None:
