@@ -19,6 +19,7 @@ import traitlets
 from streamcall_widget.engine.call import Call
 from streamcall_widget.engine.presence import PastCall, User
 from streamcall_widget.errors import InvalidArguments, InvalidState
+from streamcall_widget.protocol.lifecycle import CallEvent, CallState
 
 from .base import EngineWidget, Handler
 from .refresher import refresher
@@ -97,21 +98,26 @@ class DialerWidget(EngineWidget):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._loading = threading.Lock()
-        self._seen: tuple[str, bool] = ("", False)
-        """(user id, in a call) at the last check: a change reloads the lists."""
+        self._again = False
+        """A reload was asked while one ran: run another when it ends."""
+        self._seen_user = ""
         super().__init__(*args, **kwargs)
+        self._listeners.append(self.client.add_listener("callEvent", self._on_call_event))
         self._watch = _DialerWatch(self)
         refresher.add(self._watch)
 
     def reload_dialer(self) -> None:
-        """Fetch the online users and the call history again (no-op while a fetch runs)."""
+        """Fetch the online users and the call history again (once more after the fetch
+        under way, if one is)."""
         user = self.client.user
         self._dialer_user = user.id if user is not None else ""
         if user is None:
             self._online_users, self._call_history = [], []
             return
         if not self._loading.acquire(blocking=False):
+            self._again = True
             return
+        self._again = False
         online = self.client.online_users()
         history = self.client.call_history(HISTORY_SIZE)
         online.add_done_callback(
@@ -126,26 +132,32 @@ class DialerWidget(EngineWidget):
             logger.info("dialer lists not refreshed: %s", exc)
         finally:
             self._loading.release()
+        if self._again:
+            self.reload_dialer()
+
+    def _on_call_event(self, event: CallEvent) -> None:
+        """A call of this user is over: it belongs in the history now."""
+        user = self.client.user
+        if event.state is CallState.LEFT and user is not None and event.user_id == user.id:
+            self.reload_dialer()
 
     def check_transitions(self) -> None:
-        """Reload on login (or a user change) and when the call in progress ends."""
+        """Reload on login, logout or a change of user."""
         user = self.client.user
-        call = self.client.current_call
-        now = (user.id if user is not None else "", call is not None and call.lifecycle.active)
-        if now != self._seen:
-            before, self._seen = self._seen, now
-            if now[0] != before[0] or (before[1] and not now[1]):
-                self.reload_dialer()
+        now = user.id if user is not None else ""
+        if now != self._seen_user:
+            self._seen_user = now
+            self.reload_dialer()
 
     def close(self) -> None:
-        """Stop watching for logins and call ends, then close the widget."""
+        """Stop watching for logins, then close the widget (its listeners go with it)."""
         refresher.discard(self._watch)
         super().close()
 
 
 class _DialerWatch:
-    """What the refresher thread polls for the dialer (kept apart from the widget's own
-    ``refresh()``, which shows the call)."""
+    """What the refresher thread polls for the dialer: logins (kept apart from the
+    widget's own ``refresh()``, which shows the call)."""
 
     def __init__(self, view: DialerWidget) -> None:
         self._view = view
