@@ -10,7 +10,7 @@ from __future__ import annotations
 from streamcall_widget.protocol import requests as rq
 from streamcall_widget.protocol.call_types import Capability
 from streamcall_widget.protocol.models import CallResponse, iso
-from streamcall_widget.protocol.replies import CallsPage, PingResult, UsersPage
+from streamcall_widget.protocol.replies import CallsPage, OnlineUsersPage, PingResult, UsersPage
 
 from .context import Context, Registry
 from .query import CallQuery
@@ -50,7 +50,7 @@ def query_users(ctx: Context, conn: ConnectionRecord, req: rq.QueryUsers, now: f
 
 def online_users(
     ctx: Context, conn: ConnectionRecord, req: rq.OnlineUsers, now: float
-) -> UsersPage:
+) -> OnlineUsersPage:
     """``users.online``: one page, by user id, of the other users of the same app with a
     live connection (for a call-restricted token: only members of its calls)."""
     app = ctx.app(conn.app)
@@ -72,7 +72,9 @@ def online_users(
     )
     page = online[: req.limit]
     more = len(online) > req.limit
-    return UsersPage(users=[app.users[u].to_data() for u in page], next=page[-1] if more else None)
+    return OnlineUsersPage(
+        users=[app.users[u].to_data() for u in page], next=page[-1] if more else None
+    )
 
 
 HANDLERS: Registry = {

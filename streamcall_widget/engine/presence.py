@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from streamcall_widget.errors import InputError
 from streamcall_widget.protocol.lifecycle import CallMember
 from streamcall_widget.protocol.models import CallResponse, parse_iso
-from streamcall_widget.protocol.replies import UsersPage
+from streamcall_widget.protocol.replies import OnlineUsersPage
 from streamcall_widget.protocol.requests import OnlineUsers, Request
 
 from .threadsafe import threadsafe
@@ -131,7 +131,7 @@ class Presence:
         """The other users of the app online now, by user id (at most ``limit``, 1 to 100):
         whom ``call()`` can ring. Users of other apps are never listed."""
         self.user_id  # noqa: B018 - raises when not logged in
-        page = await self.request(OnlineUsers(id="", limit=_checked_limit(limit)), UsersPage)
+        page = await self.request(OnlineUsers(id="", limit=_checked_limit(limit)), OnlineUsersPage)
         return [User(u.id, u.name, u.image, u.online) for u in page.users]
 
     @threadsafe

@@ -19,6 +19,7 @@ __all__ = [
     "AuthResult",
     "CallResponse",
     "CallsPage",
+    "OnlineUsersPage",
     "PingResult",
     "ResumeResult",
     "ResumedSession",
@@ -73,13 +74,17 @@ class CallsPage(msgspec.Struct, kw_only=True):
 
 
 class UsersPage(msgspec.Struct, kw_only=True):
-    """What ``users.query`` answers (the known users among those asked for) and
-    ``users.online`` (one page of the users online)."""
+    """What ``users.query`` answers: the known users among those asked for."""
+
+    users: list[UserData]
+
+
+class OnlineUsersPage(msgspec.Struct, kw_only=True):
+    """One page of ``users.online``: other users of the app with a live connection."""
 
     users: list[UserData]
     next: str | None = None
-    """``users.online``: the cursor of the next page; None on the last page (and always
-    for ``users.query``)."""
+    """The cursor of the next page; None on the last one."""
 
 
 class ResumedSession(msgspec.Struct, kw_only=True, frozen=True):
@@ -104,6 +109,7 @@ REPLY_TYPES: tuple[type[msgspec.Struct], ...] = (
     CallResponse,
     CallsPage,
     UsersPage,
+    OnlineUsersPage,
     ResumeResult,
 )
 """Every reply shape. Not a tagged union: the request a result answers says which."""
@@ -135,6 +141,6 @@ REPLIES: dict[type[rq.Request], type[msgspec.Struct] | None] = {
     rq.SendCustomEvent: None,
     rq.QueryCalls: CallsPage,
     rq.QueryUsers: UsersPage,
-    rq.OnlineUsers: UsersPage,
+    rq.OnlineUsers: OnlineUsersPage,
 }
 """Request type -> the Struct its result's ``data`` decodes into (None: ``data`` is null)."""
