@@ -2,15 +2,12 @@
  * The dialer of CallView's idle screen: a "Call…" field completing from the users online
  * (`_online_users`), chips for the chosen callees, Audio call / Video call (`dial`), and the
  * call history (`_call_history`) with a Call back button per entry. A user id that is not
- * online may be typed and called; its chip is marked offline. While the dialer is on screen
- * it asks the kernel to reload its lists every few seconds (`dialer_refresh`).
+ * online may be typed and called; its chip is marked offline. The dialer tells the kernel
+ * whether it is on screen (`_dialer_shown`): the kernel then reloads its lists every 5 s.
  */
 import { avatar, h, listen } from "./dom.js";
-import { watch } from "./model.js";
+import { setTrait, watch } from "./model.js";
 import { observeVisibility } from "./visibility.js";
-
-/** How often the lists are reloaded while the dialer is visible. */
-const RELOAD_MS = 5000;
 
 /** The history's direction marks (the words are in the row's details). */
 const DIRECTION_ICONS = { placed: "↗", received: "↙", missed: "✗" };
@@ -193,14 +190,8 @@ export function createDialer({ model, request, text, signal }) {
   listen(audioButton, "click", () => dial(chosen, false), signal);
   listen(videoButton, "click", () => dial(chosen, true), signal);
 
-  let timer = 0;
-  observeVisibility(el, (visible) => {
-    clearInterval(timer);
-    if (!visible) return;
-    request("dialer_refresh");
-    timer = setInterval(() => request("dialer_refresh"), RELOAD_MS);
-  }, signal);
-  signal.addEventListener("abort", () => clearInterval(timer), { once: true });
+  observeVisibility(el, (visible) => setTrait(model, "_dialer_shown", visible), signal);
+  signal.addEventListener("abort", () => setTrait(model, "_dialer_shown", false), { once: true });
   watch(model, ["_online_users", "_call_history", "_dialer_user", "_strings"], draw, signal);
   draw();
   return el;

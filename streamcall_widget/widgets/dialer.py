@@ -2,15 +2,16 @@
 
 :class:`DialerWidget` is the base CallView builds on: it keeps ``_online_users`` and
 ``_call_history`` filled from the engine (``online_users()``, ``call_history()``) and
-answers the page's ``dial`` (ring one or several users, audio or video) and
-``dialer_refresh`` (the page asks every few seconds while the dialer is on screen). The
-lists are also refreshed on login and when a call ends, so a missed call appears at once.
+answers the page's ``dial`` (ring one or several users, audio or video). The lists are
+reloaded on login, when a call of the user is over (so a missed call appears at once) and
+every few seconds while the page says the dialer is on screen (``_dialer_shown``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import Future
 from typing import Any, ClassVar
 
@@ -24,12 +25,14 @@ from streamcall_widget.protocol.lifecycle import CallEvent, CallState
 from .base import EngineWidget, Handler
 from .refresher import refresher
 
-__all__ = ["HISTORY_SIZE", "DialerWidget", "dial_arguments"]
+__all__ = ["HISTORY_SIZE", "RELOAD_PERIOD", "DialerWidget", "dial_arguments"]
 
 logger = logging.getLogger(__name__)
 
 HISTORY_SIZE = 20
 """How many past calls the dialer lists."""
+RELOAD_PERIOD = 5.0
+"""Seconds between two reloads of the lists while the dialer is on screen."""
 
 
 def dial_arguments(message: dict[str, Any], me: str | None) -> tuple[list[str], bool]:
@@ -76,13 +79,12 @@ def _dial(view: DialerWidget, message: dict[str, Any]) -> Future[Call]:
     return view.client.call(callees, video=video)
 
 
-def _refresh_request(view: DialerWidget, _message: dict[str, Any]) -> None:
-    view.reload_dialer()
-
-
 class DialerWidget(EngineWidget):
     """An EngineWidget with the dialer's lists and requests (CallView's base)."""
 
+    _dialer_shown = traitlets.Bool(False).tag(sync=True)
+    """Set by the page: a view shows the dialer now (the lists are then reloaded every
+    :data:`RELOAD_PERIOD` seconds)."""
     _dialer_user = traitlets.Unicode("").tag(sync=True)
     """The logged-in user's id (``""`` when logged out: the dialer says to log in)."""
     _online_users = traitlets.List(traitlets.Dict()).tag(sync=True)
@@ -91,16 +93,15 @@ class DialerWidget(EngineWidget):
     """Past calls, most recent first: ``{call_id, others: [{user_id, name}], direction
     (placed, received, missed), at (POSIX seconds), video, duration (seconds or null)}``."""
 
-    requests: ClassVar[dict[str, Handler]] = {
-        "dial": _dial,
-        "dialer_refresh": _refresh_request,
-    }
+    requests: ClassVar[dict[str, Handler]] = {"dial": _dial}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._loading = threading.Lock()
         self._again = False
         """A reload was asked while one ran: run another when it ends."""
         self._seen_user = ""
+        self._loaded_at = 0.0
+        """time.monotonic() of the last reload."""
         super().__init__(*args, **kwargs)
         self._listeners.append(self.client.add_listener("callEvent", self._on_call_event))
         self._watch = _DialerWatch(self)
@@ -114,6 +115,7 @@ class DialerWidget(EngineWidget):
         if user is None:
             self._online_users, self._call_history = [], []
             return
+        self._loaded_at = time.monotonic()
         if not self._loading.acquire(blocking=False):
             self._again = True
             return
@@ -142,11 +144,13 @@ class DialerWidget(EngineWidget):
             self.reload_dialer()
 
     def check_transitions(self) -> None:
-        """Reload on login, logout or a change of user."""
+        """Reload on login, logout or a change of user, and periodically while shown."""
         user = self.client.user
         now = user.id if user is not None else ""
         if now != self._seen_user:
             self._seen_user = now
+            self.reload_dialer()
+        elif self._dialer_shown and time.monotonic() - self._loaded_at >= RELOAD_PERIOD:
             self.reload_dialer()
 
     def close(self) -> None:
@@ -156,8 +160,8 @@ class DialerWidget(EngineWidget):
 
 
 class _DialerWatch:
-    """What the refresher thread polls for the dialer: logins (kept apart from the
-    widget's own ``refresh()``, which shows the call)."""
+    """What the refresher thread polls for the dialer: logins and the reload period (kept
+    apart from the widget's own ``refresh()``, which shows the call)."""
 
     def __init__(self, view: DialerWidget) -> None:
         self._view = view
