@@ -9,7 +9,8 @@ import { avatar, h, listen } from "./dom.js";
 import { setTrait, watch } from "./model.js";
 import { observeVisibility } from "./visibility.js";
 
-/** The history's direction marks (the words are in the row's details). */
+/** The history's direction marks (the words are in the row's details; no emoji: a page
+ * without an emoji font would show boxes). */
 const DIRECTION_ICONS = { placed: "↗", received: "↙", missed: "✗" };
 
 /** How many suggestions the field shows at most. */
@@ -100,16 +101,15 @@ export function createDialer({ model, request, text, signal }) {
           .slice(0, MAX_SUGGESTIONS)
       : [];
     const nobody = typed && online().length === 0;
-    suggestions.replaceChildren(
-      ...matches.map((u) =>
-        h("li", { role: "option", class: "sc-suggestion", "data-user": u.user_id }, [
-          avatar(u),
-          h("span", { class: "sc-suggestion-name", text: u.name }),
-          h("span", { class: "sc-suggestion-id", text: u.user_id }),
-        ]),
-      ),
-      nobody ? h("li", { class: "sc-suggestion-none", text: text("streamcall_dialer_nobody_online") }) : null,
+    const options = matches.map((u) =>
+      h("li", { role: "option", class: "sc-suggestion", "data-user": u.user_id }, [
+        avatar(u),
+        h("span", { class: "sc-suggestion-name", text: u.name }),
+        h("span", { class: "sc-suggestion-id", text: u.user_id }),
+      ]),
     );
+    if (nobody) options.push(h("li", { class: "sc-suggestion-none", text: text("streamcall_dialer_nobody_online") }));
+    suggestions.replaceChildren(...options);
     suggestions.hidden = !matches.length && !nobody;
   };
   const choose = (userId) => {
@@ -133,7 +133,11 @@ export function createDialer({ model, request, text, signal }) {
       ...(rows.length
         ? rows.map((row) => {
             const names = row.others.map((o) => o.name || o.user_id).join(", ");
-            const details = [text(`streamcall_history_${row.direction}`), timeAgo(text, row.at)];
+            const details = [
+              text(`streamcall_history_${row.direction}`),
+              text(row.video ? "streamcall_video_call" : "streamcall_audio_call"),
+              timeAgo(text, row.at),
+            ];
             if (row.duration !== null && row.duration !== undefined) details.push(shortDuration(row.duration));
             const back = h("button", {
               type: "button",
@@ -144,7 +148,7 @@ export function createDialer({ model, request, text, signal }) {
             });
             back.addEventListener("click", () => dial(row.others.map((o) => o.user_id), Boolean(row.video)), { signal });
             return h("li", { class: "sc-history-row", "data-direction": row.direction, "data-call": row.call_id }, [
-              h("span", { class: "sc-history-icon", "aria-hidden": "true", text: `${DIRECTION_ICONS[row.direction] || ""} ${row.video ? "🎥" : "📞"}` }),
+              h("span", { class: "sc-history-icon", "aria-hidden": "true", text: DIRECTION_ICONS[row.direction] || "" }),
               h("span", { class: "sc-history-names", text: names }),
               h("span", { class: "sc-history-details", text: details.join(" · ") }),
               back,

@@ -284,10 +284,20 @@ def test_dial_by_clicks_answer_in_another_notebook_then_call_back(
         field.fill("bo")
         suggestion = alice_view.locator(".sc-suggestion[data-user=bob]")
         expect(suggestion).to_contain_text("Bob", timeout=TIMEOUT_MS)
+        expect(alice_view.locator(".sc-dialer-suggestions")).to_have_text(
+            re.compile(r"^B\s*Bob\s*bob\s*$")  # initials, name, id: nothing else
+        )
         suggestion.click()
         expect(alice_view.locator(".sc-chip[data-user=bob]")).to_have_attribute(
             "data-online", "true"
         )
+        field.fill("zed")
+        field.press("Enter")
+        offline = alice_view.locator(".sc-chip[data-user=zed]")
+        expect(offline).to_have_attribute("data-online", "false")
+        expect(offline).to_contain_text("offline")
+        offline.locator("[data-remove]").click()
+        expect(offline).to_have_count(0)
         alice_view.locator("[data-action=dial-video]").click()
         expect(alice_view).to_have_attribute("data-state", "ringing", timeout=TIMEOUT_MS)
         _answer_alice(bob_view)
@@ -305,6 +315,9 @@ def test_dial_by_clicks_answer_in_another_notebook_then_call_back(
             "data-direction", "received", timeout=TIMEOUT_MS
         )
 
+        if SCREENSHOT:
+            dialer = Path(SCREENSHOT).with_name("dialer-in-jupyterlab.png")
+            alice_view.screenshot(path=str(dialer))
         row.locator("[data-action=call-back]").click()
         expect(alice_view).to_have_attribute("data-state", "ringing", timeout=TIMEOUT_MS)
         expect(bob_view).to_contain_text("Incoming call from Alice", timeout=TIMEOUT_MS)
