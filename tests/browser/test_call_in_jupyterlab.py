@@ -262,6 +262,7 @@ def _open_dialer_phone(
 
 
 def _answer_alice(view: Locator) -> None:
+    view.page.bring_to_front()  # a person switches to the other notebook's tab
     expect(view).to_have_attribute("data-state", "ringing", timeout=TIMEOUT_MS)
     expect(view).to_contain_text("Incoming call from Alice")
     view.locator("[data-action=accept]").click()
@@ -301,6 +302,7 @@ def test_dial_by_clicks_answer_in_another_notebook_then_call_back(
         alice_view.locator("[data-action=dial-video]").click()
         expect(alice_view).to_have_attribute("data-state", "ringing", timeout=TIMEOUT_MS)
         _answer_alice(bob_view)
+        alice_page.bring_to_front()
         expect(alice_view).to_have_attribute("data-state", "joined", timeout=TIMEOUT_MS)
 
         alice_view.locator("[data-action=hangup]").click()
@@ -309,6 +311,7 @@ def test_dial_by_clicks_answer_in_another_notebook_then_call_back(
         row = alice_view.locator(".sc-history-row").first
         expect(row).to_have_attribute("data-direction", "placed", timeout=TIMEOUT_MS)
         expect(row).to_contain_text("Bob")
+        bob_page.bring_to_front()
         expect(bob_view).to_have_attribute("data-state", "left", timeout=TIMEOUT_MS)
         bob_view.locator("[data-action=dismiss]").click()
         expect(bob_view.locator(".sc-history-row").first).to_have_attribute(
@@ -318,6 +321,7 @@ def test_dial_by_clicks_answer_in_another_notebook_then_call_back(
         if SCREENSHOT:
             dialer = Path(SCREENSHOT).with_name("dialer-in-jupyterlab.png")
             alice_view.screenshot(path=str(dialer))
+        alice_page.bring_to_front()
         row.locator("[data-action=call-back]").click()
         expect(alice_view).to_have_attribute("data-state", "ringing", timeout=TIMEOUT_MS)
         expect(bob_view).to_contain_text("Incoming call from Alice", timeout=TIMEOUT_MS)
