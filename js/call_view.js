@@ -13,6 +13,7 @@ import { createAudioGate, createAudioPlayer, createRingtone } from "./lib/audio.
 import { createPageCapture } from "./lib/capture.js";
 import { createChatPanel } from "./lib/chat.js";
 import { createControlBar } from "./lib/control_bar.js";
+import { createDialer } from "./lib/dialer.js";
 import { createFrameReceiver } from "./lib/frames.js";
 import { createKeypad } from "./lib/keypad.js";
 import { watchKernel } from "./lib/kernel_watch.js";
@@ -483,11 +484,12 @@ function labelledButton(action, label, extraClass) {
  * The screen shown for the call's phase (empty while joined: the tiles are the screen).
  * @param {any} model
  * @param {any} call
+ * @param {HTMLElement} idle the idle screen (the view's dialer, kept across redraws)
  * @returns {Array<HTMLElement>}
  */
-function screenFor(model, call) {
+function screenFor(model, call, idle) {
   const text = (key, ...args) => tr(model, key, ...args);
-  if (!call.state) return [h("p", { class: "sc-idle", text: text("streamcall_no_call") })];
+  if (!call.state) return [idle];
   if (call.state === "ringing" && call.direction === "incoming") {
     const caller = call.caller || {};
     return [
@@ -571,6 +573,7 @@ function render({ model, el }) {
     el.dataset.framesDrawn = String(++framesDrawn);
   }, state.videoOf);
   const screen = h("div", { class: "sc-screen" });
+  const dialer = createDialer({ model, request: state.request, text: (key, ...args) => tr(model, key, ...args), signal });
   const timer = h("span", { class: "sc-timer", role: "timer" });
   const path = h("span", { class: "sc-path", role: "status" });
   const banner = h("p", { class: "sc-banner", role: "status" });
@@ -613,7 +616,7 @@ function render({ model, el }) {
     gone.hidden = !kernelGone;
     gone.textContent = kernelGone ? text("streamcall_kernel_gone") : "";
     const shown = JSON.stringify([call, model.get("_strings"), participants.find((p) => p.is_local)?.user_id, kernelGone]);
-    if (shown !== screenShown) screen.replaceChildren(...(kernelGone ? [] : screenFor(model, call)));
+    if (shown !== screenShown) screen.replaceChildren(...(kernelGone ? [] : screenFor(model, call, dialer)));
     screenShown = shown;
     tileSet.update(participants, arrangeTiles(layout, participants), text);
     banner.textContent = bannerText(model, call);

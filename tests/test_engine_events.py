@@ -757,17 +757,18 @@ def test_two_rings_at_once(clients: Clients) -> None:
 # -- several connections ---------------------------------------------------------------
 
 
-def test_callee_logging_in_during_the_ring_is_rung(clients: Clients) -> None:
-    """A callee offline when the ring starts gets incomingCall on login and can accept."""
+def test_callee_offline_at_the_ring_is_missed_and_not_rung_on_login(clients: Clients) -> None:
+    """A callee offline when the ring starts is missed at once (``offline``): the caller's
+    call ends, and the callee logging in afterwards gets no incomingCall."""
     alice = clients("alice")
     bob = clients("bob", login=False)
     outgoing = alice.sc.call(["bob"]).result(RESULT)
+    alice.wait_event(CallState.LEFT, "alice", outgoing.id)
+    assert alice.phases(outgoing.id) == [("ringing", "alice", None), ("left", "alice", "offline")]
     bob.sc.login("bob").result(RESULT)
-    bob.wait_ringing(outgoing.cid)
     bob.flush()
-    assert bob.triples() == [("ringing", "alice", None)]
-    bob.sc.accept_call().result(RESULT)
-    outgoing.wait_until(CallState.JOINED).result(RESULT)
+    assert bob.incoming.items == []
+    assert bob.sc.get_ringing_call().result(RESULT) is None
 
 
 def test_accepting_on_one_device_stops_the_ring_on_the_other(clients: Clients) -> None:

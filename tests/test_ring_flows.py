@@ -156,31 +156,25 @@ async def test_busy_callee(login: Login, coordinator: Coordinator, clock: FakeCl
     assert await events_of(alice, carol) == [[], []]
 
 
-async def test_offline_member_missed_at_missed_timeout(
+async def test_offline_callee_missed_at_once_and_ring_goes_on(
     login: Login, coordinator: Coordinator, clock: FakeClock
 ) -> None:
-    """An offline member is not rung and is marked missed at missed_call_timeout."""
+    """An offline member is not rung: call.missed (offline) at once; bob still rings."""
     alice = await login("alice")
     bob = await login("bob")
-    ring = {
-        "missed_call_timeout_ms": 10_000,
-        "incoming_call_timeout_ms": 60_000,
-        "auto_cancel_timeout_ms": 60_000,
-    }
-    await create(alice, "c1", ["bob", "carol"], ring=True, settings_override={"ring": ring})
+    await create(alice, "c1", ["bob", "carol"], ring=True)
     a, b = await events_of(alice, bob)
-    assert types(a) == ["call.created"]
-    assert types(b) == ["call.created", "call.ring"]
-    fire(coordinator, clock, 9)
-    assert await events_of(alice, bob) == [[], []]
-    fire(coordinator, clock, 1)
-    for seen in await events_of(alice, bob):
-        assert types(seen) == ["call.missed"]
-        assert (seen[0]["user"]["id"], seen[0]["reason"]) == ("carol", "timeout")
+    assert types(a) == ["call.created", "call.missed"]
+    assert types(b) == ["call.created", "call.ring", "call.missed"]
+    for seen in (a[1], b[2]):
+        assert (seen["user"]["id"], seen["reason"]) == ("carol", "offline")
     carol = await login("carol")
     await bob.request("call.accept", cid="default:c1")
-    for seen in await events_of(alice, bob, carol):
-        assert types(seen) == ["call.accepted"]
+    assert [types(seen) for seen in await events_of(alice, bob, carol)] == [
+        ["call.accepted"],
+        ["call.accepted"],
+        ["call.accepted"],
+    ]
 
 
 async def test_custom_ring_timeout_honoured(
@@ -382,20 +376,26 @@ async def test_call_scoped_token_member_can_end(
         await erin.close()
 
 
-async def test_callee_logging_in_during_a_ring_is_rung_then(
+async def test_only_callee_offline_ends_the_ring_at_once(
     login: Login, clock: FakeClock, coordinator: Coordinator
 ) -> None:
-    """An offline callee who connects while the ring lasts gets call.ring and can accept."""
+    """Ringing an offline callee ends at once (missed, then ended ``offline``); logging in
+    later rings nothing; their calls.query shows the call ended, never answered."""
     alice = await login("alice")
     await create(alice, "late", ["bob"], ring=True)
-    clock.advance(10)
+    (a,) = await events_of(alice)
+    assert types(a) == ["call.created", "call.missed", "call.ended"]
+    assert (a[1]["user"]["id"], a[1]["reason"]) == ("bob", "offline")
+    assert a[2]["reason"] == "offline"
+    fire(coordinator, clock, 60)
     bob = await login("bob")
-    ring = await bob.next_event("call.ring")
-    assert ring["user"]["id"] == "alice"
-    assert ring["cid"] == "default:late"
-    await bob.request("call.accept", cid="default:late")
-    alice_events, _ = await events_of(alice, bob)
-    assert "call.accepted" in types(alice_events)
+    assert await events_of(alice, bob) == [[], []]
+    page = await bob.request("calls.query", filter_conditions={"members": {"$in": ["bob"]}})
+    (past,) = page["calls"]
+    assert past["call"]["cid"] == "default:late"
+    assert past["call"]["created_by"]["id"] == "alice"
+    assert past["call"]["session"] is None
+    assert past["call"]["ended_at"] is not None
 
 
 async def test_second_connection_of_a_ringing_callee_rings_too(login: Login) -> None:

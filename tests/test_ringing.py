@@ -106,23 +106,28 @@ def test_no_answer_incoming_timeout_ends_ring_before_auto_cancel() -> None:
 
 def test_no_answer_incoming_then_auto_cancel() -> None:
     """An online callee misses at the incoming timeout; later auto-cancel rejects as the caller."""
-    settings = RingSettings(
-        incoming_call_timeout_ms=10_000,
-        auto_cancel_timeout_ms=20_000,
-        missed_call_timeout_ms=60_000,
-    )
-    r = ring(["bob", "carol"], online=["bob"], settings=settings)
-    assert r.status == {"bob": CalleeStatus.RINGING, "carol": CalleeStatus.OFFLINE}
+    settings = RingSettings(incoming_call_timeout_ms=10_000, auto_cancel_timeout_ms=20_000)
+    r = ring(["bob", "carol"], settings=settings)
     assert r.next_deadline() == T0 + 10
-    assert r.tick(T0 + 10) == [Missed("bob", RejectReason.TIMEOUT)]
-    assert r.next_deadline() == T0 + 20
-    assert r.tick(T0 + 20) == [
+    assert r.reject("carol", RejectReason.DECLINE, T0 + 5) == [
+        Rejected("carol", RejectReason.DECLINE)
+    ]
+    assert r.tick(T0 + 10) == [Missed("bob", RejectReason.TIMEOUT), RingOver(RejectReason.TIMEOUT)]
+    assert r.over
+    assert r.next_deadline() is None
+
+
+def test_auto_cancel_misses_every_callee_still_ringing() -> None:
+    """Auto-cancel before the incoming timeout: Rejected(caller), each ringing callee Missed."""
+    settings = RingSettings(incoming_call_timeout_ms=20_000, auto_cancel_timeout_ms=10_000)
+    r = ring(["bob", "carol"], settings=settings)
+    assert r.tick(T0 + 10) == [
         Rejected("alice", RejectReason.TIMEOUT),
+        Missed("bob", RejectReason.TIMEOUT),
         Missed("carol", RejectReason.TIMEOUT),
         RingOver(RejectReason.TIMEOUT),
     ]
     assert r.over
-    assert r.next_deadline() is None
 
 
 def test_auto_cancel_before_incoming_timeout() -> None:
@@ -138,22 +143,50 @@ def test_auto_cancel_before_incoming_timeout() -> None:
     assert r.over
 
 
-def test_offline_member_missed_at_missed_call_timeout() -> None:
-    """An offline callee is Missed(timeout) at missed_call_timeout while the online one rings on."""
-    settings = RingSettings(
-        missed_call_timeout_ms=10_000,
-        incoming_call_timeout_ms=60_000,
-        auto_cancel_timeout_ms=60_000,
-    )
-    r = ring(["bob", "carol"], online=["bob"], settings=settings)
-    assert r.ringing() == ["bob"]
-    assert r.next_deadline() == T0 + 10
-    assert r.tick(T0 + 9) == []
-    assert r.tick(T0 + 10) == [Missed("carol", RejectReason.TIMEOUT)]
-    assert r.status["carol"] is CalleeStatus.MISSED
+def test_offline_callee_alone_is_missed_offline_at_start() -> None:
+    """A callee with no connection is Missed(offline) at start and the ring is over at once."""
+    r = ring(["bob"], online=[])
+    assert r.status == {"bob": CalleeStatus.OFFLINE}
+    assert r.ringing() == []
+    assert r.start() == [Missed("bob", RejectReason.OFFLINE), RingOver(RejectReason.OFFLINE)]
+    assert r.over
+    assert r.status["bob"] is CalleeStatus.MISSED
+    assert r.next_deadline() is None
+    assert r.tick(T0 + 1000) == []
+
+
+def test_offline_callee_among_others_leaves_ring_going() -> None:
+    """One offline callee among two is Missed(offline) at start; the online one rings on."""
+    r = ring(["bob", "carol"], online=["bob"])
+    assert r.start() == [Missed("carol", RejectReason.OFFLINE)]
     assert not r.over
-    assert r.next_deadline() == T0 + 60
+    assert r.ringing() == ["bob"]
+    assert r.next_deadline() == T0 + 30
     assert r.accept("bob", T0 + 11) == [Accepted("bob")]
+    assert r.status == {"bob": CalleeStatus.ACCEPTED, "carol": CalleeStatus.MISSED}
+
+
+def test_offline_callee_is_not_rung_when_they_connect_later() -> None:
+    """An offline callee connecting mid-ring is not reached; a ringing one's new connection is."""
+    r = ring(["bob", "carol"], online=["bob"])
+    r.start()
+    assert r.reach("carol") is False
+    assert r.status["carol"] is CalleeStatus.MISSED
+    assert r.reach("bob") is True
+    assert r.reach("mallory") is False
+    with pytest.raises(InvalidState, match="already missed"):
+        r.accept("carol", T0 + 2)
+
+
+def test_busy_and_offline_callees_resolve_in_callee_order() -> None:
+    """Busy and offline callees both miss at start, in callee order; the last reason ends it."""
+    r = ring(["bob", "carol"], online=["carol"], busy=["carol"])
+    assert r.start() == [
+        Missed("bob", RejectReason.OFFLINE),
+        Missed("carol", RejectReason.BUSY),
+        RingOver(RejectReason.BUSY),
+    ]
+    assert r.over
 
 
 def test_two_callees_one_accepts_other_stopped() -> None:
@@ -219,13 +252,7 @@ def test_ring_with_no_callee_invalid_state() -> None:
 
 def test_next_deadline_is_earliest_pending_timer() -> None:
     """next_deadline is the earliest of the timers that still apply to someone."""
-    settings = RingSettings(
-        auto_cancel_timeout_ms=50_000,
-        incoming_call_timeout_ms=40_000,
-        missed_call_timeout_ms=20_000,
-    )
-    offline_only = ring(["bob"], online=[], settings=settings)
-    assert offline_only.next_deadline() == T0 + 20
+    settings = RingSettings(auto_cancel_timeout_ms=50_000, incoming_call_timeout_ms=40_000)
     online_only = ring(["bob"], settings=settings)
     assert online_only.next_deadline() == T0 + 40
     short_cancel = ring(["bob"], settings=RingSettings(auto_cancel_timeout_ms=5_000))

@@ -1,4 +1,5 @@
-"""Requests that only read: ``ping``, ``call.get``, ``calls.query``, ``users.query``.
+"""Requests that only read: ``ping``, ``call.get``, ``calls.query``, ``users.query``,
+``users.online``.
 
 They change nothing and cause no events; what they return is filtered by what the asking
 connection may see (``read-call`` in the call, the token's ``call_cids``, the same app).
@@ -9,7 +10,7 @@ from __future__ import annotations
 from streamcall_widget.protocol import requests as rq
 from streamcall_widget.protocol.call_types import Capability
 from streamcall_widget.protocol.models import CallResponse, iso
-from streamcall_widget.protocol.replies import CallsPage, PingResult, UsersPage
+from streamcall_widget.protocol.replies import CallsPage, OnlineUsersPage, PingResult, UsersPage
 
 from .context import Context, Registry
 from .query import CallQuery
@@ -47,9 +48,39 @@ def query_users(ctx: Context, conn: ConnectionRecord, req: rq.QueryUsers, now: f
     return UsersPage(users=[users[u].to_data() for u in req.user_ids if u in users])
 
 
+def online_users(
+    ctx: Context, conn: ConnectionRecord, req: rq.OnlineUsers, now: float
+) -> OnlineUsersPage:
+    """``users.online``: one page, by user id, of the other users of the same app with a
+    live connection (for a call-restricted token: only members of its calls)."""
+    app = ctx.app(conn.app)
+    allowed: set[str] | None = None
+    if conn.call_cids is not None:
+        allowed = {
+            user
+            for cid in conn.call_cids
+            if (call := app.calls.get(cid)) is not None
+            for user in call.members
+        }
+    online = sorted(
+        user_id
+        for user_id, user in app.users.items()
+        if user.connections
+        and user_id != conn.user_id
+        and (allowed is None or user_id in allowed)
+        and (req.next is None or user_id > req.next)
+    )
+    page = online[: req.limit]
+    more = len(online) > req.limit
+    return OnlineUsersPage(
+        users=[app.users[u].to_data() for u in page], next=page[-1] if more else None
+    )
+
+
 HANDLERS: Registry = {
     rq.Ping: ping,
     rq.GetCall: get,
     rq.QueryCalls: query_calls,
     rq.QueryUsers: query_users,
+    rq.OnlineUsers: online_users,
 }

@@ -3,7 +3,9 @@
 Each ringing call owns a :class:`~streamcall_widget.protocol.ringing.Ring` (the pure state
 machine); these rules start it, feed it answers and timer ticks, and turn its outcomes into
 ``call.accepted`` / ``call.rejected`` / ``call.missed`` events and, when nobody took the
-call, ``call.ended``. A callee who comes online while rung rings too (:func:`ring_late_arrival`).
+call, ``call.ended``. A callee still ringing who opens another connection is rung there too
+(:func:`ring_late_arrival`); one who was offline when the ring began missed it at once
+(``offline``) and is not rung late.
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ def ring_event(ctx: Context, call: CallRecord, caller: str, now: float) -> ev.Ca
 
 
 def ring_late_arrival(ctx: Context, app: str, user_id: str, connection_id: str, now: float) -> None:
-    """A callee who comes online (or opens another connection) while rung rings too."""
+    """A ringing callee who opens another connection (a second kernel) is rung there too."""
     for ring_app, cid in sorted(ctx.ringing):
         call = ctx.apps[ring_app].calls[cid]
         if ring_app == app and call.ring is not None and call.ring.reach(user_id):

@@ -212,6 +212,7 @@ class CallRecord:
             team=self.team,
             recording=self.recording,
             ringing=self.ringing,
+            ring_video=self.ring_video if self.rung else None,
             ended_at=iso(self.ended_at) if self.ended_at is not None else None,
             session=session,
             pins=list(self.pins),

@@ -57,6 +57,7 @@ from .local_media import LocalMedia
 from .loop import EngineFuture, acquire_loop, release_loop
 from .media_controls import MediaControls
 from .messaging import CALL_MESSAGE_EVENTS
+from .presence import Presence
 from .reconnection import Reconnection
 from .results import (
     CurrentUser,
@@ -79,7 +80,7 @@ R = TypeVar("R")
 EVENTS = ("callEvent", "incomingCall", "error", "devicesUpdated", "dtmf", *CALL_MESSAGE_EVENTS)
 
 
-class StreamCall(CallFlows, CallQueries, MediaControls, Reconnection):
+class StreamCall(CallFlows, CallQueries, MediaControls, Presence, Reconnection):
     """A calling client for one user: login, ring, accept, talk, mute, listen to events.
 
     ``StreamCall()`` uses this machine's embedded coordinator (starting it if no other

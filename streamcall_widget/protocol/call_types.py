@@ -78,7 +78,8 @@ class RingSettings(msgspec.Struct, frozen=True, kw_only=True):
     incoming_call_timeout_ms: int = RING_TIMEOUT_DEFAULT_MS
     """Callee side: a callee who neither accepts nor rejects misses the call (``timeout``)."""
     missed_call_timeout_ms: int = RING_TIMEOUT_DEFAULT_MS
-    """A member who was offline while ringing is marked missed after this long."""
+    """Accepted for Stream compatibility, with no effect here: a callee who is offline when
+    the ring begins misses the call at once (reason ``offline``)."""
 
     def __post_init__(self) -> None:
         for field in self.__struct_fields__:

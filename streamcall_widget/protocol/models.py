@@ -77,9 +77,11 @@ class TrackType(enum.StrEnum):
 
 
 class RejectReason(enum.StrEnum):
-    """Why a ring did not lead to a conversation (Stream's reasons)."""
+    """Why a ring did not lead to a conversation (Stream's reasons, and ``offline``: the
+    callee had no live connection when the ring began, so was never rung)."""
 
     BUSY = "busy"
+    OFFLINE = "offline"
     DECLINE = "decline"
     CANCEL = "cancel"
     TIMEOUT = "timeout"
@@ -267,6 +269,9 @@ class CallData(msgspec.Struct, kw_only=True):
     """The team the call belongs to (Stream's multi-tenancy); filterable in queries."""
     recording: bool = False
     ringing: bool = False
+    ring_video: bool | None = None
+    """Whether the call's last ring was a video call; null if it was never rung (or since a
+    coordinator restart): call histories show audio or video from it."""
     ended_at: str | None = None
     session: SessionData | None = None
     pins: list[PinData] = []

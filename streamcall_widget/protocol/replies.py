@@ -19,6 +19,7 @@ __all__ = [
     "AuthResult",
     "CallResponse",
     "CallsPage",
+    "OnlineUsersPage",
     "PingResult",
     "ResumeResult",
     "ResumedSession",
@@ -78,6 +79,14 @@ class UsersPage(msgspec.Struct, kw_only=True):
     users: list[UserData]
 
 
+class OnlineUsersPage(msgspec.Struct, kw_only=True):
+    """One page of ``users.online``: other users of the app with a live connection."""
+
+    users: list[UserData]
+    next: str | None = None
+    """The cursor of the next page; None on the last one."""
+
+
 class ResumedSession(msgspec.Struct, kw_only=True, frozen=True):
     """One call session a ``session.resume`` moved to the new connection."""
 
@@ -100,6 +109,7 @@ REPLY_TYPES: tuple[type[msgspec.Struct], ...] = (
     CallResponse,
     CallsPage,
     UsersPage,
+    OnlineUsersPage,
     ResumeResult,
 )
 """Every reply shape. Not a tagged union: the request a result answers says which."""
@@ -136,5 +146,6 @@ REPLIES: dict[type[rq.Request], type[msgspec.Struct] | None] = {
     rq.SendData: None,
     rq.QueryCalls: CallsPage,
     rq.QueryUsers: UsersPage,
+    rq.OnlineUsers: OnlineUsersPage,
 }
 """Request type -> the Struct its result's ``data`` decodes into (None: ``data`` is null)."""

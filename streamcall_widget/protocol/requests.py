@@ -37,6 +37,7 @@ __all__ = [
     "HoldCall",
     "JoinCall",
     "LeaveCall",
+    "OnlineUsers",
     "PinParticipant",
     "Ping",
     "PublishTrack",
@@ -309,6 +310,18 @@ class QueryUsers(Request, tag="users.query"):
     user_ids: Annotated[list[UserId], msgspec.Meta(max_length=100)]
 
 
+class OnlineUsers(Request, tag="users.online"):
+    """The other users of the app who have a live connection now: who can be called.
+
+    Ordered by user id; ``next`` is the previous page's cursor. A connection with a
+    call-restricted token (``call_cids``) sees only members of those calls.
+    """
+
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 100
+    next: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
+    """The ``next`` of the previous page: users after it come next."""
+
+
 AnyRequest = (
     Auth
     | ResumeSession
@@ -341,6 +354,7 @@ AnyRequest = (
     | SendData
     | QueryCalls
     | QueryUsers
+    | OnlineUsers
 )
 """Every request type, as one tagged union."""
 

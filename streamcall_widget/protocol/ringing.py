@@ -5,12 +5,14 @@ that take the current time (seconds, any monotonic origin) and returns the outco
 announce; the owner calls :meth:`Ring.tick` at :meth:`Ring.next_deadline`. Tests drive it
 with a fake clock.
 
-Rules (Stream's): the first callee to accept wins and the others stop ringing; a callee
-who is in another call misses it as ``busy`` at once (never rung); a callee who does not
-answer within ``incoming_call_timeout_ms`` misses the call; a member who was offline misses it after
-``missed_call_timeout_ms``; if nobody accepted within ``auto_cancel_timeout_ms`` the caller's
-side drops the ring with ``timeout``; the caller rejecting is a ``cancel``. When every callee
-has answered without accepting, the ring is over and :class:`RingOver` says why.
+Rules: the first callee to accept wins and the others stop ringing; a callee who is in
+another call misses it as ``busy`` at once (never rung); a callee with no live connection
+misses it as ``offline`` at once (never rung, not even if they connect while the ring lasts,
+so the caller learns it now instead of after a timeout); a callee who does not answer within
+``incoming_call_timeout_ms`` misses the call; if nobody accepted within
+``auto_cancel_timeout_ms`` the caller's side drops the ring with ``timeout``; the caller
+rejecting is a ``cancel``. When every callee has answered without accepting, the ring is
+over and :class:`RingOver` says why.
 """
 
 from __future__ import annotations
@@ -36,8 +38,7 @@ class CalleeStatus(enum.StrEnum):
     RINGING = "ringing"
     """Rung on at least one live connection."""
     OFFLINE = "offline"
-    """No live connection yet: rings when one opens (:meth:`Ring.reach`), else is marked
-    missed at the missed timeout."""
+    """No live connection when the ring began: :meth:`Ring.start` marks them missed."""
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     MISSED = "missed"
@@ -62,7 +63,8 @@ class Rejected:
 
 @dataclass(frozen=True, slots=True)
 class Missed:
-    """``user_id`` did not answer (``timeout``) or was in another call (``busy``)."""
+    """``user_id`` did not answer (``timeout``), was in another call (``busy``) or had no
+    live connection (``offline``)."""
 
     user_id: str
     reason: RejectReason
@@ -102,11 +104,14 @@ class Ring:
         }
         if not self.status:
             raise InvalidState("nobody to ring: the call has no member other than the caller")
-        self._busy = [user for user in self.status if user in busy_set]
+        self._unreachable = {
+            user: RejectReason.BUSY if user in busy_set else RejectReason.OFFLINE
+            for user, status in self.status.items()
+            if user in busy_set or status is CalleeStatus.OFFLINE
+        }
         self._over = False
         self._auto_cancel_at = now + settings.auto_cancel_timeout_ms / 1000
         self._incoming_at = now + settings.incoming_call_timeout_ms / 1000
-        self._missed_at = now + settings.missed_call_timeout_ms / 1000
 
     @property
     def over(self) -> bool:
@@ -118,21 +123,17 @@ class Ring:
         return [u for u, s in self.status.items() if s is CalleeStatus.RINGING]
 
     def reach(self, user_id: str) -> bool:
-        """A callee who was offline connected: True if they should ring now."""
-        if self._over or self.status.get(user_id) not in (
-            CalleeStatus.OFFLINE,
-            CalleeStatus.RINGING,
-        ):
-            return False
-        self._set(user_id, CalleeStatus.RINGING)
-        return True
+        """A callee opened another connection: True if it should ring too (they are still
+        ringing; an offline callee was already missed and is not rung late)."""
+        return not self._over and self.status.get(user_id) is CalleeStatus.RINGING
 
     def start(self) -> list[RingOutcome]:
-        """Outcomes known at once: busy callees are rejected for the caller."""
+        """Outcomes known at once: busy and offline callees miss the call now, in callee
+        order, and the ring is over if nobody is left ringing."""
         return [
             o
-            for user in self._busy
-            for o in self._resolve(user, CalleeStatus.MISSED, RejectReason.BUSY)
+            for user, reason in self._unreachable.items()
+            for o in self._resolve(user, CalleeStatus.MISSED, reason)
         ]
 
     def accept(self, user_id: str, now: float) -> list[RingOutcome]:
@@ -161,21 +162,15 @@ class Ring:
         deadlines = [self._auto_cancel_at]
         if CalleeStatus.RINGING in self.status.values():
             deadlines.append(self._incoming_at)
-        if CalleeStatus.OFFLINE in self.status.values():
-            deadlines.append(self._missed_at)
         return min(deadlines)
 
     def tick(self, now: float) -> list[RingOutcome]:
         """Fire every timer due at ``now``: callee timeouts first, then the caller's."""
         outcomes: list[RingOutcome] = []
-        for deadline, status in (
-            (self._incoming_at, CalleeStatus.RINGING),
-            (self._missed_at, CalleeStatus.OFFLINE),
-        ):
-            if now >= deadline:
-                for user in [u for u, s in self.status.items() if s is status]:
-                    if not self._over:
-                        outcomes += self._resolve(user, CalleeStatus.MISSED, RejectReason.TIMEOUT)
+        if now >= self._incoming_at:
+            for user in self.ringing():
+                if not self._over:
+                    outcomes += self._resolve(user, CalleeStatus.MISSED, RejectReason.TIMEOUT)
         if not self._over and now >= self._auto_cancel_at:
             outcomes += self._cancel(RejectReason.TIMEOUT)
         return outcomes

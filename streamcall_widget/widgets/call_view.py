@@ -22,8 +22,9 @@ from streamcall_widget.render.media_pipe import MediaPipe
 from streamcall_widget.render.page_bridge import MEDIA_PATHS, PageBridge
 
 from .assets import load_module
-from .base import EngineWidget, Handler, shows_errors
+from .base import Handler, shows_errors
 from .chat import ChatLog
+from .dialer import DialerWidget
 from .end_reasons import ended_message
 from .kernel_activity import watch_kernel_activity
 from .refresher import refresher
@@ -35,7 +36,7 @@ LAYOUTS = ("grid", "spotlight", "dynamic", "fullscreen")
 """The layouts, in the order ``toggle_views()`` cycles them."""
 
 
-class CallView(EngineWidget):
+class CallView(DialerWidget):
     """Where the call is seen and heard: tiles, incoming/outgoing screens, timer, hang up.
 
     The page is also a device of the kernel: its cameras, microphones and speakers join
@@ -89,6 +90,7 @@ class CallView(EngineWidget):
         "deaf": lambda view, _message: view.toggle_deaf(),
         "send_message": lambda view, message: view.send_message(message.get("text")),
         "chat_read": lambda view, _message: view.mark_chat_read(),
+        **DialerWidget.requests,
     }
 
     def __init__(self, client: StreamCall | None = None, **kwargs: Any) -> None:

@@ -87,9 +87,16 @@ class JupyterServer:
     log: Path
 
     def page_url(self, path: str) -> str:
-        """The URL that opens ``path`` (relative to the root) in this server's app."""
-        prefix = "lab/tree" if self.app == "lab" else "notebooks"
-        return f"{self.url}{prefix}/{quote(path)}?token={self.token}"
+        """The URL that opens ``path`` (relative to the root) in this server's app.
+
+        In JupyterLab each notebook gets a workspace of its own: in the shared default one,
+        a second page would restore the notebooks of the first and connect to their
+        kernels too (two front ends on one kernel's widgets).
+        """
+        if self.app == "lab":
+            workspace = quote(Path(path).stem, safe="")
+            return f"{self.url}lab/workspaces/{workspace}/tree/{quote(path)}?token={self.token}"
+        return f"{self.url}notebooks/{quote(path)}?token={self.token}"
 
     def api(self, path: str, method: str = "GET") -> Any:
         """Call ``/api/<path>`` with the token; the decoded JSON reply (``None`` if empty)."""

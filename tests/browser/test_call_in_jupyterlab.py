@@ -4,7 +4,8 @@ The notebook shows Alice's LoginPanel, CallView and DeviceControls; Bob is a sec
 in the same kernel (real aiortc peers, synthetic cameras). The test logs Alice in by
 clicking, has Bob ring, clicks Accept on the incoming screen, sees Bob's tile change over
 time (also while a cell keeps the kernel busy), sees Bob's avatar once his camera is off,
-and hangs up.
+and hangs up. The last test places a call by clicks alone, with the dialer of CallView's
+idle screen, to Bob in a second notebook.
 """
 
 from __future__ import annotations
@@ -239,3 +240,91 @@ def test_phone_works_in_notebook7(
         _wait_pixels_change(preview)
     finally:
         kernel_execute(page, "phone.client.close()")
+
+
+def _dialer_phone_cells(user_id: str, name: str) -> list[str]:
+    """A notebook logging ``user_id`` in from code and showing their CallView."""
+    return [
+        "from streamcall_widget import StreamCall\n"
+        "from streamcall_widget.widgets import CallView\n"
+        "client = StreamCall(camera='synthetic-camera', microphone='synthetic-microphone')\n"
+        f"client.login({user_id!r}, name={name!r}).result(20)",
+        "CallView(client, tile_layout='grid')",
+    ]
+
+
+def _open_dialer_phone(
+    server: JupyterServer, notebook_page: NotebookPageFactory, user_id: str, name: str
+) -> tuple[Page, Locator]:
+    page = notebook_page(server, _dialer_phone_cells(user_id, name))
+    run_all_cells(page)
+    return page, wait_for_widget(page, 1, ".sc-call")
+
+
+def _answer_alice(view: Locator) -> None:
+    view.page.bring_to_front()  # a person switches to the other notebook's tab
+    expect(view).to_have_attribute("data-state", "ringing", timeout=TIMEOUT_MS)
+    expect(view).to_contain_text("Incoming call from Alice")
+    view.locator("[data-action=accept]").click()
+    expect(view).to_have_attribute("data-state", "joined", timeout=TIMEOUT_MS)
+
+
+def test_dial_by_clicks_answer_in_another_notebook_then_call_back(
+    jupyter_lab: JupyterServer, notebook_page: NotebookPageFactory
+) -> None:
+    """The dialer, in two notebooks (two kernels on the embedded coordinator, the first
+    hosting it): Alice types "bo" in the Call… field, picks Bob, clicks Video call; Bob
+    clicks Accept in his notebook; both join. After hanging up, each history shows the call
+    (placed, received) and Call back in Alice's rings Bob again."""
+    bob_page, bob_view = _open_dialer_phone(jupyter_lab, notebook_page, "bob", "Bob")
+    alice_page, alice_view = _open_dialer_phone(jupyter_lab, notebook_page, "alice", "Alice")
+    try:
+        expect(alice_view).to_contain_text("No calls yet", timeout=TIMEOUT_MS)
+        field = alice_view.locator("[data-role=dial-field]")
+        expect(field).to_have_attribute("placeholder", "Call…")
+        field.fill("bo")
+        suggestion = alice_view.locator(".sc-suggestion[data-user=bob]")
+        expect(suggestion).to_contain_text("Bob", timeout=TIMEOUT_MS)
+        expect(alice_view.locator(".sc-dialer-suggestions")).to_have_text(
+            re.compile(r"^B\s*Bob\s*bob\s*$")  # initials, name, id: nothing else
+        )
+        suggestion.click()
+        expect(alice_view.locator(".sc-chip[data-user=bob]")).to_have_attribute(
+            "data-online", "true"
+        )
+        field.fill("zed")
+        field.press("Enter")
+        offline = alice_view.locator(".sc-chip[data-user=zed]")
+        expect(offline).to_have_attribute("data-online", "false")
+        expect(offline).to_contain_text("offline")
+        offline.locator("[data-remove]").click()
+        expect(offline).to_have_count(0)
+        alice_view.locator("[data-action=dial-video]").click()
+        expect(alice_view).to_have_attribute("data-state", "ringing", timeout=TIMEOUT_MS)
+        _answer_alice(bob_view)
+        alice_page.bring_to_front()
+        expect(alice_view).to_have_attribute("data-state", "joined", timeout=TIMEOUT_MS)
+
+        alice_view.locator("[data-action=hangup]").click()
+        expect(alice_view).to_have_attribute("data-state", "left", timeout=TIMEOUT_MS)
+        alice_view.locator("[data-action=dismiss]").click()
+        row = alice_view.locator(".sc-history-row").first
+        expect(row).to_have_attribute("data-direction", "placed", timeout=TIMEOUT_MS)
+        expect(row).to_contain_text("Bob")
+        bob_page.bring_to_front()
+        expect(bob_view).to_have_attribute("data-state", "left", timeout=TIMEOUT_MS)
+        bob_view.locator("[data-action=dismiss]").click()
+        expect(bob_view.locator(".sc-history-row").first).to_have_attribute(
+            "data-direction", "received", timeout=TIMEOUT_MS
+        )
+
+        if SCREENSHOT:
+            dialer = Path(SCREENSHOT).with_name("dialer-in-jupyterlab.png")
+            alice_view.screenshot(path=str(dialer))
+        alice_page.bring_to_front()
+        row.locator("[data-action=call-back]").click()
+        expect(alice_view).to_have_attribute("data-state", "ringing", timeout=TIMEOUT_MS)
+        expect(bob_view).to_contain_text("Incoming call from Alice", timeout=TIMEOUT_MS)
+    finally:
+        kernel_execute(bob_page, "client.close()")
+        kernel_execute(alice_page, "client.close()")
