@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import socket
 import sys
 import warnings
 from pathlib import Path
@@ -18,6 +17,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 from streamcall_widget.cli import DEFAULT_TOKEN_TTL, main
 from streamcall_widget.coordinator import mint_token
 
+from .ports import free_port
 from .wsclient import WsClient
 
 STREAMCALL = Path(sys.executable).parent / "streamcall"
@@ -71,14 +71,6 @@ def test_serve_refuses_a_short_secret(capsys: pytest.CaptureFixture[str]) -> Non
     assert "31 bytes" in err
     assert "at least 32" in err
     assert "--allow-weak-secret" in err
-
-
-def free_port() -> int:
-    """A loopback port free right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 async def wait_healthy(url: str, proc: asyncio.subprocess.Process) -> dict[str, object]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ from streamcall_widget.coordinator import App, mint_token
 from streamcall_widget.engine.stamp import read_stamp, user_stamp
 
 from .engine_helpers import RESULT, ServerThread, wait_for
+from .ports import free_port
 
 APP = App(api_key="outage-key", api_secret="outage-secret-" + "o" * 32)
 OUTAGE = 3.0
@@ -64,12 +64,6 @@ def _call_with_arrivals(
     answered.on_remote_video(at_bob)
     wait_for(lambda: len(at_alice.times) > 10 and len(at_bob.times) > 10, "media both ways")
     return outgoing, answered, at_alice, at_bob
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

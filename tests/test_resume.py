@@ -24,7 +24,8 @@ from streamcall_widget.errors import InvalidState, NotAllowed, SessionNotFound
 
 from .conftest import APP, FakeClock, Login
 from .flows import create, events_of, types
-from .test_cli import free_port, start_serve, wait_healthy
+from .ports import free_port
+from .test_cli import start_serve, wait_healthy
 from .wsclient import WsClient
 
 GRACE = 30.0
