@@ -57,8 +57,11 @@ def test_dialer_lists_dials_and_refuses_bad_dials(clients: Clients, page: Page) 
             assert says in reply["error"]["message"]
         assert view.call == {}
 
-        # Carol is offline: the call ends at once (CallView may not even show it ringing).
+        # Carol is offline: the call ends at once (CallView may not even show it ringing),
+        # and the view says why from the call's left event.
         assert page.request(view, "dial", user_ids=["carol"], video=False)["ok"]
+        offline = {"key": "streamcall_reason_offline", "args": ["carol"]}
+        wait_for(lambda: view.call.get("ended") == offline, "the view saying carol is offline")
         wait_for(lambda: view._call_history, "the ended call in the history")
         (row,) = view._call_history
         assert (row["others"], row["direction"], row["video"], row["duration"]) == (
