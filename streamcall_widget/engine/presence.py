@@ -117,7 +117,6 @@ class Presence:
 
         async def request(self, request: Request, result_type: type[R]) -> R: ...
 
-
     @threadsafe
     async def online_users(self, limit: int = MAX_PAGE) -> list[User]:
         """The other users of the app online now, by user id (at most ``limit``, 1 to 100):
