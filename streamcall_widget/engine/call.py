@@ -25,9 +25,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from streamcall_widget.errors import (
     ConnectionLost,
     DoesNotExist,
-    InputError,
     InvalidState,
-    NotAllowed,
     StreamCallError,
 )
 from streamcall_widget.protocol.events import AnyEvent
@@ -66,6 +64,7 @@ from .call_core import (
     PeerJoined,
     PeerLeft,
 )
+from .call_streams import CallStreams
 from .links import SessionLinks
 from .listeners import ListenerHandle
 from .local_media import LocalMedia
@@ -73,11 +72,9 @@ from .loop import EngineFuture, EngineLoop
 from .messaging import CallMessaging
 from .participants import Participant
 from .remote_media import FrameHook, RemoteMedia
-from .results import SuccessResponse
 from .rtc_config import MediaConfig
-from .streams import LocalStream, Source, Streams
+from .streams import Streams
 from .taps import FrameTaps
-from .threadsafe import threadsafe
 from .tracks import TrackRef
 from .transport import MediaTransport
 from .watchables import CallWatchables
@@ -127,7 +124,7 @@ class CallHost(Protocol):
         """The call was left; forget it."""
 
 
-class Call(CallControls, CallMessaging, CallWatchables):
+class Call(CallControls, CallMessaging, CallWatchables, CallStreams):
     """One call: ``state``, ``participants``, frame hooks, hold, deaf and DTMF (see
     :mod:`.call_controls`), messages and data (see :mod:`.messaging`), watchable
     properties (see :mod:`.watchables`), ``leave()`` and ``end()``."""
@@ -241,17 +238,6 @@ class Call(CallControls, CallMessaging, CallWatchables):
         """The remote tracks arriving now (seed 001's ``remoteStreams``)."""
         return self._remote.streams
 
-    @property
-    def local_streams(self) -> tuple[LocalStream, ...]:
-        """The tracks this call sends (seed 001's ``localStreams``); none once it is left."""
-        left = self.state is CallState.LEFT
-        return () if left else self._streams.listed(self.session_id or "")
-
-    @property
-    def has_screen_sharing(self) -> bool:
-        """Whether this session shares a screen."""
-        return TrackType.SCREEN_SHARE in self._streams.sent()
-
     def remote_frame_count(self, session_id: str, track_type: str = "video") -> int:
         """Frames received so far from one participant's track of ``track_type``."""
         return self._remote.frame_count(TrackRef(session_id, TrackType(track_type)))
@@ -276,10 +262,6 @@ class Call(CallControls, CallMessaging, CallWatchables):
         """Call ``fn(participant, samples)`` for remote audio frames of ``track_type``
         (``audio`` or ``screen_share_audio``), in a worker thread."""
         return self._remote.add_hook("audio", track_type, fn)
-
-    def remove_stream(self, stream: LocalStream) -> EngineFuture[SuccessResponse]:
-        """Stop sending ``stream`` (one of :attr:`local_streams`)."""
-        return self._host.engine.submit(self._remove_stream(stream.ref.track_type))
 
     def leave(self) -> EngineFuture[None]:
         """Leave the call (others stay in it)."""
@@ -471,73 +453,6 @@ class Call(CallControls, CallMessaging, CallWatchables):
             if self._streams.announced(track_type):
                 await self.publish(track_type, True)
 
-    def _require_session(self, doing: str) -> MediaTransport:
-        transport = self._links.transport
-        if transport is None or self.lifecycle.phase is not CallState.JOINED:
-            raise InvalidState(f"call {self.cid} is {self.state.value}; join it to {doing}")
-        return transport
-
-    @threadsafe
-    async def start_screen_share(self, source: Source = None) -> SuccessResponse:
-        """Share a screen beside the camera: ``source`` is a screen device, a media file,
-        an aiortc video track, or None (the first real screen, else the synthetic one)."""
-        if self.has_screen_sharing:
-            raise InvalidState(f"already sharing a screen in {self.cid}; stop it first")
-        await self._send(TrackType.SCREEN_SHARE, source)
-        return SuccessResponse()
-
-    @threadsafe
-    async def stop_screen_share(self) -> SuccessResponse:
-        """Stop sharing the screen."""
-        if not self.has_screen_sharing:
-            raise InvalidState(f"no screen is shared in {self.cid}")
-        await self._remove_stream(TrackType.SCREEN_SHARE)
-        return SuccessResponse()
-
-    @threadsafe
-    async def add_stream(self, source: Source, track_type: str | None = None) -> LocalStream:
-        """Send one more track from ``source`` (see :meth:`start_screen_share`); its type is
-        ``track_type`` or the first free one of the source's kind (``video`` then
-        ``screen_share``, ``audio`` then ``screen_share_audio``)."""
-        if track_type is None:
-            kind = source.kind if isinstance(source, MediaStreamTrack) else "video"
-            chosen = self._streams.free_type(kind)
-        elif track_type in {t.value for t in TrackType}:
-            chosen = TrackType(track_type)
-        else:
-            raise InputError(f"track_type {track_type!r} is not one of {list(TrackType)}")
-        await self._send(chosen, source)
-        return next(s for s in self.local_streams if s.ref.track_type is chosen)
-
-    async def _send(self, track_type: TrackType, source: Source) -> None:
-        """Open ``source`` and send it as ``track_type``; the others are told."""
-        transport = self._require_session(f"send {track_type}")
-        needed = _CAPABILITY[track_type]
-        if needed not in self.own_capabilities:
-            raise NotAllowed(f"sending {track_type} in {self.cid} needs the {needed} capability")
-        track = await self._streams.open(track_type, source)
-        await transport.publish(track_type, track)
-        await self.publish(track_type, True)
-        if track_type is TrackType.SCREEN_SHARE:
-            self._emit([self.lifecycle.note(CallState.LOCAL_SHARE_CREATED, user_id=self.user_id)])
-
-    async def _remove_stream(self, track_type: TrackType) -> SuccessResponse:
-        transport = self._require_session(f"stop sending {track_type}")
-        if track_type not in self._streams.sent():
-            raise InvalidState(f"no {track_type} track is sent in {self.cid}")
-        await transport.unpublish(track_type)
-        await self._streams.close(track_type)
-        await self.publish(track_type, False)
-        if track_type is TrackType.SCREEN_SHARE:
-            self._emit([self.lifecycle.note(CallState.LOCAL_SHARE_CLOSED, user_id=self.user_id)])
-        return SuccessResponse()
-
-    @threadsafe
-    async def replace_stream(self, new: Source, old: LocalStream) -> SuccessResponse:
-        """Send ``new`` in place of ``old`` without renegotiating (see :mod:`.streams`)."""
-        await self._streams.replace(old.ref.track_type, new)
-        return SuccessResponse()
-
     async def publish(self, track: TrackType, published: bool) -> None:
         """Tell the call this session (un)publishes ``track`` (mute/unmute); a track this
         call does not send (a removed camera stream) is never announced."""
@@ -597,15 +512,6 @@ class Call(CallControls, CallMessaging, CallWatchables):
                 task.cancel()
         self._participants.clear()
         self._released()
-
-
-_CAPABILITY = {
-    TrackType.AUDIO: "send-audio",
-    TrackType.VIDEO: "send-video",
-    TrackType.SCREEN_SHARE: "screenshare",
-    TrackType.SCREEN_SHARE_AUDIO: "screenshare",
-}
-"""The capability sending each track type needs (the coordinator checks it too)."""
 
 
 def _names(states: frozenset[CallState]) -> str:
