@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import pytest
 
 from streamcall_widget.coordinator import App, Coordinator, CoordinatorConfig, Limits, mint_token
 
+from .engine_helpers import Clients
 from .wsclient import WsClient
 
 APP = App(api_key="test-key", api_secret="test-secret-" + "x" * 32)
@@ -56,6 +57,14 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Put :data:`FIRST`'s tests before the others (stable otherwise)."""
     items.sort(key=lambda item: item.path.name != FIRST)
+
+
+@pytest.fixture
+def clients(tmp_path: Path) -> Iterator[Clients]:
+    """``clients("alice")``: a logged-in client on a fresh embedded coordinator (options as
+    :class:`~tests.engine_helpers.Clients`); all are closed after the test."""
+    with Clients(tmp_path) as made:
+        yield made
 
 
 @pytest.fixture

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from streamcall_widget import DtmfEvent
 from streamcall_widget.widgets import CallView
 
@@ -14,13 +9,6 @@ from .engine_helpers import Clients, Recorder, wait_for
 from .widget_helpers import Page, page
 
 __all__ = ["page"]
-
-
-@pytest.fixture
-def clients(tmp_path: Path) -> Iterator[Clients]:
-    """Clients on a fresh embedded coordinator."""
-    with Clients(tmp_path) as made:
-        yield made
 
 
 def test_call_view_holds_deafens_and_sends_tones(clients: Clients, page: Page) -> None:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -143,13 +141,6 @@ async def test_hold_needs_a_joined_member(login: Login) -> None:
 
 
 # -- real peers ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def clients(tmp_path: Path) -> Iterator[Clients]:
-    """``clients("alice")``: a logged-in client; all are closed after the test."""
-    with Clients(tmp_path) as made:
-        yield made
 
 
 class FrameCounter:

@@ -4,8 +4,6 @@ call, on both sides, a rejoin, and bad property names."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,13 +19,6 @@ from .engine_helpers import RESULT, Client, Clients, Recorder, wait_for
 
 Change = tuple[Any, Any]
 S = SignalWireState
-
-
-@pytest.fixture
-def clients(tmp_path: Path) -> Iterator[Clients]:
-    """``clients("alice")``: a logged-in client; all are closed after the test."""
-    with Clients(tmp_path) as made:
-        yield made
 
 
 def watch(call: Call, name: str) -> Recorder[Change]:

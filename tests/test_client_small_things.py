@@ -5,8 +5,7 @@ microphone and camera toggles, a camera that cannot open, and errors reported on
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -16,13 +15,6 @@ from streamcall_widget.engine.results import CallSummary, CameraEnabled, Microph
 from streamcall_widget.errors import InvalidArguments, InvalidState, WrongDirection
 
 from .engine_helpers import RESULT, Clients, Recorder, wait_for
-
-
-@pytest.fixture
-def clients(tmp_path: Path) -> Iterator[Clients]:
-    """``clients("alice")``: a logged-in client; all are closed after the test."""
-    with Clients(tmp_path) as made:
-        yield made
 
 
 def test_wrong_direction_both_ways_leaves_the_ring_ringing(clients: Clients) -> None:

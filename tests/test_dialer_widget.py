@@ -6,11 +6,7 @@ and the calls are real, with synthetic devices.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from streamcall_widget.widgets import CallView
 
@@ -18,13 +14,6 @@ from .engine_helpers import Clients, wait_for
 from .widget_helpers import Page, page
 
 __all__ = ["page"]
-
-
-@pytest.fixture
-def clients(tmp_path: Path) -> Iterator[Clients]:
-    """Clients on a fresh embedded coordinator."""
-    with Clients(tmp_path) as made:
-        yield made
 
 
 def test_dialer_lists_dials_and_refuses_bad_dials(clients: Clients, page: Page) -> None:

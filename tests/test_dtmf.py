@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import fractions
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import av
@@ -152,13 +150,6 @@ async def test_dtmf_reaches_the_other_members_only(login: Login) -> None:
 
 
 # -- real peers ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def clients(tmp_path: Path) -> Iterator[Clients]:
-    """``clients("alice")``: a logged-in client; all are closed after the test."""
-    with Clients(tmp_path) as made:
-        yield made
 
 
 class AudioLog:

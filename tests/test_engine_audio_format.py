@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import wave
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import av
@@ -41,13 +41,6 @@ def tone_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         out.setframerate(rate)
         out.writeframes(np.stack([samples, samples], axis=1).tobytes())
     return path
-
-
-@pytest.fixture
-def clients(tmp_path: Path) -> Iterator[Clients]:
-    """``clients("alice")``: a logged-in client; all are closed after the test."""
-    with Clients(tmp_path) as made:
-        yield made
 
 
 @pytest.fixture

@@ -45,13 +45,6 @@ OTHER_APP = App(api_key="other-engine-key", api_secret="other-secret-" + "o" * 3
 
 
 @pytest.fixture
-def clients(tmp_path: Path) -> Iterator[Clients]:
-    """``clients("alice")``: a logged-in client; all are closed after the test."""
-    with Clients(tmp_path) as made:
-        yield made
-
-
-@pytest.fixture
 def server() -> Iterator[ServerThread]:
     """A coordinator serving APP and OTHER_APP from its own thread (a "remote" server)."""
     with ServerThread(APP, OTHER_APP) as running:

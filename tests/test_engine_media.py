@@ -8,7 +8,7 @@ test proves whose media arrived, after a real codec, over a real peer connection
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +36,6 @@ from .engine_helpers import (
     wait_growing,
     wait_stalled,
 )
-
-
-@pytest.fixture
-def clients(tmp_path: Path) -> Iterator[Clients]:
-    """``clients("alice")``: a logged-in client; all are closed after the test."""
-    with Clients(tmp_path) as made:
-        yield made
-
 
 PROCESSED_STAMP = 0x1234
 

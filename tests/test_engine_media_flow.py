@@ -14,28 +14,18 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from fractions import Fraction
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import av
 import numpy as np
-import pytest
 
 from streamcall_widget.engine.media import Hook, LocalTrack, Timeline
 from streamcall_widget.engine.synthetic import SyntheticCamera
 from streamcall_widget.engine.taps import LOCAL
 
 from .engine_helpers import Clients, ring_and_accept, session_of, wait_for, wait_growing
-
-
-@pytest.fixture
-def clients(tmp_path: Path) -> Iterator[Clients]:
-    """Clients on a fresh embedded coordinator."""
-    with Clients(tmp_path) as made:
-        yield made
 
 
 def test_video_audio_and_previews_keep_flowing_three_seconds_in(clients: Clients) -> None:

@@ -3,9 +3,6 @@ embedded coordinator: the dialer's whole engine side in one call set-up."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from streamcall_widget import CallMember, CallState
@@ -13,13 +10,6 @@ from streamcall_widget.engine.presence import CallDirection, PastCall, User
 from streamcall_widget.errors import InputError, InvalidState
 
 from .engine_helpers import RESULT, Clients, ring_and_accept
-
-
-@pytest.fixture
-def clients(tmp_path: Path) -> Iterator[Clients]:
-    """``clients("alice")``: a logged-in client; all are closed after the test."""
-    with Clients(tmp_path) as made:
-        yield made
 
 
 def test_online_offline_and_history(clients: Clients) -> None:

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import av
@@ -27,13 +26,6 @@ from streamcall_widget.engine.media import Hook
 from .engine_helpers import RESULT, Clients, Recorder, ring_and_accept, wait_growing
 
 Errors = Recorder[tuple[str, BaseException]]
-
-
-@pytest.fixture
-def clients(tmp_path: Path) -> Iterator[Clients]:
-    """``clients("alice")``: a logged-in client; all are closed after the test."""
-    with Clients(tmp_path) as made:
-        yield made
 
 
 @pytest.fixture

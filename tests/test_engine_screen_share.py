@@ -7,9 +7,6 @@ each frame came from.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from streamcall_widget import Call, CallState
@@ -33,13 +30,6 @@ from .engine_helpers import (
 )
 
 ALICE_SCREEN = user_stamp("alice") ^ SCREEN_STAMP_MASK
-
-
-@pytest.fixture
-def clients(tmp_path: Path) -> Iterator[Clients]:
-    """``clients("alice")``: a logged-in client; all are closed after the test."""
-    with Clients(tmp_path) as made:
-        yield made
 
 
 def screens(call: Call) -> MediaProbe:

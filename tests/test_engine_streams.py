@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import av
 import numpy as np
-import pytest
 
 from streamcall_widget import Call
 from streamcall_widget.engine.devices import BACK_STAMP_MASK, SYNTHETIC_BACK_CAMERA
@@ -28,13 +26,6 @@ from .engine_helpers import (
 )
 
 FILE_STAMP, TRACK_STAMP, OTHER_TRACK_STAMP = 0x0F11, 0x7A01, 0x7A02
-
-
-@pytest.fixture
-def clients(tmp_path: Path) -> Iterator[Clients]:
-    """``clients("alice")``: a logged-in client; all are closed after the test."""
-    with Clients(tmp_path) as made:
-        yield made
 
 
 def stamped_clip(path: Path, stamp: int) -> Path:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import av
 import pytest
@@ -16,13 +14,6 @@ from streamcall_widget.errors import DoesNotExist
 from streamcall_widget.protocol.models import TrackType
 
 from .engine_helpers import RESULT, Clients, MediaProbe, ring_and_accept, session_of, wait_for
-
-
-@pytest.fixture
-def clients(tmp_path: Path) -> Iterator[Clients]:
-    """``clients("alice")``: a logged-in client; all are closed after the test."""
-    with Clients(tmp_path) as made:
-        yield made
 
 
 def test_two_readers_of_one_remote_track_both_get_every_frame(clients: Clients) -> None:

@@ -8,9 +8,6 @@ side's ``CallEvent.headers`` has them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from streamcall_widget import CallState
@@ -95,12 +92,6 @@ def test_check_headers_names_the_rule_broken() -> None:
         check_headers({f"X-{i}": "x" for i in range(MAX_HEADERS + 1)})
     with pytest.raises(PayloadTooBig, match="at most 1024"):
         check_headers({"X-Long": "x" * (MAX_VALUE_LENGTH + 1)})
-
-
-@pytest.fixture
-def clients(tmp_path: Path) -> Iterator[Clients]:
-    with Clients(tmp_path) as made:
-        yield made
 
 
 def _headers_of(client: Client, state: CallState) -> list[dict[str, str]]:

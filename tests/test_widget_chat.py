@@ -3,23 +3,12 @@ unread count, typed errors for bad text, a new call starting a new chat."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from streamcall_widget.widgets import CallView
 
 from .engine_helpers import RESULT, Clients, wait_for
 from .widget_helpers import Page, page
 
 __all__ = ["page"]
-
-
-@pytest.fixture
-def clients(tmp_path: Path) -> Iterator[Clients]:
-    with Clients(tmp_path) as made:
-        yield made
 
 
 def _texts(view: CallView) -> list[tuple[str, str, bool]]:

@@ -8,7 +8,6 @@ with the page recorded (``tests/widget_helpers.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -100,13 +99,6 @@ def test_level_meter_rises_at_once_and_falls_slowly() -> None:
     meter.frame(0.7)
     meter.reset()
     assert meter.read(now=5.1) == 0.0
-
-
-@pytest.fixture
-def clients(tmp_path: Path) -> Iterator[Clients]:
-    """Clients on a fresh embedded coordinator."""
-    with Clients(tmp_path) as made:
-        yield made
 
 
 def test_controls_busy_callee_errors_and_logout(clients: Clients, page: Page) -> None:

@@ -7,8 +7,6 @@ and the calls are real, with synthetic devices.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import simplejpeg
@@ -22,13 +20,6 @@ from .engine_helpers import Clients, wait_for
 from .widget_helpers import Page, page
 
 __all__ = ["page"]
-
-
-@pytest.fixture
-def clients(tmp_path: Path) -> Iterator[Clients]:
-    """Clients on a fresh embedded coordinator."""
-    with Clients(tmp_path) as made:
-        yield made
 
 
 def test_login_panel_logs_in_and_out_from_the_page(clients: Clients, page: Page) -> None:

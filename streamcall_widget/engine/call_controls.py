@@ -25,27 +25,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from streamcall_widget.errors import InvalidArguments, InvalidState
-from streamcall_widget.protocol.lifecycle import CallEvent, CallLifecycle, CallState
+from streamcall_widget.protocol.lifecycle import CallState
 from streamcall_widget.protocol.models import TrackType
 from streamcall_widget.protocol.requests import HoldCall, SendDtmf
 
 from .call_core import DtmfHeard, HoldChanged
+from .call_parts import CallParts
 from .dtmf import PAUSE, PAUSE_MS, parse_tones
 from .results import SuccessResponse
 from .threadsafe import threadsafe
 from .tones import ToneOverlay
 
 if TYPE_CHECKING:
-    from .call import CallHost
-    from .call_core import CallCore
-    from .links import SessionLinks
-    from .loop import EngineFuture
     from .remote_media import RemoteMedia
-    from .streams import Streams
     from .transport import MediaTransport
 
 __all__ = ["CallControls"]
@@ -57,30 +52,15 @@ _TONE_SLACK = 1.0
 microphone's source stalled): the digit was sent as data all the same."""
 
 
-class CallControls:
+class CallControls(CallParts):
     """Hold, deaf and DTMF methods; the call provides what is declared here."""
 
-    cid: str
-    _host: CallHost
-    _core: CallCore
     _remote: RemoteMedia
-    _links: SessionLinks
-    _streams: Streams
     _on_hold = False
     _deaf = False
     _dtmf_lock: asyncio.Lock | None = None
 
     if TYPE_CHECKING:
-
-        @property
-        def lifecycle(self) -> CallLifecycle: ...
-
-        @property
-        def user_id(self) -> str: ...
-
-        def _submit(self, coro: Coroutine[Any, Any, T]) -> EngineFuture[T]: ...
-
-        def _emit(self, events: list[CallEvent]) -> None: ...
 
         def _require_session(self, doing: str) -> MediaTransport: ...
 

@@ -11,23 +11,20 @@ coordinator checks too. Seeds 001 (``addStream``, ``removeStream``, ``replaceStr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from aiortc.mediastreams import MediaStreamTrack
 
 from streamcall_widget.errors import InputError, InvalidState, NotAllowed
-from streamcall_widget.protocol.lifecycle import CallEvent, CallLifecycle, CallState
+from streamcall_widget.protocol.lifecycle import CallState
 from streamcall_widget.protocol.models import TrackType
 
+from .call_parts import CallParts
 from .results import SuccessResponse
-from .streams import LocalStream, Source, Streams
+from .streams import LocalStream, Source
 from .threadsafe import threadsafe
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine
-
-    from .call import CallHost
-    from .links import SessionLinks
     from .loop import EngineFuture
     from .transport import MediaTransport
 
@@ -36,30 +33,10 @@ __all__ = ["CallStreams"]
 T = TypeVar("T")
 
 
-class CallStreams:
+class CallStreams(CallParts):
     """Local stream and screen-share methods; the call provides what is declared here."""
 
-    cid: str
-    _host: CallHost
-    _links: SessionLinks
-    _streams: Streams
-
     if TYPE_CHECKING:
-
-        @property
-        def lifecycle(self) -> CallLifecycle: ...
-        @property
-        def state(self) -> CallState: ...
-        @property
-        def session_id(self) -> str | None: ...
-        @property
-        def own_capabilities(self) -> tuple[str, ...]: ...
-        @property
-        def user_id(self) -> str: ...
-
-        def _emit(self, events: list[CallEvent]) -> None: ...
-
-        def _submit(self, coro: Coroutine[Any, Any, T]) -> EngineFuture[T]: ...
 
         async def publish(self, track: TrackType, published: bool) -> None: ...
 

@@ -21,7 +21,6 @@ and sends nothing; the coordinator's own per-connection limit applies on its pat
 from __future__ import annotations
 
 import time
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -51,13 +50,11 @@ from streamcall_widget.protocol.requests import (
     SendMessage,
 )
 
+from .call_parts import CallParts
 from .results import SuccessResponse
 from .threadsafe import threadsafe
 
 if TYPE_CHECKING:
-    from .call import CallHost
-    from .links import SessionLinks
-    from .loop import EngineFuture
     from .participants import Participant, ParticipantTable
 
 __all__ = [
@@ -143,22 +140,11 @@ class CallCustomEvent:
     """When the coordinator took it (RFC 3339)."""
 
 
-class MessagingHost:
+class MessagingHost(CallParts):
     """What the mixin reads from the call and its client (declared for type checking)."""
 
     if TYPE_CHECKING:
-        cid: str
-        _host: CallHost
-        _links: SessionLinks
         _participants: ParticipantTable
-
-        @property
-        def session_id(self) -> str | None: ...
-
-        @property
-        def state(self) -> CallState: ...
-
-        def _submit(self, coro: Coroutine[Any, Any, T]) -> EngineFuture[T]: ...
 
         def _who(self, session_id: str) -> Participant | None: ...
 

@@ -28,18 +28,18 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from streamcall_widget.errors import InvalidArguments
-from streamcall_widget.protocol.lifecycle import CallLifecycle, CallMember, CallState, Direction
+from streamcall_widget.protocol.lifecycle import CallMember, CallState, Direction
 from streamcall_widget.protocol.signalwire import (
     SignalWireState,
     SignalWireView,
     signalwire_state,
 )
 
+from .call_parts import CallParts
 from .listeners import ListenerHandle
 
 if TYPE_CHECKING:
     from .call import CallHost
-    from .call_core import CallCore
     from .streams import LocalStream
     from .tracks import TrackRef
 
@@ -157,19 +157,11 @@ def _identity(value: Any) -> Any:
     return value
 
 
-class CallWatchables:
+class CallWatchables(CallParts):
     """The watchable properties of a call; the ``Call`` provides what is declared here."""
-
-    _host: CallHost
-    _core: CallCore
-    cid: str
 
     if TYPE_CHECKING:
 
-        @property
-        def lifecycle(self) -> CallLifecycle: ...
-        @property
-        def state(self) -> CallState: ...
         @property
         def local_streams(self) -> tuple[LocalStream, ...]: ...
         @property
