@@ -38,7 +38,10 @@ def get_or_create(
     if call is None:
         if Capability.CREATE_CALL not in ctype.capabilities(global_role(conn)):
             raise NotAllowed(f"{conn.user_id} may not create {ctype.name} calls")
-        members = [MemberInput(user_id=conn.user_id, role=Role.HOST), *req.members]
+        # The creator is the host unless the request names the creator with a role.
+        creator = MemberInput(user_id=conn.user_id, role=Role.HOST)
+        listed = [m for m in req.members if m.user_id != conn.user_id or m.role is not None]
+        members = [creator, *listed]
         if req.ring and all(m.user_id == conn.user_id for m in members):
             raise InvalidState(f"nobody to ring in {cid}: the call has no member but the caller")
         roles = {m.user_id: member_role(m) for m in members}

@@ -71,6 +71,7 @@ from .local_media import LocalMedia
 from .loop import EngineFuture, EngineLoop
 from .messaging import CallMessaging
 from .participants import Participant
+from .permissions import CallRights
 from .remote_media import FrameHook, RemoteMedia
 from .rtc_config import MediaConfig
 from .streams import Streams
@@ -124,7 +125,7 @@ class CallHost(Protocol):
         """The call was left; forget it."""
 
 
-class Call(CallControls, CallMessaging, CallWatchables, CallStreams):
+class Call(CallControls, CallMessaging, CallWatchables, CallStreams, CallRights):
     """One call: ``state``, ``participants``, frame hooks, hold, deaf and DTMF (see
     :mod:`.call_controls`), messages and data (see :mod:`.messaging`), watchable
     properties (see :mod:`.watchables`), ``leave()`` and ``end()``."""
@@ -449,6 +450,8 @@ class Call(CallControls, CallMessaging, CallWatchables, CallStreams):
         """Everything this call sends; the coordinator hears of what the others should see
         (the camera and microphone are carried even while off: muting only pauses them)."""
         for track_type, track in self._streams.sent().items():
+            if not self._sendable(track_type):
+                continue
             await transport.publish(track_type, track)
             if self._streams.announced(track_type):
                 await self.publish(track_type, True)
@@ -473,6 +476,7 @@ class Call(CallControls, CallMessaging, CallWatchables, CallStreams):
         """Apply one coordinator event of this call."""
         if not self._messaging_event(event):
             self._perform(self._core.receive(event))
+            self._rights_event(event)
 
     def _who(self, session_id: str) -> Participant | None:
         return self._links.who(session_id)  # links are made after the remote media

@@ -161,6 +161,8 @@ class CallCore:
         self.session_id: str | None = None
         """This client's session in the call, once joined (a rejoin gets a new one)."""
         self.own_capabilities: tuple[str, ...] = ()
+        self.backstage = False
+        """True while a backstage call is not live (see :mod:`.permissions`)."""
         self.joined_at: float | None = None
         """When the call was first joined (epoch seconds, as given); a rejoin keeps it."""
         self.started_at: float | None = None
@@ -384,6 +386,7 @@ class CallCore:
         """Keep the session's start time from a description of the call."""
         if call is None:
             return
+        self.backstage = call.backstage
         started = call.session.started_at if call.session is not None else None
         if started:  # a session over (or none yet) keeps the last start known
             self.started_at = parse_iso(started)

@@ -20,6 +20,7 @@ from streamcall_widget.protocol.lifecycle import CallState
 from streamcall_widget.protocol.models import TrackType
 
 from .call_parts import CallParts
+from .permissions import TRACK_CAPABILITY
 from .results import SuccessResponse
 from .streams import LocalStream, Source
 from .threadsafe import threadsafe
@@ -96,7 +97,7 @@ class CallStreams(CallParts):
     async def _send(self, track_type: TrackType, source: Source) -> None:
         """Open ``source`` and send it as ``track_type``; the others are told."""
         transport = self._require_session(f"send {track_type}")
-        needed = _CAPABILITY[track_type]
+        needed = TRACK_CAPABILITY[track_type]
         if needed not in self.own_capabilities:
             raise NotAllowed(f"sending {track_type} in {self.cid} needs the {needed} capability")
         track = await self._streams.open(track_type, source)
@@ -121,12 +122,3 @@ class CallStreams(CallParts):
         """Send ``new`` in place of ``old`` without renegotiating (see :mod:`.streams`)."""
         await self._streams.replace(old.ref.track_type, new)
         return SuccessResponse()
-
-
-_CAPABILITY = {
-    TrackType.AUDIO: "send-audio",
-    TrackType.VIDEO: "send-video",
-    TrackType.SCREEN_SHARE: "screenshare",
-    TrackType.SCREEN_SHARE_AUDIO: "screenshare",
-}
-"""The capability sending each track type needs (the coordinator checks it too)."""

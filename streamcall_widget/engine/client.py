@@ -77,7 +77,16 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
-EVENTS = ("callEvent", "incomingCall", "error", "devicesUpdated", "dtmf", *CALL_MESSAGE_EVENTS)
+EVENTS = (
+    "callEvent",
+    "incomingCall",
+    "error",
+    "devicesUpdated",
+    "dtmf",
+    "permissionRequest",
+    "permissionsUpdated",
+    *CALL_MESSAGE_EVENTS,
+)
 
 
 class StreamCall(CallFlows, CallQueries, MediaControls, Presence, Reconnection):
@@ -195,8 +204,8 @@ class StreamCall(CallFlows, CallQueries, MediaControls, Presence, Reconnection):
             self._listeners.emit("callEvent", event)
 
     def notify(self, event: str, payload: object) -> None:
-        """Hand a call's ``dtmf``, ``message``, ``info``, ``data`` or ``custom`` payload to
-        listeners."""
+        """Hand a call's ``dtmf``, ``message``, ``info``, ``data``, ``custom``,
+        ``permissionRequest`` or ``permissionsUpdated`` payload to listeners."""
         self._listeners.emit(event, payload)
 
     def report(self, where: str, error: BaseException) -> None:

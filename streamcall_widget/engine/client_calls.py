@@ -101,7 +101,7 @@ class CallFlows:
             )
         self._require_free()
         cid = f"{call_type}:{call_id or uuid.uuid4().hex}"
-        members = [MemberInput(user_id=me)] + [MemberInput(user_id=u) for u in others]
+        members = [MemberInput(user_id=u) for u in others]  # the coordinator adds us as host
         call = self._new_call(cid, Direction.OUTGOING)
         self._calls[cid] = self._active = call
         await self.set_camera(video)

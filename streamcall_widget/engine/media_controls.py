@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from streamcall_widget.errors import DeviceError, InvalidArguments, StreamCallError
+from streamcall_widget.errors import DeviceError, InvalidArguments, NotAllowed, StreamCallError
 from streamcall_widget.protocol.lifecycle import CallEvent, CallState, track_state
 from streamcall_widget.protocol.models import TrackType, UserData
 
@@ -90,10 +90,16 @@ class MediaControls:
     ) -> SuccessResponse:
         if not isinstance(enabled, bool):
             raise InvalidArguments(f"enabled must be True or False, not {enabled!r}")
+        call = self._active
+        if enabled and call is not None and call.lifecycle.in_session and not call.may_send(kind):
+            needed = "send-video" if kind is TrackType.VIDEO else "send-audio"
+            raise NotAllowed(
+                f"{self._user_id_or_none()} may not send {kind} in {call.cid}: the {needed} "
+                "right is missing or was revoked; call.request_permissions([...]) asks for it"
+            )
         track = self.media.video if kind is TrackType.VIDEO else self.media.audio
         changed = track.enabled != enabled
         track.enabled = enabled
-        call = self._active
         if emit and changed:
             state = track_state(kind, enabled)
             assert state is not None

@@ -54,6 +54,7 @@ class RemoteMedia:
         self._hook_ids = 0
         self._closing: set[asyncio.Task[None]] = set()
         self._gated: frozenset[str] = frozenset()
+        self._denied: dict[str, frozenset[TrackType]] = {}
 
     @property
     def streams(self) -> tuple[TrackRef, ...]:
@@ -98,15 +99,31 @@ class RemoteMedia:
         anything reads it (levels, hooks, taps, the page, subscribers), from now on and for
         tracks yet to come; the tracks themselves keep arriving (see ``Call.hold``)."""
         self._gated = kinds
+        self._regate()
+
+    def deny(self, user_id: str, track_types: frozenset[TrackType]) -> None:
+        """Drop every frame of these track types from ``user_id``'s sessions, as
+        :meth:`gate` does, until denied no more: the user lost the right to send them and
+        whatever still arrives is not theirs to send (see :mod:`.permissions`)."""
+        self._denied[user_id] = track_types
+        self._regate()
+
+    def _blocked(self, ref: TrackRef) -> bool:
+        if kind_of(ref.track_type) in self._gated:
+            return True
+        sender = self._who(ref.session_id)
+        return sender is not None and ref.track_type in self._denied.get(sender.user_id, ())
+
+    def _regate(self) -> None:
         for ref, fanout in self._fanouts.items():
-            fanout.gated = kind_of(ref.track_type) in kinds
+            fanout.gated = self._blocked(ref)
             if fanout.gated and ref.track_type is TrackType.AUDIO:
                 self._participants.set_audio(ref.session_id, 0.0, False)
 
     def started(self, ref: TrackRef, track: MediaStreamTrack) -> None:
         """A remote track arrives: fan it out, read it for level, hooks and taps."""
         fanout = self._fanouts[ref] = Fanout(track)
-        fanout.gated = kind_of(ref.track_type) in self._gated
+        fanout.gated = self._blocked(ref)
 
         def on_level(level: float, speaking: bool) -> None:
             self._participants.set_audio(ref.session_id, level, speaking)

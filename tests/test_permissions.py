@@ -1,0 +1,97 @@
+"""Permissions with real peers: ask, grant and revoke send rights, and a revoke stopping the
+media at both ends.
+
+"Stopped" is as in :mod:`tests.test_call_hold`: after a grace of :data:`GRACE` seconds
+(frames already decoded or queued for a hook may still land) not one new frame arrives
+during :data:`QUIET` seconds.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from streamcall_widget.engine.permissions import (
+    PermissionRequestEvent,
+    PermissionsUpdatedEvent,
+)
+from streamcall_widget.errors import InvalidArguments, NotAllowed
+from streamcall_widget.protocol.models import TrackType
+
+from .engine_helpers import RESULT, Clients, Recorder, ring_and_accept, session_of, wait_growing
+from .test_call_hold import FrameCounter
+
+GRACE = 0.2
+"""Seconds for bob's audio frames already under way when his right goes to land."""
+QUIET = 0.5
+"""Seconds during which no audio frame of bob's may reach alice."""
+
+
+def _audio_stays_stopped(count: FrameCounter) -> None:
+    time.sleep(GRACE)
+    before = count("audio")
+    time.sleep(QUIET)
+    assert count("audio") == before
+
+
+async def _sender_ignores_revokes() -> None:
+    """A misbehaving sender: keeps sending what it lost the right to."""
+
+
+def test_revoke_stops_bobs_audio_at_both_ends_until_granted_again(
+    clients: Clients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """alice (host) takes bob's send-audio: alice hears nothing of bob even when bob's
+    engine keeps sending (her engine drops it), bob's engine stops sending, bob's mic
+    refuses to come on; a grant brings his audio back. Requests reach the host only."""
+    alice, bob = clients("alice"), clients("bob")
+    asked: Recorder[PermissionRequestEvent] = Recorder()
+    updates: Recorder[PermissionsUpdatedEvent] = Recorder()
+    alice.sc.add_listener("permissionRequest", asked)
+    bob.sc.add_listener("permissionsUpdated", updates)
+    outgoing, answered = ring_and_accept(alice, bob)
+    cid, bob_session = outgoing.cid, session_of(outgoing, "bob")
+    at_alice = FrameCounter(outgoing)
+    wait_growing(lambda: at_alice("audio"), "bob's audio at alice", by=10)
+
+    with pytest.raises(InvalidArguments, match="allowed: screenshare, send-audio, send-video"):
+        answered.request_permissions(["end-call"]).result(RESULT)
+    with pytest.raises(InvalidArguments, match="list of capabilities"):
+        answered.request_permissions("send-audio").result(RESULT)  # type: ignore[arg-type]
+    with pytest.raises(NotAllowed, match="update-call-permissions"):
+        answered.revoke_permissions("alice", ["send-audio"]).result(RESULT)
+    answered.request_permissions(["send-video", "send-video"]).result(RESULT)
+    assert asked.wait(lambda e: True, "bob's request") == PermissionRequestEvent(
+        cid, "bob", ("send-video",)
+    )
+
+    # A sender that ignores the revoke: the receiver still drops what it sends.
+    monkeypatch.setattr(answered, "_follow_own_rights", _sender_ignores_revokes)
+    outgoing.revoke_permissions("bob", ["send-audio"]).result(RESULT)
+    revoked = updates.wait(lambda e: "send-audio" not in e.capabilities, "bob's revoke")
+    assert (revoked.call_id, revoked.user_id) == (cid, "bob")
+    _audio_stays_stopped(at_alice)
+    assert "send-audio" not in answered.own_capabilities
+    with pytest.raises(NotAllowed, match="send-audio right is missing or was revoked"):
+        bob.sc.set_microphone_enabled(True).result(RESULT)
+
+    outgoing.grant_permissions("bob", ["send-audio"]).result(RESULT)
+    wait_growing(lambda: at_alice("audio"), "bob's audio at alice after the grant", by=10)
+    monkeypatch.undo()
+
+    # A well-behaved sender stops sending: alice's track from bob ends.
+    updates.clear()
+    outgoing.revoke_permissions("bob", ["send-audio"]).result(RESULT)
+    updates.wait(lambda e: "send-audio" not in e.capabilities, "bob's second revoke")
+    _audio_stays_stopped(at_alice)
+    assert all(
+        (ref.session_id, ref.track_type) != (bob_session, TrackType.AUDIO)
+        for ref in outgoing.remote_streams
+    )
+    outgoing.grant_permissions("bob", ["send-audio"]).result(RESULT)
+    wait_growing(lambda: at_alice("audio"), "bob's audio back at alice", by=10)
+    assert "send-audio" in answered.own_capabilities
+    bob.sc.set_microphone_enabled(True).result(RESULT)
+    assert alice.errors.items == []
+    assert bob.errors.items == []
