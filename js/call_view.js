@@ -20,6 +20,7 @@ import { watchKernel } from "./lib/kernel_watch.js";
 import { onMessage, setTrait, watch } from "./lib/model.js";
 import { showErrorNotice, showIncomingNotice } from "./lib/notify.js";
 import { createPageLink } from "./lib/page_link.js";
+import { createPermissionNotices } from "./lib/permission_notice.js";
 import { createErrorLine, createRequester } from "./lib/requests.js";
 import { tr } from "./lib/strings.js";
 import { arrangeTiles, createTileSet } from "./lib/tiles.js";
@@ -59,7 +60,7 @@ const CALL_CONTROLS = [
     action: "microphone",
     icon: "microphone",
     label: "streamcall_microphone",
-    visible: inSession,
+    visible: (ctx) => inSession(ctx) && ctx.call.can_send_audio !== false,
     pressed: (ctx) => ctx.media.microphone !== false,
     crossWhenOff: true,
     state: (ctx) => (ctx.media.microphone !== false ? "streamcall_microphone_is_on" : "streamcall_microphone_is_off"),
@@ -69,7 +70,7 @@ const CALL_CONTROLS = [
     action: "camera",
     icon: "camera",
     label: "streamcall_camera",
-    visible: inSession,
+    visible: (ctx) => inSession(ctx) && ctx.call.can_send_video !== false,
     pressed: (ctx) => ctx.media.camera !== false,
     crossWhenOff: true,
     state: (ctx) => (ctx.media.camera !== false ? "streamcall_camera_is_on" : "streamcall_camera_is_off"),
@@ -90,6 +91,22 @@ const CALL_CONTROLS = [
     visible: inSession,
     state: (ctx) => `streamcall_layout_${ctx.layout}`,
     run: (ctx) => setTrait(ctx.model, "tile_layout", LAYOUTS[(LAYOUTS.indexOf(ctx.layout) + 1) % LAYOUTS.length]),
+  },
+  {
+    action: "raise_hand",
+    icon: "microphone",
+    label: "streamcall_raise_hand",
+    visible: (ctx) => ctx.call.state === "joined" && ctx.call.can_send_audio === false,
+    request: "raise_hand",
+  },
+  {
+    action: "live",
+    icon: "share",
+    label: (ctx) => (ctx.call.live ? "streamcall_stop_live" : "streamcall_go_live"),
+    visible: (ctx) => ctx.call.state === "joined" && Boolean(ctx.call.can_go_live),
+    pressed: (ctx) => Boolean(ctx.call.live),
+    state: (ctx) => (ctx.call.live ? "streamcall_is_live" : "streamcall_backstage"),
+    request: "live",
   },
   {
     action: "hold",
@@ -579,12 +596,15 @@ function render({ model, el }) {
   const banner = h("p", { class: "sc-banner", role: "status" });
   const gone = h("p", { class: "sc-gone", role: "alert", hidden: true });
   const controls = createControlBar(CALL_CONTROLS, signal);
+  const asks = createPermissionNotices((kind, fields) => request(kind, fields), signal);
   // The video area: the tiles, and over them the corner (timer, media path), the banner,
-  // an open control's panel and the controls; the same in every layout (fullscreen too).
+  // the permission requests, an open control's panel and the controls; the same in every
+  // layout (fullscreen too).
   const area = h("div", { class: "sc-area" }, [
     stage,
     h("div", { class: "sc-corner" }, [timer, path]),
     banner,
+    asks.element,
     controls.panel,
     controls.bar,
   ]);
@@ -621,6 +641,7 @@ function render({ model, el }) {
     tileSet.update(participants, arrangeTiles(layout, participants), text);
     banner.textContent = bannerText(model, call);
     banner.hidden = !banner.textContent;
+    asks.update(call.state === "joined" ? call.permission_requests || [] : [], text);
     controls.update({ model, call, media: model.get("local_media") || {}, layout, text, request });
     const linkPath = model.get("link_path") || "pipe";
     path.dataset.path = el.dataset.path = linkPath;

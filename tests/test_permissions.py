@@ -63,7 +63,7 @@ def test_revoke_stops_bobs_audio_at_both_ends_until_granted_again(
         answered.revoke_permissions("alice", ["send-audio"]).result(RESULT)
     answered.request_permissions(["send-video", "send-video"]).result(RESULT)
     assert asked.wait(lambda e: True, "bob's request") == PermissionRequestEvent(
-        cid, "bob", ("send-video",)
+        cid, "bob", ("send-video",), "bob"
     )
 
     # A sender that ignores the revoke: the receiver still drops what it sends.

@@ -184,6 +184,7 @@ class PeerSession:
             return
         self._dirty = False
         self._place_tracks(create=True)
+        self._receive_only()
         self._data()
         await self.pc.setLocalDescription(await self.pc.createOffer())
         await self._send_description()
@@ -270,6 +271,17 @@ class PeerSession:
         for track_type, track in now.items():
             if before.get(track_type) is not track:
                 self._on_started(TrackRef(self.remote_session_id, track_type), track)
+
+    def _receive_only(self) -> None:
+        """A side with nothing to send (a livestream viewer) still offers to receive audio
+        and video: with no media section the data channel would get the only transport,
+        and media added by a later offer never connects on it (see :meth:`_data`)."""
+        if self.pc.getTransceivers():
+            return
+        self.pc.addTransceiver("audio", direction="recvonly")
+        prefer_codec(
+            self.pc.addTransceiver("video", direction="recvonly"), self._config.video_codec
+        )
 
     def _data(self) -> None:
         """Make the data channel once the connection has its media sections: aiortc puts

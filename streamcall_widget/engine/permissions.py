@@ -76,12 +76,13 @@ def denied_tracks(capabilities: tuple[str, ...] | list[str]) -> frozenset[TrackT
 
 @dataclass(frozen=True)
 class PermissionRequestEvent:
-    """``permissionRequest`` listeners: ``user_id`` asks for ``permissions`` in call
-    ``call_id`` (only users who may grant them hear it)."""
+    """``permissionRequest`` listeners: ``user_id`` (called ``name``) asks for
+    ``permissions`` in call ``call_id`` (only users who may grant them hear it)."""
 
     call_id: str
     user_id: str
     permissions: tuple[str, ...]
+    name: str
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,8 @@ class CallRights(CallParts):
         match event:
             case PermissionRequest():
                 asked = tuple(str(p) for p in event.permissions)
-                request = PermissionRequestEvent(self.cid, event.user.id, asked)
+                name = event.user.name or event.user.id
+                request = PermissionRequestEvent(self.cid, event.user.id, asked, name)
                 self._host.notify("permissionRequest", request)
             case PermissionsUpdated():
                 capabilities = tuple(str(c) for c in event.own_capabilities)

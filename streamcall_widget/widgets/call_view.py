@@ -14,6 +14,7 @@ from streamcall_widget.engine.client import StreamCall
 from streamcall_widget.engine.loop import EngineFuture
 from streamcall_widget.engine.messaging import CallMessage
 from streamcall_widget.engine.page_devices import PAGE_SCREEN
+from streamcall_widget.engine.permissions import PermissionRequestEvent, PermissionsUpdatedEvent
 from streamcall_widget.engine.results import SuccessResponse
 from streamcall_widget.engine.taps import LOCAL
 from streamcall_widget.errors import InputError, InvalidState
@@ -27,6 +28,7 @@ from .chat import ChatLog
 from .dialer import DialerWidget
 from .end_reasons import ended_message
 from .kernel_activity import watch_kernel_activity
+from .permission_requests import PendingRequests
 from .refresher import refresher
 from .snapshot import SCREEN_SUFFIX, call_snapshot, left_event_snapshot, participant_tiles
 
@@ -90,6 +92,14 @@ class CallView(DialerWidget):
         "deaf": lambda view, _message: view.toggle_deaf(),
         "send_message": lambda view, message: view.send_message(message.get("text")),
         "chat_read": lambda view, _message: view.mark_chat_read(),
+        "raise_hand": lambda view, _message: view.raise_hand(),
+        "grant_permissions": lambda view, message: view.answer_request(
+            message.get("user_id"), message.get("permissions"), grant=True
+        ),
+        "deny_permissions": lambda view, message: view.answer_request(
+            message.get("user_id"), message.get("permissions"), grant=False
+        ),
+        "live": lambda view, _message: view.toggle_live(),
         **DialerWidget.requests,
     }
 
@@ -100,6 +110,7 @@ class CallView(DialerWidget):
         self._keys: set[str] = set()
         self._lock = threading.Lock()
         self._chat = ChatLog()
+        self._asking = PendingRequests()
         client = client if client is not None else StreamCall()
         # Both before the refresher can call refresh():
         self.pipe = MediaPipe(self.send)
@@ -111,6 +122,8 @@ class CallView(DialerWidget):
         ]
         self._tap = self.client.watch_media(self._on_frame)
         self._listeners.append(self.client.add_listener("message", self._on_message))
+        self._listeners.append(self.client.add_listener("permissionRequest", self._on_asked))
+        self._listeners.append(self.client.add_listener("permissionsUpdated", self._on_permissions))
         self._unwatch_kernel = watch_kernel_activity(self.pipe.kernel_busy)
 
     @shows_errors
@@ -164,6 +177,39 @@ class CallView(DialerWidget):
         """The page shows the chat: nothing is unread."""
         self._chat.read()
         self.refresh()
+
+    @shows_errors
+    def raise_hand(self) -> EngineFuture[SuccessResponse]:
+        """Ask the hosts for the right to speak (the Raise hand button)."""
+        return self.current("raise your hand").request_permissions(["send-audio"])
+
+    @shows_errors
+    def answer_request(
+        self, user_id: str, permissions: list[str], *, grant: bool
+    ) -> EngineFuture[SuccessResponse] | None:
+        """Grant ``user_id``'s request for ``permissions`` (the engine checks both; the
+        request closes when the grant is announced), or deny it: the request only closes
+        (there is no refusal on the wire)."""
+        call = self.current("answer a permission request")
+        if grant:
+            return call.grant_permissions(user_id, permissions)
+        self._asking.close(user_id)
+        self.refresh()
+        return None
+
+    @shows_errors
+    def toggle_live(self) -> EngineFuture[SuccessResponse]:
+        """Take the shown livestream or audio room live, or back to backstage."""
+        call = self.current("go live")
+        return call.stop_live() if call.is_live else call.go_live()
+
+    def _on_asked(self, request: PermissionRequestEvent) -> None:
+        self._asking.add(request)
+        refresher.wake()
+
+    def _on_permissions(self, update: PermissionsUpdatedEvent) -> None:
+        self._asking.settled(update)
+        refresher.wake()
 
     def _on_message(self, message: CallMessage) -> None:
         self._chat.add(message)
@@ -227,7 +273,10 @@ class CallView(DialerWidget):
             elif user is None:  # logged out: no ended call stays on screen
                 self._shown = self._left = None
             shown, left = self._shown, self._left
+        self._asking.follow(shown.cid if shown is not None else None)
         self.call = self._call_trait(shown, left, user.id if user is not None else None)
+        if shown is not None and left is None:
+            self.call = {**self.call, "permission_requests": self._asking.snapshot()}
         media = self.client.media
         self.local_media = {"microphone": media.audio.enabled, "camera": media.video.enabled}
         self._chat.follow(shown.cid if shown is not None else None)

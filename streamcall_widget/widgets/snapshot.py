@@ -13,6 +13,7 @@ from streamcall_widget.engine.call import Call
 from streamcall_widget.engine.devices import DeviceList
 from streamcall_widget.engine.participants import Participant
 from streamcall_widget.engine.taps import LOCAL
+from streamcall_widget.protocol.call_types import CALL_TYPES
 from streamcall_widget.protocol.lifecycle import CallEvent, CallMember, CallState
 from streamcall_widget.protocol.models import TrackType, UserData
 
@@ -67,9 +68,19 @@ def call_snapshot(call: Call | None) -> dict[str, Any]:
         "reason": call.lifecycle.reason or "",
         "sharing": call.has_screen_sharing,
         "can_share": "screenshare" in call.own_capabilities,
+        "can_send_audio": "send-audio" in call.own_capabilities,
+        "can_send_video": "send-video" in call.own_capabilities,
+        "can_go_live": _backstage_type(call) and "update-call" in call.own_capabilities,
+        "live": call.is_live,
         "on_hold": call.is_on_hold,
         "deaf": call.is_deaf,
     }
+
+
+def _backstage_type(call: Call) -> bool:
+    """Whether the call's type starts in backstage (livestream, audio_room)."""
+    kind = CALL_TYPES.get(call.type)
+    return kind is not None and kind.settings.backstage_enabled
 
 
 def left_event_snapshot(event: CallEvent, self_user_id: str | None) -> dict[str, Any]:
@@ -91,6 +102,10 @@ def left_event_snapshot(event: CallEvent, self_user_id: str | None) -> dict[str,
         "reason": event.reason or "",
         "sharing": False,
         "can_share": False,
+        "can_send_audio": False,
+        "can_send_video": False,
+        "can_go_live": False,
+        "live": False,
         "on_hold": False,
         "deaf": False,
     }
