@@ -19,13 +19,43 @@ from streamcall_widget.engine.permissions import (
 from streamcall_widget.errors import InvalidArguments, NotAllowed
 from streamcall_widget.protocol.models import TrackType
 
+from .conftest import Login
 from .engine_helpers import RESULT, Clients, Recorder, ring_and_accept, session_of, wait_growing
+from .flows import alice_and_bob_joined, create
 from .test_call_hold import FrameCounter
 
 GRACE = 0.2
 """Seconds for bob's audio frames already under way when his right goes to land."""
 QUIET = 0.5
 """Seconds during which no audio frame of bob's may reach alice."""
+
+
+async def test_participant_data_says_what_each_session_may_send(login: Login) -> None:
+    """Every description of a participant lists its send capabilities, revokes included,
+    so a session joining later gates as the others do; a creator listed as a plain member
+    stays the host."""
+    alice, _bob, _ = await alice_and_bob_joined(login, "c1")
+    await alice.request(
+        "call.update_permissions", cid="default:c1", user_id="bob", revoke=["send-video"]
+    )
+    described = await create(alice, "c1", ["carol"])
+    sends = {
+        p["user_id"]: p["send_capabilities"] for p in described["call"]["session"]["participants"]
+    }
+    assert sends == {
+        "alice": ["screenshare", "send-audio", "send-video"],
+        "bob": ["screenshare", "send-audio"],
+    }
+    dave = await login("dave")
+    made = await dave.request(
+        "call.get_or_create",
+        call_type="livestream",
+        call_id="show",
+        members=[{"user_id": "dave"}, {"user_id": "erin"}],
+    )
+    roles = {m["user_id"]: m["role"] for m in made["members"]}
+    assert roles == {"dave": "host", "erin": "call_member"}
+    assert "join-backstage" in made["own_capabilities"]
 
 
 def _audio_stays_stopped(count: FrameCounter) -> None:

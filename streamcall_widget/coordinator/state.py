@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from streamcall_widget.protocol.call_types import (
+    REQUESTABLE,
     CallSettings,
     CallType,
     Capability,
@@ -242,7 +243,13 @@ class CallRecord:
             published_tracks=sorted(p.published),
             roles=[member.role] if member else [],
             on_hold=p.on_hold,
+            send_capabilities=self.send_capabilities(p.user_id, users),
         )
+
+    def send_capabilities(self, user_id: str, users: dict[str, UserRecord]) -> list[Capability]:
+        """What ``user_id`` may send in this call now, as every receiver is told."""
+        caps = self.capabilities(ConnectionRecord("", self.app, user_id, users[user_id].role, None))
+        return sorted(c for c in caps if c in REQUESTABLE)
 
 
 def record_from_data(app: str, call: CallData, members: list[MemberData]) -> CallRecord:

@@ -42,6 +42,10 @@ class Participant:
     """Whether this is the local user's own session."""
     on_hold: bool = False
     """Whether the session is on hold (``Call.hold``): no media flows to or from it."""
+    send_capabilities: tuple[str, ...] | None = None
+    """What the participant may send (``send-audio``, ``send-video``, ``screenshare``), as
+    the coordinator last said (None: it did not say); media of other types from it is
+    dropped on arrival."""
 
     @classmethod
     def from_wire(cls, data: ParticipantData, *, is_local: bool) -> Participant:
@@ -57,6 +61,11 @@ class Participant:
             roles=tuple(data.roles),
             is_local=is_local,
             on_hold=data.on_hold,
+            send_capabilities=(
+                None
+                if data.send_capabilities is None
+                else tuple(str(c) for c in data.send_capabilities)
+            ),
         )
 
 

@@ -12,7 +12,9 @@ ends, so no single side has to be trusted:
   the local device as switched; a grant sends it again), and refuses to turn that device
   on (:class:`~streamcall_widget.errors.NotAllowed`);
 - every receiver drops whatever still arrives of that track type from that user's
-  sessions (:meth:`~streamcall_widget.engine.remote_media.RemoteMedia.deny`).
+  sessions: each participant carries its ``send_capabilities`` (from the coordinator's
+  participant data, then its ``call.permissions_updated`` events) and
+  :class:`~streamcall_widget.engine.remote_media.RemoteMedia` gates by them.
 
 A session never sends a track type it has no capability for: a livestream viewer joins
 with nothing sent, and no error.
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from collections.abc import Coroutine
     from typing import Any
 
+    from .participants import ParticipantTable
     from .remote_media import RemoteMedia
 
 __all__ = [
@@ -53,7 +56,6 @@ __all__ = [
     "CallRights",
     "PermissionRequestEvent",
     "PermissionsUpdatedEvent",
-    "denied_tracks",
 ]
 
 REQUESTABLE_PERMISSIONS = tuple(sorted(str(c) for c in REQUESTABLE))
@@ -69,7 +71,7 @@ TRACK_CAPABILITY = {
 """The capability sending each track type needs (the coordinator checks it too)."""
 
 
-def denied_tracks(capabilities: tuple[str, ...] | list[str]) -> frozenset[TrackType]:
+def _denied_tracks(capabilities: tuple[str, ...] | list[str]) -> frozenset[TrackType]:
     """The track types a user with ``capabilities`` may not send."""
     return frozenset(t for t, needed in TRACK_CAPABILITY.items() if needed not in capabilities)
 
@@ -100,6 +102,7 @@ class CallRights(CallParts):
 
     if TYPE_CHECKING:
         _remote: RemoteMedia
+        _participants: ParticipantTable
 
         async def publish(self, track: TrackType, published: bool) -> None: ...
 
@@ -180,10 +183,13 @@ class CallRights(CallParts):
                 self._host.notify("permissionRequest", request)
             case PermissionsUpdated():
                 capabilities = tuple(str(c) for c in event.own_capabilities)
+                sends = tuple(c for c in capabilities if c in REQUESTABLE_PERMISSIONS)
+                for p in self._participants.all():
+                    if p.user_id == event.user_id:
+                        self._participants.update(p.session_id, send_capabilities=sends)
+                self._remote.regate()
                 if event.user_id == self.user_id:
                     self._spawn(self._follow_own_rights(), f"following rights in {self.cid}")
-                else:
-                    self._remote.deny(event.user_id, denied_tracks(capabilities))
                 updated = PermissionsUpdatedEvent(self.cid, event.user_id, capabilities)
                 self._host.notify("permissionsUpdated", updated)
 
@@ -192,7 +198,7 @@ class CallRights(CallParts):
         transport = self._links.transport
         if transport is None:
             return
-        denied = denied_tracks(self.own_capabilities)
+        denied = _denied_tracks(self.own_capabilities)
         for track_type, track in self._streams.sent().items():
             if track_type in denied:
                 await transport.unpublish(track_type)

@@ -25,6 +25,7 @@ from streamcall_widget.protocol.models import TrackType
 from .listeners import ErrorSink, ListenerHandle
 from .media import Hook, RemoteSink
 from .participants import Participant, ParticipantTable
+from .permissions import TRACK_CAPABILITY
 from .taps import FrameTaps
 from .tracks import Fanout, TrackRef, kind_of
 
@@ -54,7 +55,6 @@ class RemoteMedia:
         self._hook_ids = 0
         self._closing: set[asyncio.Task[None]] = set()
         self._gated: frozenset[str] = frozenset()
-        self._denied: dict[str, frozenset[TrackType]] = {}
 
     @property
     def streams(self) -> tuple[TrackRef, ...]:
@@ -99,22 +99,19 @@ class RemoteMedia:
         anything reads it (levels, hooks, taps, the page, subscribers), from now on and for
         tracks yet to come; the tracks themselves keep arriving (see ``Call.hold``)."""
         self._gated = kinds
-        self._regate()
-
-    def deny(self, user_id: str, track_types: frozenset[TrackType]) -> None:
-        """Drop every frame of these track types from ``user_id``'s sessions, as
-        :meth:`gate` does, until denied no more: the user lost the right to send them and
-        whatever still arrives is not theirs to send (see :mod:`.permissions`)."""
-        self._denied[user_id] = track_types
-        self._regate()
+        self.regate()
 
     def _blocked(self, ref: TrackRef) -> bool:
+        """Whether frames of ``ref`` are dropped: a gated kind, or a track type its
+        sender has no right to send (see :mod:`.permissions`)."""
         if kind_of(ref.track_type) in self._gated:
             return True
         sender = self._who(ref.session_id)
-        return sender is not None and ref.track_type in self._denied.get(sender.user_id, ())
+        allowed = sender.send_capabilities if sender is not None else None
+        return allowed is not None and TRACK_CAPABILITY[ref.track_type] not in allowed
 
-    def _regate(self) -> None:
+    def regate(self) -> None:
+        """Apply the gates again (a sender's rights changed)."""
         for ref, fanout in self._fanouts.items():
             fanout.gated = self._blocked(ref)
             if fanout.gated and ref.track_type is TrackType.AUDIO:

@@ -204,6 +204,10 @@ class ParticipantData(msgspec.Struct, kw_only=True):
     roles: list[str] = []
     on_hold: bool = False
     """Whether the session is on hold (``call.hold``): it sends and receives no media."""
+    send_capabilities: list[Capability] | None = None
+    """What the session's user may send now (``send-audio``, ``send-video``,
+    ``screenshare``); a receiver drops media of a type not listed (see
+    ``call.permissions_updated``). None: the coordinator does not say."""
 
 
 class ParticipantCount(msgspec.Struct, kw_only=True, frozen=True):
