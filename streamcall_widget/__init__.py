@@ -24,7 +24,15 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 from .protocol.lifecycle import CallEvent, CallMember, CallState, IncomingCall
 
 if TYPE_CHECKING:
-    from .engine import Call, DtmfEvent, IceServer, Participant, StreamCall
+    from .engine import (
+        Call,
+        DtmfEvent,
+        IceServer,
+        Participant,
+        PermissionRequestEvent,
+        PermissionsUpdatedEvent,
+        StreamCall,
+    )
     from .widgets import CallView, DeviceControls, LoginPanel
     from .widgets.phone import phone
 
@@ -40,13 +48,26 @@ __all__ = [
     "IncomingCall",
     "LoginPanel",
     "Participant",
+    "PermissionRequestEvent",
+    "PermissionsUpdatedEvent",
     "StreamCall",
     "__version__",
     "phone",
 ]
 
 _LAZY = {
-    **dict.fromkeys(("Call", "DtmfEvent", "IceServer", "Participant", "StreamCall"), ".engine"),
+    **dict.fromkeys(
+        (
+            "Call",
+            "DtmfEvent",
+            "IceServer",
+            "Participant",
+            "PermissionRequestEvent",
+            "PermissionsUpdatedEvent",
+            "StreamCall",
+        ),
+        ".engine",
+    ),
     **dict.fromkeys(("CallView", "DeviceControls", "LoginPanel", "phone"), ".widgets"),
 }
 """Public names whose modules load on first use, and where they live."""

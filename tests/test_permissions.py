@@ -12,10 +12,7 @@ import time
 
 import pytest
 
-from streamcall_widget.engine.permissions import (
-    PermissionRequestEvent,
-    PermissionsUpdatedEvent,
-)
+from streamcall_widget import PermissionRequestEvent, PermissionsUpdatedEvent
 from streamcall_widget.errors import InvalidArguments, NotAllowed
 from streamcall_widget.protocol.models import TrackType
 

@@ -8,6 +8,15 @@ from .call import Call
 from .client import StreamCall
 from .dtmf import DtmfEvent
 from .participants import Participant
+from .permissions import PermissionRequestEvent, PermissionsUpdatedEvent
 from .rtc_config import IceServer
 
-__all__ = ["Call", "DtmfEvent", "IceServer", "Participant", "StreamCall"]
+__all__ = [
+    "Call",
+    "DtmfEvent",
+    "IceServer",
+    "Participant",
+    "PermissionRequestEvent",
+    "PermissionsUpdatedEvent",
+    "StreamCall",
+]

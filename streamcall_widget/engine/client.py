@@ -243,7 +243,8 @@ class StreamCall(CallFlows, CallQueries, MediaControls, Presence, Reconnection):
         """Call ``listener(payload)`` for each ``callEvent``, ``incomingCall``, ``error``,
         ``devicesUpdated`` (a :class:`~streamcall_widget.engine.devices.DeviceList`, when a
         device appears or goes, in the page or on this machine), ``dtmf`` (a
-        :class:`~streamcall_widget.engine.dtmf.DtmfEvent` per digit another plays), or a
+        :class:`~streamcall_widget.engine.dtmf.DtmfEvent` per digit another plays),
+        ``permissionRequest`` / ``permissionsUpdated`` (see :mod:`.permissions`), or a
         call's ``message``, ``info``, ``data`` and ``custom`` events (see :mod:`.messaging`).
 
         Listeners run on one dedicated thread, in the order they were added; one raising
