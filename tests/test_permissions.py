@@ -12,12 +12,19 @@ import time
 
 import pytest
 
-from streamcall_widget import PermissionRequestEvent, PermissionsUpdatedEvent
+from streamcall_widget import CallState, PermissionRequestEvent, PermissionsUpdatedEvent
 from streamcall_widget.errors import InvalidArguments, NotAllowed
 from streamcall_widget.protocol.models import TrackType
 
 from .conftest import Login
-from .engine_helpers import RESULT, Clients, Recorder, ring_and_accept, session_of, wait_growing
+from .engine_helpers import (
+    RESULT,
+    Clients,
+    Recorder,
+    ring_and_accept,
+    session_of,
+    wait_growing,
+)
 from .flows import alice_and_bob_joined, create
 from .test_call_hold import FrameCounter
 
@@ -120,5 +127,13 @@ def test_revoke_stops_bobs_audio_at_both_ends_until_granted_again(
     wait_growing(lambda: at_alice("audio"), "bob's audio back at alice", by=10)
     assert "send-audio" in answered.own_capabilities
     bob.sc.set_microphone_enabled(True).result(RESULT)
+
+    # A revoked screenshare ends bob's share (with its note) and refuses a new one.
+    answered.start_screen_share().result(RESULT)
+    outgoing.revoke_permissions("bob", ["screenshare"]).result(RESULT)
+    bob.wait_event(CallState.LOCAL_SHARE_CLOSED, "bob", answered.id)
+    assert not answered.has_screen_sharing
+    with pytest.raises(NotAllowed, match="screenshare capability"):
+        answered.start_screen_share().result(RESULT)
     assert alice.errors.items == []
     assert bob.errors.items == []

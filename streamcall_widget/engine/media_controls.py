@@ -91,7 +91,8 @@ class MediaControls:
         if not isinstance(enabled, bool):
             raise InvalidArguments(f"enabled must be True or False, not {enabled!r}")
         call = self._active
-        if enabled and call is not None and call.lifecycle.in_session and not call.may_send(kind):
+        known = call is not None and call.own_capabilities  # () until the coordinator said
+        if enabled and call is not None and known and not call.may_send(kind):
             needed = "send-video" if kind is TrackType.VIDEO else "send-audio"
             raise NotAllowed(
                 f"{self._user_id_or_none()} may not send {kind} in {call.cid}: the {needed} "

@@ -32,6 +32,7 @@ from streamcall_widget.protocol.events import (
     PermissionRequest,
     PermissionsUpdated,
 )
+from streamcall_widget.protocol.lifecycle import CallState
 from streamcall_widget.protocol.models import CallResponse, TrackType
 from streamcall_widget.protocol.requests import (
     GoLive,
@@ -202,10 +203,13 @@ class CallRights(CallParts):
         for track_type, track in self._streams.sent().items():
             if track_type in denied:
                 await transport.unpublish(track_type)
-                if track_type in (TrackType.AUDIO, TrackType.VIDEO):
+                if track_type in _SHARED:
                     self._withheld |= {track_type}
-                else:  # an own track (screen share) ends: it is sent again by asking
-                    await self._streams.close(track_type)
+                    continue
+                await self._streams.close(track_type)  # an own track (a share) ends
+                if track_type is TrackType.SCREEN_SHARE:
+                    closed = self.lifecycle.note(CallState.LOCAL_SHARE_CLOSED, user_id=self.user_id)
+                    self._emit([closed])
             elif track_type in self._withheld:
                 self._withheld -= {track_type}
                 await transport.publish(track_type, track)
@@ -213,12 +217,19 @@ class CallRights(CallParts):
                     await self.publish(track_type, True)
 
     def _sendable(self, track_type: TrackType) -> bool:
-        """Whether joining should send ``track_type`` (remembering what it withholds)."""
-        if self.may_send(track_type):
-            return True
-        if track_type in (TrackType.AUDIO, TrackType.VIDEO):
-            self._withheld |= {track_type}
-        return False
+        """Whether joining should send ``track_type``; the camera and microphone it may not
+        send are remembered, to be sent once granted."""
+        allowed = self.may_send(track_type)
+        if track_type in _SHARED:
+            self._withheld = (
+                self._withheld - {track_type} if allowed else self._withheld | {track_type}
+            )
+        return allowed
+
+
+_SHARED = frozenset({TrackType.AUDIO, TrackType.VIDEO})
+"""The client's camera and microphone: kept open (and switched as they are) while a right
+is missing, unlike a call's own tracks (a screen share), which end."""
 
 
 def _checked(permissions: object) -> list[Capability]:
