@@ -43,6 +43,14 @@ class Participant:
     on_hold: bool = False
     """Whether the session is on hold (``Call.hold``): no media flows to or from it."""
 
+    @property
+    def track_lookup_prefix(self) -> str:
+        """What this participant's tracks are looked up by (the plugin's
+        ``trackLookupPrefix``): its session id, the first half of every
+        :class:`~streamcall_widget.engine.tracks.TrackRef` of its media
+        (``call.subscribe(TrackRef(p.track_lookup_prefix, TrackType.VIDEO))``)."""
+        return self.session_id
+
     @classmethod
     def from_wire(cls, data: ParticipantData, *, is_local: bool) -> Participant:
         """The snapshot of a participant the coordinator describes."""
