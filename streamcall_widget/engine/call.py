@@ -71,6 +71,7 @@ from .local_media import LocalMedia
 from .loop import EngineFuture, EngineLoop
 from .messaging import CallMessaging
 from .participants import Participant
+from .pins import CallPins
 from .remote_media import FrameHook, RemoteMedia
 from .rtc_config import MediaConfig
 from .streams import Streams
@@ -124,9 +125,10 @@ class CallHost(Protocol):
         """The call was left; forget it."""
 
 
-class Call(CallControls, CallMessaging, CallWatchables, CallStreams):
+class Call(CallControls, CallMessaging, CallPins, CallWatchables, CallStreams):
     """One call: ``state``, ``participants``, frame hooks, hold, deaf and DTMF (see
-    :mod:`.call_controls`), messages and data (see :mod:`.messaging`), watchable
+    :mod:`.call_controls`), messages and data (see :mod:`.messaging`), pins (see
+    :mod:`.pins`), watchable
     properties (see :mod:`.watchables`), ``leave()`` and ``end()``."""
 
     def __init__(
@@ -406,6 +408,7 @@ class Call(CallControls, CallMessaging, CallWatchables, CallStreams):
         links never stopped."""
         response = await self._host.request(GetCall(id="", cid=self.cid), CallResponse)
         self._perform(self._core.resumed(response))
+        self._take_pins(response)
 
     async def rejoin(self) -> Call:
         """Back in the call after a reconnection: a new session, new peers."""
@@ -425,6 +428,7 @@ class Call(CallControls, CallMessaging, CallWatchables, CallStreams):
         if self._core.phase is CallState.JOINED:
             return self  # a rejoin raced a join that completed first
         actions = self._core.joined(response, time.time())
+        self._take_pins(response)
         self._perform([a for a in actions if isinstance(a, Emit)])
         transport = await self._links.open(response.session_id or "")
         self._gate_media()
@@ -471,7 +475,7 @@ class Call(CallControls, CallMessaging, CallWatchables, CallStreams):
 
     def receive(self, event: AnyEvent) -> None:
         """Apply one coordinator event of this call."""
-        if not self._messaging_event(event):
+        if not self._messaging_event(event) and not self._pin_event(event):
             self._perform(self._core.receive(event))
 
     def _who(self, session_id: str) -> Participant | None:

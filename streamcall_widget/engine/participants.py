@@ -42,6 +42,8 @@ class Participant:
     """Whether this is the local user's own session."""
     on_hold: bool = False
     """Whether the session is on hold (``Call.hold``): no media flows to or from it."""
+    is_pinned: bool = False
+    """Whether the session is pinned, for everyone or in this client (``Call.pin``)."""
 
     @property
     def track_lookup_prefix(self) -> str:

@@ -63,6 +63,8 @@ WATCHABLE = (
     "participant_count",
     "is_on_hold",
     "is_deaf",
+    "pins",
+    "local_pins",
 )
 """The properties of a ``Call`` that ``watch`` accepts."""
 
