@@ -29,6 +29,7 @@ from .end_reasons import ended_message
 from .kernel_activity import watch_kernel_activity
 from .refresher import refresher
 from .snapshot import SCREEN_SUFFIX, call_snapshot, left_event_snapshot, participant_tiles
+from .tile_controls import TileControls
 
 __all__ = ["LAYOUTS", "CallView"]
 
@@ -36,7 +37,7 @@ LAYOUTS = ("grid", "spotlight", "dynamic", "fullscreen")
 """The layouts, in the order ``toggle_views()`` cycles them."""
 
 
-class CallView(DialerWidget):
+class CallView(DialerWidget, TileControls):
     """Where the call is seen and heard: tiles, incoming/outgoing screens, timer, hang up.
 
     The page is also a device of the kernel: its cameras, microphones and speakers join
@@ -91,6 +92,7 @@ class CallView(DialerWidget):
         "send_message": lambda view, message: view.send_message(message.get("text")),
         "chat_read": lambda view, _message: view.mark_chat_read(),
         **DialerWidget.requests,
+        **TileControls.requests,
     }
 
     def __init__(self, client: StreamCall | None = None, **kwargs: Any) -> None:
@@ -245,6 +247,7 @@ class CallView(DialerWidget):
         for tile in tiles:
             tile["page_preview"] = own_preview and tile["is_local"] and not tile.get("screen")
         self.participants = tiles
+        self._refresh_tile_controls(shown if shown is not None and in_session else None)
         self.bridge.show(
             {
                 tile["key"]: size
