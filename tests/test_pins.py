@@ -3,13 +3,15 @@ pinned session leaves), local (this client only), and the errors of each."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from streamcall_widget import Call, CallState
 from streamcall_widget.engine.pins import Pin
 from streamcall_widget.errors import DoesNotExist, InvalidArguments, InvalidState, NotAllowed
 
-from .engine_helpers import RESULT, Clients, participant, session_of, wait_for
+from .engine_helpers import RESULT, Clients, Recorder, participant, session_of, wait_for
 
 
 def _pin_notes(client_triples: list[tuple[str, str | None, str | None]]) -> list[tuple[str, ...]]:
@@ -37,6 +39,8 @@ def test_pins_for_everyone_and_local(clients: Clients) -> None:
     bob_session, carol_session = session_of(call, "bob"), session_of(call, "carol")
     alice_session = session_of(bobs, "alice")
     session_of(bobs, "carol")
+    watched: Recorder[tuple[Any, Any]] = Recorder()
+    bobs.watch("pins", lambda new, old: watched((new, old)))
 
     call.pin(bob_session).result(RESULT)
     call.pin(carol_session).result(RESULT)
@@ -50,6 +54,9 @@ def test_pins_for_everyone_and_local(clients: Clients) -> None:
             ("pinned", "bob", "everyone"),
             ("pinned", "carol", "everyone"),
         ]
+
+    wait_for(lambda: len(watched.items) == 2 or None, "bob's pins watcher")
+    assert watched.items == [((expected[1],), ()), (expected, (expected[1],))]
 
     with pytest.raises(NotAllowed, match="pin-for-everyone"):
         bobs.pin(alice_session).result(RESULT)

@@ -407,8 +407,9 @@ class Call(CallControls, CallMessaging, CallPins, CallWatchables, CallStreams):
         with the call as it is now (events of the time away are not replayed); the media
         links never stopped."""
         response = await self._host.request(GetCall(id="", cid=self.cid), CallResponse)
-        self._perform(self._core.resumed(response))
+        actions = self._core.resumed(response)
         self._take_pins(response)
+        self._perform(actions)
 
     async def rejoin(self) -> Call:
         """Back in the call after a reconnection: a new session, new peers."""
