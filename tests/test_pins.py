@@ -58,6 +58,18 @@ def test_pins_for_everyone_and_local(clients: Clients) -> None:
     wait_for(lambda: len(watched.items) == 2 or None, "bob's pins watcher")
     assert watched.items == [((expected[1],), ()), (expected, (expected[1],))]
 
+    wait_for(
+        lambda: "audio" in participant(call, "bob").published_tracks or None,  # type: ignore[union-attr]
+        "alice to hear bob",
+    )
+    bob.sc.set_microphone_enabled(False).result(RESULT)  # a pin is the session's, not a track's
+    wait_for(
+        lambda: "audio" not in participant(call, "bob").published_tracks or None,  # type: ignore[union-attr]
+        "alice to see bob muted",
+    )
+    assert participant(call, "bob").is_pinned  # type: ignore[union-attr]
+    assert call.pins == expected
+
     with pytest.raises(NotAllowed, match="pin-for-everyone"):
         bobs.pin(alice_session).result(RESULT)
     bobs.pin(alice_session, for_everyone=False).result(RESULT)

@@ -156,7 +156,7 @@ function updateTile(tile, p, arrangement, text, stream, menu) {
  * @param {string[]} pins
  * @returns {Array<any>}
  */
-export function orderTiles(participants, arrangement, pins) {
+function orderTiles(participants, arrangement, pins) {
   const rank = (p) => (p.key === arrangement.main ? -1 : pins.includes(p.key) ? pins.indexOf(p.key) : pins.length);
   return participants.map((p, index) => ({ p, index })).sort((a, b) => rank(a.p) - rank(b.p) || a.index - b.index).map(({ p }) => p);
 }
