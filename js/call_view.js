@@ -206,8 +206,8 @@ function playCallAudio(model, gate, signal) {
 
 /**
  * Play the call's audio from the page link's audio slots (one element per participant, so
- * the browser's echo cancellation hears it) while `audio_output` is on and the page allows
- * audio; `setSink(id)` moves it to another speaker.
+ * the browser's echo cancellation hears it, each at its participant's `volumes` entry)
+ * while `audio_output` is on and the page allows audio; `setSink(id)` moves it to another speaker.
  * @param {any} model
  * @param {ReturnType<typeof createPageLink>} link
  * @param {{allowed: () => boolean, onAllow: (fn: () => void) => void}} gate
@@ -220,8 +220,14 @@ function playLinkAudio(model, link, gate, signal) {
   const sinkOf = (el) => {
     if (sink && "setSinkId" in el) el.setSinkId(sink).catch((error) => console.warn("streamcall: setSinkId", error));
   };
+  /** A tile's volume: its participant's entry of `volumes` (a screen follows its sharer). */
+  const volumeOf = (key) => {
+    const volume = Number((model.get("volumes") || {})[key.split(":")[0]] ?? 1);
+    return Number.isFinite(volume) ? Math.min(1, Math.max(0, volume)) : 1;
+  };
   const update = () => {
-    const wanted = new Set(link.audio().map(([, stream]) => stream));
+    const keyOf = new Map(link.audio().map(([key, stream]) => [stream, key]));
+    const wanted = new Set(keyOf.keys());
     for (const [stream, el] of players) {
       if (wanted.has(stream)) continue;
       el.srcObject = null;
@@ -237,10 +243,11 @@ function playLinkAudio(model, link, gate, signal) {
         players.set(stream, el);
       }
       el.muted = !on;
+      el.volume = volumeOf(keyOf.get(stream) || "");
       if (on && el.paused) el.play().catch(() => {});
     }
   };
-  watch(model, ["audio_output"], update, signal);
+  watch(model, ["audio_output", "volumes"], update, signal);
   gate.onAllow(update);
   signal.addEventListener("abort", () => {
     for (const el of players.values()) el.srcObject = null;
@@ -638,7 +645,9 @@ function render({ model, el }) {
     const shown = JSON.stringify([call, model.get("_strings"), participants.find((p) => p.is_local)?.user_id, kernelGone]);
     if (shown !== screenShown) screen.replaceChildren(...(kernelGone ? [] : screenFor(model, call, dialer)));
     screenShown = shown;
-    tileSet.update(participants, arrangeTiles(layout, participants), text);
+    const pins = kernelGone ? [] : model.get("pins") || [];
+    const menu = { pins, volumes: model.get("volumes") || {}, canPinForEveryone: Boolean(model.get("can_pin_for_everyone")), text, request };
+    tileSet.update(participants, arrangeTiles(layout, participants, pins), text, menu);
     banner.textContent = bannerText(model, call);
     banner.hidden = !banner.textContent;
     asks.update(call.state === "joined" ? call.permission_requests || [] : [], text);
@@ -663,7 +672,7 @@ function render({ model, el }) {
     clock = { base: Number(model.get("duration")) || 0, at: performance.now() };
     showTimer();
   }, signal);
-  watch(model, ["call", "tile_layout", "participants", "_strings", "link_path", "local_media", "chat_unread"], refresh, signal);
+  watch(model, ["call", "tile_layout", "participants", "_strings", "link_path", "local_media", "chat_unread", "pins", "volumes", "can_pin_for_everyone"], refresh, signal);
   state.linkWatchers.add(refresh);
   signal.addEventListener("abort", () => state.linkWatchers.delete(refresh), { once: true });
   const ticker = setInterval(showTimer, 1000);

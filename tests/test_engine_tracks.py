@@ -17,11 +17,14 @@ from .engine_helpers import RESULT, Clients, MediaProbe, ring_and_accept, sessio
 
 
 def test_two_readers_of_one_remote_track_both_get_every_frame(clients: Clients) -> None:
-    """Two readers subscribed to alice's camera at bob get the same frames, in order, every
-    one stamped by alice, while bob's frame hook goes on receiving them too."""
+    """Two readers subscribed to alice's camera at bob (found by her participant's
+    ``track_lookup_prefix``) get the same frames, in order, every one stamped by alice,
+    while bob's frame hook goes on receiving them too."""
     alice, bob = clients("alice"), clients("bob")
     outgoing, answered = ring_and_accept(alice, bob)
-    ref = TrackRef(session_of(answered, "alice"), TrackType.VIDEO)
+    (alice_there,) = answered.remote_participants
+    ref = TrackRef(alice_there.track_lookup_prefix, TrackType.VIDEO)  # the plugin's lookup
+    assert ref.session_id == session_of(answered, "alice")
     wait_for(lambda: ref in answered.remote_streams, "alice's camera at bob")
     probe = MediaProbe().attach(answered)
 

@@ -3,9 +3,11 @@
  * its canvas stays attached to the frame receiver), showing live video in a native <video>
  * when the page link carries the tile, else in a <canvas> drawn from JPEG frames, or the
  * avatar when the video is off, the name, a muted microphone, the speaking highlight and
- * the connection-quality bars. Also where each layout puts the tiles.
+ * the connection-quality bars, a pin mark and a remote tile's menu (./tile_menu.js). Also
+ * where each layout puts the tiles: pinned tiles first, in pin order.
  */
 import { avatar, h } from "./dom.js";
+import { createTileMenu } from "./tile_menu.js";
 
 /** Bars shown for each connection quality. */
 const QUALITY_BARS = { excellent: 3, good: 2, poor: 1, unspecified: 0 };
@@ -17,15 +19,19 @@ const MIC_OFF_SVG =
   '<path stroke="currentColor" stroke-width="2" d="M4 4l16 16"/></svg>';
 
 /**
- * Which tile is big and which is a picture-in-picture for `layout`: a shared screen (a
- * remote one first) is big in spotlight and dynamic; otherwise spotlight makes the
- * dominant (else first) remote big, and dynamic with one remote shows it full with the
+ * Which tile is big and which is a picture-in-picture for `layout`: spotlight shows the
+ * first pinned tile big (`pins`: the `pins` trait, first shown first); else a shared
+ * screen (a remote one first) is big in spotlight and dynamic; otherwise spotlight makes
+ * the dominant (else first) remote big, and dynamic with one remote shows it full with the
  * local tile inset; grid and fullscreen give every tile the same room.
  * @param {string} layout
  * @param {Array<any>} participants
+ * @param {string[]} [pins]
  * @returns {{main: string | null, pip: string | null}}
  */
-export function arrangeTiles(layout, participants) {
+export function arrangeTiles(layout, participants, pins = []) {
+  const pinned = pins.find((key) => participants.some((p) => p.key === key));
+  if (layout === "spotlight" && pinned) return { main: pinned, pip: null };
   const screens = participants.filter((p) => p.screen);
   const remotes = participants.filter((p) => !p.is_local && !p.screen);
   const local = participants.find((p) => p.is_local && !p.screen);
@@ -69,9 +75,11 @@ function countPresentedFrames(key, video, onDrawn, signal) {
 /**
  * Build the element of one tile.
  * @param {string} key
- * @returns {{el: HTMLElement, canvas: HTMLCanvasElement, video: HTMLVideoElement, face: HTMLElement, name: HTMLElement, muted: HTMLElement, quality: HTMLElement, faceOf: string}}
+ * @param {AbortSignal} signal the tile's lifetime
+ * @param {boolean} withMenu a remote participant's tile has the pin and volume menu
+ * @returns {{el: HTMLElement, canvas: HTMLCanvasElement, video: HTMLVideoElement, face: HTMLElement, name: HTMLElement, muted: HTMLElement, quality: HTMLElement, pin: HTMLElement, menu: ReturnType<typeof createTileMenu> | null, faceOf: string}}
  */
-function buildTile(key) {
+function buildTile(key, signal, withMenu) {
   const canvas = /** @type {HTMLCanvasElement} */ (h("canvas", { class: "sc-video" }));
   const video = /** @type {HTMLVideoElement} */ (h("video", { class: "sc-video sc-native-video" }));
   video.muted = true; // the call's audio plays from the link's audio slots
@@ -82,13 +90,16 @@ function buildTile(key) {
   muted.innerHTML = MIC_OFF_SVG;
   const name = h("span", { class: "sc-name" });
   const quality = h("span", { class: "sc-quality", role: "img" }, [1, 2, 3].map(() => h("i")));
+  const pin = h("span", { class: "sc-pin-mark", role: "img", text: "📌", hidden: true });
+  const menu = withMenu ? createTileMenu(key, signal) : null;
   const el = h("div", { class: "sc-tile", "data-key": key }, [
     canvas,
     video,
     face,
-    h("div", { class: "sc-tile-bar" }, [muted, name, quality]),
+    menu && menu.el,
+    h("div", { class: "sc-tile-bar" }, [pin, muted, name, quality]),
   ]);
-  return { el, canvas, video, face, name, muted, quality, faceOf: "" };
+  return { el, canvas, video, face, name, muted, quality, pin, menu, faceOf: "" };
 }
 
 /**
@@ -98,8 +109,9 @@ function buildTile(key) {
  * @param {{main: string | null, pip: string | null}} arrangement
  * @param {(key: string, ...args: string[]) => string} text
  * @param {MediaStream | null} stream the tile's video over the page link, if it has one
+ * @param {import("./tile_menu.js").TileMenuContext} menu
  */
-function updateTile(tile, p, arrangement, text, stream) {
+function updateTile(tile, p, arrangement, text, stream, menu) {
   if (tile.video.srcObject !== stream) {
     tile.video.srcObject = stream;
     if (stream) tile.video.play().catch(() => {});
@@ -129,11 +141,29 @@ function updateTile(tile, p, arrangement, text, stream) {
   const quality = p.quality in QUALITY_BARS ? p.quality : "unspecified";
   tile.quality.dataset.bars = String(QUALITY_BARS[quality]);
   tile.quality.setAttribute("aria-label", quality);
+  const pinned = menu.pins.includes(p.key);
+  classes.toggle("sc-pinned", pinned);
+  tile.pin.hidden = !pinned;
+  tile.pin.setAttribute("aria-label", text("streamcall_pinned"));
+  tile.menu?.update(menu);
+}
+
+/**
+ * The tiles in the order shown: the big one, then the pinned ones in pin order, then the
+ * others as given.
+ * @param {Array<any>} participants
+ * @param {{main: string | null}} arrangement
+ * @param {string[]} pins
+ * @returns {Array<any>}
+ */
+function orderTiles(participants, arrangement, pins) {
+  const rank = (p) => (p.key === arrangement.main ? -1 : pins.includes(p.key) ? pins.indexOf(p.key) : pins.length);
+  return participants.map((p, index) => ({ p, index })).sort((a, b) => rank(a.p) - rank(b.p) || a.index - b.index).map(({ p }) => p);
 }
 
 /**
  * The tiles of one view, inside `stage`. `update` adds, updates, reorders (the big tile
- * first) and removes tiles; a new tile's canvas is attached to `frames` and its size
+ * first, then the pinned ones) and removes tiles; a new tile's canvas is attached to `frames` and its size
  * observed by `sizes`, both undone when the tile goes.
  * @param {HTMLElement} stage
  * @param {{attach: (key: string, canvas: HTMLCanvasElement, onDrawn: () => void) => () => void}} frames
@@ -147,7 +177,7 @@ export function createTileSet(stage, frames, sizes, onDrawn, videoOf) {
   const remove = (key) => {
     const tile = tiles.get(key);
     tile.detach();
-    tile.counting.abort();
+    tile.alive.abort();
     tile.video.srcObject = null;
     sizes.unobserve(key);
     tile.el.remove();
@@ -158,22 +188,23 @@ export function createTileSet(stage, frames, sizes, onDrawn, videoOf) {
      * @param {Array<any>} participants
      * @param {{main: string | null, pip: string | null}} arrangement
      * @param {(key: string, ...args: string[]) => string} text
+     * @param {import("./tile_menu.js").TileMenuContext} menu the pins, volumes and requester
      */
-    update(participants, arrangement, text) {
+    update(participants, arrangement, text, menu) {
       const keys = new Set(participants.map((p) => p.key));
       for (const key of [...tiles.keys()]) if (!keys.has(key)) remove(key);
-      const ordered = [...participants].sort((a, b) => Number(b.key === arrangement.main) - Number(a.key === arrangement.main));
-      ordered.forEach((p, index) => {
+      orderTiles(participants, arrangement, menu.pins).forEach((p, index) => {
         let tile = tiles.get(p.key);
         if (!tile) {
-          tile = buildTile(p.key);
+          const alive = new AbortController();
+          tile = buildTile(p.key, alive.signal, !p.is_local && !p.screen);
+          tile.alive = alive;
           tile.detach = frames.attach(p.key, tile.canvas, onDrawn);
-          tile.counting = new AbortController();
-          countPresentedFrames(p.key, tile.video, onDrawn, tile.counting.signal);
+          countPresentedFrames(p.key, tile.video, onDrawn, alive.signal);
           sizes.observe(p.key, tile.el); // the tile, whichever of canvas or video shows
           tiles.set(p.key, tile);
         }
-        updateTile(tile, p, arrangement, text, p.video ? videoOf(p) : null);
+        updateTile(tile, p, arrangement, text, p.video ? videoOf(p) : null, menu);
         if (stage.children[index] !== tile.el) stage.insertBefore(tile.el, stage.children[index] || null);
       });
       stage.classList.toggle("sc-has-main", Boolean(arrangement.main));

@@ -72,6 +72,7 @@ from .loop import EngineFuture, EngineLoop
 from .messaging import CallMessaging
 from .participants import Participant
 from .permissions import CallRights
+from .pins import CallPins
 from .remote_media import FrameHook, RemoteMedia
 from .rtc_config import MediaConfig
 from .streams import Streams
@@ -125,9 +126,10 @@ class CallHost(Protocol):
         """The call was left; forget it."""
 
 
-class Call(CallControls, CallMessaging, CallWatchables, CallStreams, CallRights):
+class Call(CallControls, CallMessaging, CallPins, CallWatchables, CallStreams, CallRights):
     """One call: ``state``, ``participants``, frame hooks, hold, deaf and DTMF (see
-    :mod:`.call_controls`), messages and data (see :mod:`.messaging`), watchable
+    :mod:`.call_controls`), messages and data (see :mod:`.messaging`), pins (see
+    :mod:`.pins`), watchable
     properties (see :mod:`.watchables`), ``leave()`` and ``end()``."""
 
     def __init__(
@@ -406,7 +408,9 @@ class Call(CallControls, CallMessaging, CallWatchables, CallStreams, CallRights)
         with the call as it is now (events of the time away are not replayed); the media
         links never stopped."""
         response = await self._host.request(GetCall(id="", cid=self.cid), CallResponse)
-        self._perform(self._core.resumed(response))
+        actions = self._core.resumed(response)
+        self._take_pins(response)
+        self._perform(actions)
 
     async def rejoin(self) -> Call:
         """Back in the call after a reconnection: a new session, new peers."""
@@ -426,6 +430,7 @@ class Call(CallControls, CallMessaging, CallWatchables, CallStreams, CallRights)
         if self._core.phase is CallState.JOINED:
             return self  # a rejoin raced a join that completed first
         actions = self._core.joined(response, time.time())
+        self._take_pins(response)
         self._perform([a for a in actions if isinstance(a, Emit)])
         transport = await self._links.open(response.session_id or "")
         self._gate_media()
@@ -474,7 +479,7 @@ class Call(CallControls, CallMessaging, CallWatchables, CallStreams, CallRights)
 
     def receive(self, event: AnyEvent) -> None:
         """Apply one coordinator event of this call."""
-        if not self._messaging_event(event):
+        if not self._messaging_event(event) and not self._pin_event(event):
             self._perform(self._core.receive(event))
             self._rights_event(event)
 

@@ -46,6 +46,16 @@ class Participant:
     """What the participant may send (``send-audio``, ``send-video``, ``screenshare``), as
     the coordinator last said (None: it did not say); media of other types from it is
     dropped on arrival."""
+    is_pinned: bool = False
+    """Whether the session is pinned, for everyone or in this client (``Call.pin``)."""
+
+    @property
+    def track_lookup_prefix(self) -> str:
+        """What this participant's tracks are looked up by (the plugin's
+        ``trackLookupPrefix``): its session id, the first half of every
+        :class:`~streamcall_widget.engine.tracks.TrackRef` of its media
+        (``call.subscribe(TrackRef(p.track_lookup_prefix, TrackType.VIDEO))``)."""
+        return self.session_id
 
     @classmethod
     def from_wire(cls, data: ParticipantData, *, is_local: bool) -> Participant:

@@ -63,6 +63,8 @@ WATCHABLE = (
     "participant_count",
     "is_on_hold",
     "is_deaf",
+    "pins",
+    "local_pins",
     "is_live",
     "own_capabilities",
 )

@@ -81,6 +81,8 @@ class CallState(enum.StrEnum):
     UNHELD = "unheld"
     DEAFENED = "deafened"
     UNDEAFENED = "undeafened"
+    PINNED = "pinned"
+    UNPINNED = "unpinned"
     UNKNOWN = "unknown"
 
 

@@ -193,6 +193,7 @@ class MediaPipe:
             maxlen=_AUDIO_BACKLOG
         )
         self._mixer = AudioMixer(max_samples=3 * CHUNK_SAMPLES)
+        self._volumes: dict[str, float] = {}
         self._audio_hold = audio_hold
         self._audio_ready: list[bytes] = []
         self._audio_ready_since = 0.0
@@ -220,6 +221,12 @@ class MediaPipe:
             self._audio_in.append((key, frame))
             self._wake.set()
 
+    def set_volumes(self, volumes: dict[str, float]) -> None:
+        """Each source's volume in the mix (0.0..1.0 by tile key; absent: 1.0)."""
+        if volumes != self._volumes:
+            self._volumes = dict(volumes)
+            self._mixer.set_volumes(self._volumes)
+
     @property
     def audio_enabled(self) -> bool:
         """Whether audio is sent (the widget's ``audio_output``); starts false."""
@@ -232,6 +239,7 @@ class MediaPipe:
             return
         if enabled:
             self._mixer = AudioMixer(max_samples=3 * CHUNK_SAMPLES)
+            self._mixer.set_volumes(self._volumes)
         self._audio_enabled = enabled
         self._audio_in.clear()
         self._audio_ready = []

@@ -3,6 +3,7 @@
 Each source is resampled on arrival (its own resampler, since sources differ in rate and
 layout) into a FIFO of int16 samples capped at ~200 ms: a source that runs ahead of the
 page loses its oldest samples instead of adding delay. Fixed-size chunks come out mixed,
+each scaled by its source's volume (:meth:`AudioMixer.set_volumes`, 1.0 unless set),
 summed in int32 and clipped, as soon as one source has a full chunk. A source with less
 than a chunk waits for the next one rather than being cut short, so a late source is
 delayed a little instead of getting holes.
@@ -37,6 +38,17 @@ class AudioMixer:
         self._lock = threading.Lock()
         self._resamplers: dict[str, av.AudioResampler] = {}
         self._fifos: dict[str, _Samples] = {}
+        self._volumes: dict[str, float] = {}
+
+    def set_volumes(self, volumes: dict[str, float]) -> None:
+        """Scale each source by its volume (0.0..1.0) from the next chunk on; a source
+        absent from ``volumes`` plays at 1.0, and ``key:...`` (a participant's screen
+        share) follows the volume of ``key``."""
+        with self._lock:
+            self._volumes = dict(volumes)
+
+    def _volume(self, key: str) -> float:
+        return self._volumes.get(key.partition(":")[0], 1.0)
 
     def push(self, key: str, frame: av.AudioFrame) -> None:
         """Add one frame of source ``key``, dropping its oldest samples beyond the cap."""
@@ -76,7 +88,9 @@ class AudioMixer:
                 return None
             mixed = np.zeros(chunk_samples, dtype=np.int32)
             for key in ready:
-                mixed += self._fifos[key][:chunk_samples]
+                volume = self._volume(key)
+                samples = self._fifos[key][:chunk_samples]
+                mixed += samples if volume == 1.0 else (samples * volume).astype(np.int32)
                 self._fifos[key] = self._fifos[key][chunk_samples:]
         return np.clip(mixed, _INT16.min, _INT16.max).astype("<i2").tobytes()
 

@@ -31,6 +31,7 @@ from .kernel_activity import watch_kernel_activity
 from .permission_requests import PendingRequests
 from .refresher import refresher
 from .snapshot import SCREEN_SUFFIX, call_snapshot, left_event_snapshot, participant_tiles
+from .tile_controls import TileControls
 
 __all__ = ["LAYOUTS", "CallView"]
 
@@ -38,7 +39,7 @@ LAYOUTS = ("grid", "spotlight", "dynamic", "fullscreen")
 """The layouts, in the order ``toggle_views()`` cycles them."""
 
 
-class CallView(DialerWidget):
+class CallView(DialerWidget, TileControls):
     """Where the call is seen and heard: tiles, incoming/outgoing screens, timer, hang up.
 
     The page is also a device of the kernel: its cameras, microphones and speakers join
@@ -101,6 +102,7 @@ class CallView(DialerWidget):
         ),
         "live": lambda view, _message: view.toggle_live(),
         **DialerWidget.requests,
+        **TileControls.requests,
     }
 
     def __init__(self, client: StreamCall | None = None, **kwargs: Any) -> None:
@@ -294,6 +296,7 @@ class CallView(DialerWidget):
         for tile in tiles:
             tile["page_preview"] = own_preview and tile["is_local"] and not tile.get("screen")
         self.participants = tiles
+        self._refresh_tile_controls(shown if shown is not None and in_session else None)
         self.bridge.show(
             {
                 tile["key"]: size

@@ -150,11 +150,36 @@ def test_page_camera_and_microphone_reach_the_other_kernel(
             expect(own_tile).to_have_class(re.compile(r"\bsc-mirror\b"), timeout=TIMEOUT_MS)
             assert "False" in kernel_execute(page, "print('local' in view.bridge._shown[0])")
             _speaker_is_chosen_with_set_sink_id(page)
+            _bobs_audio_element_follows_his_volume(page)
         else:
             expect(bob_tile.locator("canvas")).to_be_visible(timeout=TIMEOUT_MS)
         _wait_frames_drawn(page, view)
     finally:
         kernel_execute(page, CLOSE)
+
+
+def _bobs_audio_element_follows_his_volume(page: Page) -> None:
+    """``CallView.set_volume`` reaches the page through ``volumes``: the link's ``<audio>``
+    element playing bob gets that volume."""
+    page.evaluate(
+        """() => {
+          window.__volumes = [];
+          const volume = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, "volume");
+          Object.defineProperty(HTMLMediaElement.prototype, "volume", {
+            configurable: true,
+            get() { return volume.get.call(this); },
+            set(value) {
+              if (this.srcObject) window.__volumes.push(this);
+              volume.set.call(this, value);
+            },
+          });
+        }"""
+    )
+    kernel_execute(
+        page,
+        "view.set_volume(alice.current_call.remote_participants[0].session_id, 0.3)",
+    )
+    page.wait_for_function("() => window.__volumes.some((el) => Math.abs(el.volume - 0.3) < 1e-6)")
 
 
 def _speaker_is_chosen_with_set_sink_id(page: Page) -> None:

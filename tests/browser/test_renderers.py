@@ -375,6 +375,47 @@ def test_a_shared_screen_is_the_big_tile_and_share_toggles(page: Page) -> None:
     assert not page.is_visible("[data-action=share]")
 
 
+def test_pinned_tiles_come_first_and_the_tile_menu_sends_requests(page: Page) -> None:
+    """Pinned tiles come first in pin order and spotlight shows the first pin big; a remote
+    tile's menu pins for me, for everyone only with the right, unpins a pinned tile and
+    sets its volume (the slider following ``volumes``); the local tile has no menu."""
+    people = [tile("local", "Alice Smith"), tile("s1", "Bob Martin"), tile("s2", "Carol Ann")]
+    call = {**ringing("incoming"), "state": "joined"}
+    traits = call_traits(participants=people, call=call, pins=["s2", "local"], volumes={})
+    mount(page, "call_view", {**traits, "tile_layout": "spotlight"})
+    order = "stage => [...stage.children].map((el) => el.dataset.key)"
+    assert page.eval_on_selector(".sc-stage", order) == ["s2", "local", "s1"]
+    assert "sc-main" in (page.get_attribute("[data-key=s2]", "class") or "")
+    assert page.is_visible("[data-key=s2] .sc-pin-mark")
+    assert page.locator("[data-key=local] .sc-tile-menu").count() == 0
+
+    bob = "[data-key=s1]"
+    page.click(f"{bob} .sc-tile-menu-button")
+    assert page.text_content(f"{bob} [data-choice=pin]") == "Pin for me"
+    assert not page.is_visible(f"{bob} [data-choice=pin_everyone]")
+    assert not page.is_visible(f"{bob} [data-choice=unpin]")
+    page.click(f"{bob} [data-choice=pin]")
+    pin = wait_sent(page, "pin")
+    assert (pin["session_id"], pin["for_everyone"]) == ("s1", False)
+    assert not page.is_visible(f"{bob} .sc-tile-menu-list")
+
+    push(
+        page, {"pins": ["s1", "s2", "local"], "can_pin_for_everyone": True, "volumes": {"s1": 0.4}}
+    )
+    assert page.eval_on_selector(".sc-stage", order) == ["s1", "s2", "local"]
+    page.click(f"{bob} .sc-tile-menu-button")
+    assert page.input_value(f"{bob} .sc-volume") == "0.4"
+    page.click(f"{bob} [data-choice=pin_everyone]")
+    page.wait_for_function("() => model.sent.some((m) => m.for_everyone === true)")
+    page.click(f"{bob} .sc-tile-menu-button")
+    page.click(f"{bob} [data-choice=unpin]")
+    assert wait_sent(page, "unpin")["session_id"] == "s1"
+    page.click(f"{bob} .sc-tile-menu-button")
+    page.fill(f"{bob} .sc-volume", "0.75")
+    volume = wait_sent(page, "volume")
+    assert (volume["session_id"], volume["volume"]) == ("s1", 0.75)
+
+
 def test_our_own_share_says_we_present(page: Page) -> None:
     """The local share's tile has no video and says so, in the page's language."""
     people = [
