@@ -20,7 +20,8 @@ QUIET = 0.5
 def test_host_goes_live_and_viewers_only_watch(clients: Clients) -> None:
     """alice creates a livestream (she is its host: she joins backstage), bob (a member)
     and carol (anyone) join once it is live and get her video; they send nothing and get
-    no error; only the host goes live or back."""
+    no error until bob is granted send-audio (then his microphone reaches her); only the
+    host goes live or back."""
     alice, bob, carol = clients("alice"), clients("bob"), clients("carol")
     host = alice.sc.call(["bob"], type="livestream", ring=False).result(RESULT)
     assert host.state is CallState.JOINED
@@ -54,6 +55,10 @@ def test_host_goes_live_and_viewers_only_watch(clients: Clients) -> None:
     time.sleep(QUIET)
     assert (at_host("video"), at_host("audio")) == (0, 0)
     assert host.remote_streams == ()
+
+    host.grant_permissions("bob", ["send-audio"]).result(RESULT)  # bob may speak now
+    wait_growing(lambda: at_host("audio"), "bob's audio at the host once granted")
+    assert at_host("video") == 0
     host.stop_live().result(RESULT)
     wait_for(lambda: not viewers[1].is_live, "carol to see the stream back in backstage")
     for client in (alice, bob, carol):
