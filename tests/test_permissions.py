@@ -104,7 +104,7 @@ def test_revoke_stops_bobs_audio_at_both_ends_until_granted_again(
     monkeypatch.setattr(answered, "_follow_own_rights", _sender_ignores_revokes)
     outgoing.revoke_permissions("bob", ["send-audio"]).result(RESULT)
     revoked = updates.wait(lambda e: "send-audio" not in e.capabilities, "bob's revoke")
-    assert (revoked.call_id, revoked.user_id) == (cid, "bob")
+    assert (revoked.cid, revoked.user_id) == (cid, "bob")
     _audio_stays_stopped(at_alice)
     assert "send-audio" not in answered.own_capabilities
     with pytest.raises(NotAllowed, match="send-audio right is missing or was revoked"):

@@ -80,9 +80,9 @@ def _denied_tracks(capabilities: tuple[str, ...] | list[str]) -> frozenset[Track
 @dataclass(frozen=True)
 class PermissionRequestEvent:
     """``permissionRequest`` listeners: ``user_id`` (called ``name``) asks for
-    ``permissions`` in call ``call_id`` (only users who may grant them hear it)."""
+    ``permissions`` in call ``cid`` (``type:id``; only users who may grant them hear it)."""
 
-    call_id: str
+    cid: str
     user_id: str
     permissions: tuple[str, ...]
     name: str
@@ -90,10 +90,10 @@ class PermissionRequestEvent:
 
 @dataclass(frozen=True)
 class PermissionsUpdatedEvent:
-    """``permissionsUpdated`` listeners: ``user_id``'s capabilities in call ``call_id`` are
+    """``permissionsUpdated`` listeners: ``user_id``'s capabilities in call ``cid`` are
     now ``capabilities`` (every member hears it)."""
 
-    call_id: str
+    cid: str
     user_id: str
     capabilities: tuple[str, ...]
 

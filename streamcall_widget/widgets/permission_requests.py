@@ -29,15 +29,15 @@ class PendingRequests:
     def add(self, request: PermissionRequestEvent) -> None:
         """Keep ``request``; another call's request starts the list afresh."""
         with self._lock:
-            if request.call_id != self._cid:
-                self._cid, self._open = request.call_id, {}
+            if request.cid != self._cid:
+                self._cid, self._open = request.cid, {}
             self._open.pop(request.user_id, None)
             self._open[request.user_id] = request
 
     def settled(self, update: PermissionsUpdatedEvent) -> None:
         """``update.user_id``'s permissions changed: their request was answered."""
         with self._lock:
-            if update.call_id == self._cid:
+            if update.cid == self._cid:
                 self._open.pop(update.user_id, None)
 
     def close(self, user_id: str) -> None:
