@@ -10,25 +10,16 @@ from __future__ import annotations
 from streamcall_widget.errors import DoesNotExist, InvalidState
 from streamcall_widget.protocol import events as ev
 from streamcall_widget.protocol import requests as rq
-from streamcall_widget.protocol.call_types import Capability
-from streamcall_widget.protocol.models import TrackType, iso
+from streamcall_widget.protocol.models import TRACK_CAPABILITY, iso
 
 from .context import Context, Delivery, Registry, require
 from .participants import set_track
 from .state import ConnectionRecord
 
-__all__ = ["HANDLERS", "MAX_HELD_SIGNALS", "TRACK_CAPABILITY"]
+__all__ = ["HANDLERS", "MAX_HELD_SIGNALS"]
 
 MAX_HELD_SIGNALS = 64
 """Signals kept for one dropped connection while it may resume; more are refused."""
-
-TRACK_CAPABILITY = {
-    TrackType.AUDIO: Capability.SEND_AUDIO,
-    TrackType.VIDEO: Capability.SEND_VIDEO,
-    TrackType.SCREEN_SHARE: Capability.SCREENSHARE,
-    TrackType.SCREEN_SHARE_AUDIO: Capability.SCREENSHARE,
-}
-"""The capability publishing each track type needs."""
 
 
 def signal(ctx: Context, conn: ConnectionRecord, req: rq.SendSignal, now: float) -> None:

@@ -13,11 +13,10 @@ from streamcall_widget.errors import DoesNotExist, InputError
 from streamcall_widget.protocol import events as ev
 from streamcall_widget.protocol import requests as rq
 from streamcall_widget.protocol.call_types import REQUESTABLE, Capability
-from streamcall_widget.protocol.models import CallResponse, PinData, iso
+from streamcall_widget.protocol.models import TRACK_CAPABILITY, CallResponse, PinData, iso
 
 from .calls import member_role
 from .context import Context, Delivery, Registry
-from .media import TRACK_CAPABILITY
 from .participants import remove_participant, set_track
 from .state import ConnectionRecord, Member
 

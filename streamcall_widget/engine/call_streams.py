@@ -17,10 +17,9 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from streamcall_widget.errors import InputError, InvalidState, NotAllowed
 from streamcall_widget.protocol.lifecycle import CallState
-from streamcall_widget.protocol.models import TrackType
+from streamcall_widget.protocol.models import TRACK_CAPABILITY, TrackType
 
 from .call_parts import CallParts
-from .permissions import TRACK_CAPABILITY
 from .results import SuccessResponse
 from .streams import LocalStream, Source
 from .threadsafe import threadsafe

@@ -33,7 +33,7 @@ from streamcall_widget.protocol.events import (
     PermissionsUpdated,
 )
 from streamcall_widget.protocol.lifecycle import CallState
-from streamcall_widget.protocol.models import CallResponse, TrackType
+from streamcall_widget.protocol.models import TRACK_CAPABILITY, CallResponse, TrackType
 from streamcall_widget.protocol.requests import (
     GoLive,
     RequestPermissions,
@@ -62,14 +62,6 @@ __all__ = [
 REQUESTABLE_PERMISSIONS = tuple(sorted(str(c) for c in REQUESTABLE))
 """The capabilities a user may ask for, be granted or lose: send-audio, send-video,
 screenshare."""
-
-TRACK_CAPABILITY = {
-    TrackType.AUDIO: "send-audio",
-    TrackType.VIDEO: "send-video",
-    TrackType.SCREEN_SHARE: "screenshare",
-    TrackType.SCREEN_SHARE_AUDIO: "screenshare",
-}
-"""The capability sending each track type needs (the coordinator checks it too)."""
 
 
 def _denied_tracks(capabilities: tuple[str, ...] | list[str]) -> frozenset[TrackType]:

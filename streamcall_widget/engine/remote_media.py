@@ -20,12 +20,11 @@ import numpy.typing as npt
 from aiortc.mediastreams import MediaStreamTrack
 
 from streamcall_widget.errors import DoesNotExist, InputError
-from streamcall_widget.protocol.models import TrackType
+from streamcall_widget.protocol.models import TRACK_CAPABILITY, TrackType
 
 from .listeners import ErrorSink, ListenerHandle
 from .media import Hook, RemoteSink
 from .participants import Participant, ParticipantTable
-from .permissions import TRACK_CAPABILITY
 from .taps import FrameTaps
 from .tracks import Fanout, TrackRef, kind_of
 

@@ -16,6 +16,7 @@ import msgspec
 from .call_types import Capability, RingSettings
 
 __all__ = [
+    "TRACK_CAPABILITY",
     "CallData",
     "CallResponse",
     "CallSettingsData",
@@ -74,6 +75,16 @@ class TrackType(enum.StrEnum):
     VIDEO = "video"
     SCREEN_SHARE = "screen_share"
     SCREEN_SHARE_AUDIO = "screen_share_audio"
+
+
+TRACK_CAPABILITY: dict[TrackType, Capability] = {
+    TrackType.AUDIO: Capability.SEND_AUDIO,
+    TrackType.VIDEO: Capability.SEND_VIDEO,
+    TrackType.SCREEN_SHARE: Capability.SCREENSHARE,
+    TrackType.SCREEN_SHARE_AUDIO: Capability.SCREENSHARE,
+}
+"""The capability sending each track type needs (the coordinator refuses to publish it
+without; receivers drop it from a sender without)."""
 
 
 class RejectReason(enum.StrEnum):
