@@ -49,7 +49,7 @@ def test_online_offline_and_history(clients: Clients) -> None:
     assert placed[1].duration is None
     (received,) = bob.sc.call_history().result(RESULT)
     assert (received.call_id, received.direction) == (talked.id, CallDirection.RECEIVED)
-    assert received.others == (CallMember("alice", "Alice", None, "call_member"),)
+    assert received.others == (CallMember("alice", "Alice", None, "host"),)  # the creator
 
     dave = clients("dave")
     assert dave.sc.get_ringing_call().result(RESULT) is None
@@ -57,7 +57,7 @@ def test_online_offline_and_history(clients: Clients) -> None:
     assert missed == PastCall(
         call_id=unanswered.id,
         call_type="default",
-        others=(CallMember("alice", "Alice", None, "call_member"),),
+        others=(CallMember("alice", "Alice", None, "host"),),
         direction=CallDirection.MISSED,
         at=placed[1].at,
         video=False,
