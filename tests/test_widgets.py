@@ -7,6 +7,7 @@ and the calls are real, with synthetic devices.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 import simplejpeg
@@ -302,5 +303,26 @@ def test_a_retried_link_leaves_the_label_on_the_widget_channel(
         page.send(view, {"kind": "link", "link": "retry", **asyncio.run(_page_offer())})
         wait_for(lambda: len(comm.customs("link")) == 2, "the answer to the retry")
         assert view.link_path == "pipe"
+    finally:
+        view.close()
+
+
+def test_an_unchanged_call_is_not_synced_again(clients: Clients, page: Page) -> None:
+    """While a call rings and nothing changes, the ``call`` trait is not sent again: the
+    page's incoming-call notice waits 400 ms after the last change of it, so a trait that
+    flipped on every refresh kept the notice from ever showing."""
+    alice, bob = clients("alice", name="Alice"), clients("bob", name="Bob")
+    view = CallView(alice.sc)
+    comm = page.comm_of(view)
+
+    def call_syncs() -> int:
+        return sum("call" in (sent.data.get("state") or {}) for sent in list(comm.sent))
+
+    try:
+        bob.sc.call(["alice"]).result(20)
+        wait_for(lambda: view.call.get("state") == "ringing", "alice's view ringing")
+        settled = call_syncs()
+        time.sleep(1.0)  # four refreshes of the view, with no change to show
+        assert call_syncs() == settled
     finally:
         view.close()

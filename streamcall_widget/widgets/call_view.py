@@ -276,9 +276,12 @@ class CallView(DialerWidget, TileControls):
                 self._shown = self._left = None
             shown, left = self._shown, self._left
         self._asking.follow(shown.cid if shown is not None else None)
-        self.call = self._call_trait(shown, left, user.id if user is not None else None)
+        call = self._call_trait(shown, left, user.id if user is not None else None)
         if shown is not None and left is None:
-            self.call = {**self.call, "permission_requests": self._asking.snapshot()}
+            call["permission_requests"] = self._asking.snapshot()
+        # One assignment: a trait set twice per refresh flips between two values and
+        # syncs on every refresh (the page's 400 ms incoming-call notice never fired).
+        self.call = call
         media = self.client.media
         self.local_media = {"microphone": media.audio.enabled, "camera": media.video.enabled}
         self._chat.follow(shown.cid if shown is not None else None)
