@@ -67,7 +67,7 @@ def test_a_three_party_call_is_recorded_as_a_grid_with_the_audio_mixed(
         call.start_recording(str(tmp_path / "x.mp4"), mode="film").result(RESULT)
     with pytest.raises(NotAllowed, match="start-record-call"):
         bobs.start_recording(str(tmp_path / "bob.mp4")).result(RESULT)
-    with pytest.raises(InvalidState, match="not being recorded"):
+    with pytest.raises(InvalidState, match="not being recorded here"):
         call.stop_recording().result(RESULT)
     assert not (tmp_path / "bob.mp4").exists()
 

@@ -15,7 +15,9 @@ the local camera and microphone, a relay proxy as the peers and the preview get
 only hand frames over (see the recorder's doc); every :data:`SYNC` seconds the recording
 looks at the tracks arriving and the participants, so one joining mid-recording gets a
 cell and one leaving loses it. Screen shares are not drawn (a grid of cameras, as the
-CallView's); leaving the call while recording finishes the file and tells the others.
+CallView's); leaving the call while recording finishes the file and tells the others, and
+the recording stopped by someone else (``stop-record-call``) finishes it too:
+``stop_recording()`` then resolves to it.
 """
 
 from __future__ import annotations
@@ -115,6 +117,8 @@ class CallRecording(CallParts):
     _recorder: Recorder | None = None
     _recording_readers: dict[tuple[str, str], tuple[MediaStreamTrack, asyncio.Task[None]]]
     _recording_sync: asyncio.Task[None] | None = None
+    _recording_done: asyncio.Task[RecordingResult] | None = None
+    """The file being finished after the coordinator said the recording stopped."""
 
     if TYPE_CHECKING:
 
@@ -170,13 +174,18 @@ class CallRecording(CallParts):
     async def stop_recording(self) -> RecordingResult:
         """Stop recording and finish the file (NotAllowed without ``stop-record-call``,
         InvalidState when this client is not recording); everyone gets a ``recording``
-        event."""
-        if self._recorder is None:
-            raise InvalidState(f"{self.cid} is not being recorded here; start_recording() first")
-        if Capability.STOP_RECORD_CALL.value not in self.own_capabilities:
-            raise NotAllowed(f"stopping the recording of {self.cid} needs stop-record-call")
-        await self._host.request(StopRecording(id="", cid=self.cid), type(None))
-        return await self._finish_recording()
+        event. When someone else stopped it, the file is finished already: this resolves
+        to it."""
+        if self._recording_done is None:
+            if self._recorder is None:
+                raise InvalidState(
+                    f"{self.cid} is not being recorded here; start_recording() first"
+                )
+            if Capability.STOP_RECORD_CALL.value not in self.own_capabilities:
+                raise NotAllowed(f"stopping the recording of {self.cid} needs stop-record-call")
+            await self._host.request(StopRecording(id="", cid=self.cid), type(None))
+        done, self._recording_done = self._recording_done, None
+        return await (done if done is not None else self._finish_recording())
 
     def _recording_path(self, path: str | None) -> Path:
         """The file to write: checked before anything starts."""
@@ -273,6 +282,8 @@ class CallRecording(CallParts):
         if recording == self._recording:
             return
         self._recording = recording
+        if not recording and self._recorder is not None:
+            self._recording_done = asyncio.get_running_loop().create_task(self._finish_recording())
         if created_at is not None:
             self._host.notify("recording", RecordingEvent(self.cid, recording, created_at))
         self._changed()
@@ -280,11 +291,14 @@ class CallRecording(CallParts):
     async def _recording_closed(self) -> None:
         """The call is over: finish a recording in progress (the file stays whole) and
         tell the coordinator, if it still listens."""
-        if self._recorder is None:
-            return
-        with contextlib.suppress(StreamCallError):
-            await self._host.request(StopRecording(id="", cid=self.cid), type(None))
+        if self._recorder is not None:
+            with contextlib.suppress(StreamCallError):
+                await self._host.request(StopRecording(id="", cid=self.cid), type(None))
+        done, self._recording_done = self._recording_done, None
         try:
-            await self._finish_recording()
+            if done is not None:
+                await done
+            elif self._recorder is not None:
+                await self._finish_recording()
         except Exception as exc:
             self._host.report(f"finishing the recording of {self.cid}", exc)
