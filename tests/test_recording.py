@@ -16,9 +16,8 @@ import av
 import numpy as np
 import pytest
 
-from streamcall_widget import Call, CallState
+from streamcall_widget import Call, CallState, RecordingEvent, RecordingResult
 from streamcall_widget.engine.recorder import fit_frame
-from streamcall_widget.engine.recording import RecordingEvent, RecordingResult
 from streamcall_widget.engine.stamp import read_stamp, user_stamp, user_tone
 from streamcall_widget.errors import InvalidArguments, InvalidState, NotAllowed
 

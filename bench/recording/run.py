@@ -85,9 +85,7 @@ def _live_frames(calls: list[Call]) -> int:
 def _window(calls: list[Call], seconds: float) -> Window:
     wall, cpu, frames = time.monotonic(), time.process_time(), _live_frames(calls)
     time.sleep(seconds)
-    return Window(
-        time.monotonic() - wall, time.process_time() - cpu, _live_frames(calls) - frames
-    )
+    return Window(time.monotonic() - wall, time.process_time() - cpu, _live_frames(calls) - frames)
 
 
 def _measure(settings: Settings, work: Path) -> tuple[Window, Window, RecordingResult]:
@@ -183,8 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "CPU is the whole process's (time.process_time) over each window",
         ],
         details=[
-            f"without: {without.wall:.2f} s, CPU {without.cpu:.2f} s, {without.frames} live "
-            "frames",
+            f"without: {without.wall:.2f} s, CPU {without.cpu:.2f} s, {without.frames} live frames",
             f"recording: {recording.wall:.2f} s, CPU {recording.cpu:.2f} s, "
             f"{recording.frames} live frames",
             f"file: {result.duration:.2f} s, {result.video_frames} grid frames, "
