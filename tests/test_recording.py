@@ -1,4 +1,5 @@
-"""Recording a 3-party call to MP4: the grid of cameras, the audio mixed, the events.
+"""Recording a 3-party call to MP4: the grid of cameras, the audio mixed, the events;
+a participant leaving loses a cell; the recorder leaving ends the recording for everyone.
 
 One call set-up serves every assertion (test time is scarce): three real clients with
 synthetic cameras (each stamps its user's id) and microphones (each plays its user's
@@ -17,11 +18,11 @@ import numpy as np
 import pytest
 
 from streamcall_widget import Call, CallState, RecordingEvent, RecordingResult
-from streamcall_widget.engine.recorder import fit_frame
+from streamcall_widget.engine.recorder import fit_frame, grid_cells
 from streamcall_widget.engine.stamp import read_stamp, user_stamp, user_tone
 from streamcall_widget.errors import InvalidArguments, InvalidState, NotAllowed
 
-from .engine_helpers import RESULT, Clients, Recorder, wait_for
+from .engine_helpers import RESULT, Clients, Recorder, wait_for, wait_growing
 
 RECORDED = 4.0
 """Seconds recorded."""
@@ -111,3 +112,25 @@ def test_a_three_party_call_is_recorded_as_a_grid_with_the_audio_mixed(
     for user in users.values():
         bin_of_tone = round(user_tone(user) * mix.size / rate)
         assert spectrum[bin_of_tone - 2 : bin_of_tone + 3].max() > 100 * floor, user
+
+    # A second recording: carol leaving loses her cell; alice (the recorder) leaving the
+    # call finishes the file and stops the recording for everyone.
+    second = tmp_path / "second.mp4"
+    call.start_recording(str(second)).result(RESULT)
+    heard.wait(lambda e: len(heard.items) == 3, "bob to hear the second recording start")
+    carols.leave().result(RESULT)
+    wait_for(lambda: call.participant_count == 2, "carol to be gone from alice's call")
+    sessions = [p.session_id for p in call.participants]
+    recorder = call._recorder
+    assert recorder is not None
+    wait_for(lambda: len(recorder._counts.cells) == 2, "the grid to lose carol's cell")
+    wait_growing(lambda: recorder._counts.video_frames, "grid frames without carol")
+    call.leave().result(RESULT)
+    heard.wait(lambda e: len(heard.items) == 4, "bob to hear the recording stop")
+    assert [e.recording for e in heard.items] == [True, False, True, False]
+    assert not bobs.is_recording
+    assert bobs.state is CallState.JOINED
+    with av.open(str(second)) as container:
+        *_, last = (f.to_ndarray(format="rgb24") for f in container.decode(video=0))
+    for cell in grid_cells(sessions):
+        assert _cell_stamp(last, *fit_frame(640, 480, cell)) == user_stamp(users[cell.key])

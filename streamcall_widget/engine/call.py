@@ -505,6 +505,7 @@ class Call(
             )
 
     async def _leave(self, headers: Headers | None = None) -> None:
+        await self._recording_closed()  # leave() resolves with the recording's file whole
         self._perform(self._core.start_leaving())
         try:
             leave = LeaveCall(id="", cid=self.cid, headers=headers or {})

@@ -289,8 +289,8 @@ class CallRecording(CallParts):
         self._changed()
 
     async def _recording_closed(self) -> None:
-        """The call is over: finish a recording in progress (the file stays whole) and
-        tell the coordinator, if it still listens."""
+        """The call is being left or is over: finish a recording in progress (the file
+        stays whole) and tell the coordinator, if it still listens."""
         if self._recorder is not None:
             with contextlib.suppress(StreamCallError):
                 await self._host.request(StopRecording(id="", cid=self.cid), type(None))
