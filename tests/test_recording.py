@@ -1,5 +1,6 @@
 """Recording a 3-party call to MP4: the grid of cameras, the audio mixed, the events;
-a participant leaving loses a cell; the recorder leaving ends the recording for everyone.
+a file per track; a participant leaving loses a cell; the recorder leaving ends the
+recording for everyone.
 
 One call set-up serves every assertion (test time is scarce): three real clients with
 synthetic cameras (each stamps its user's id) and microphones (each plays its user's
@@ -19,7 +20,7 @@ import pytest
 
 from streamcall_widget import Call, CallState, RecordingEvent, RecordingResult
 from streamcall_widget.engine.recorder import fit_frame, grid_cells
-from streamcall_widget.engine.stamp import read_stamp, user_stamp, user_tone
+from streamcall_widget.engine.stamp import dominant_frequency, read_stamp, user_stamp, user_tone
 from streamcall_widget.errors import InvalidArguments, InvalidState, NotAllowed
 
 from .engine_helpers import RESULT, Clients, Recorder, wait_for, wait_growing
@@ -113,11 +114,32 @@ def test_a_three_party_call_is_recorded_as_a_grid_with_the_audio_mixed(
         bin_of_tone = round(user_tone(user) * mix.size / rate)
         assert spectrum[bin_of_tone - 2 : bin_of_tone + 3].max() > 100 * floor, user
 
+    # Per track: a file per camera and microphone, each with its user's stamp or tone.
+    tracks = call.start_recording(str(tmp_path / "t.mp4"), mode="tracks").result(RESULT)
+    splitter = call._recorder
+    assert splitter is not None
+    wait_for(lambda: splitter._counts.audio_frames >= 150, "audio frames of the tracks")
+    split = call.stop_recording().result(RESULT)
+    assert split.path == tracks
+    assert not tracks.exists()
+    assert split.cells == ()
+    expected = {f"t-{u}-{kind}" for u in users.values() for kind in ("video", "audio")}
+    assert {f.stem for f in split.files} == expected
+    for file in split.files:
+        user = file.stem.split("-")[1]
+        with av.open(str(file)) as container:
+            if file.suffix == ".mp4":
+                *_, final = container.decode(video=0)
+                assert read_stamp(final.to_ndarray(format="rgb24")) == user_stamp(user)
+            else:
+                samples = np.concatenate([f.to_ndarray()[0] for f in container.decode(audio=0)])
+                assert abs(dominant_frequency(samples[-4800:], 48_000) - user_tone(user)) < 30
+
     # A second recording: carol leaving loses her cell; alice (the recorder) leaving the
     # call finishes the file and stops the recording for everyone.
     second = tmp_path / "second.mp4"
     call.start_recording(str(second)).result(RESULT)
-    heard.wait(lambda e: len(heard.items) == 3, "bob to hear the second recording start")
+    heard.wait(lambda e: len(heard.items) == 5, "bob to hear the second recording start")
     carols.leave().result(RESULT)
     wait_for(lambda: call.participant_count == 2, "carol to be gone from alice's call")
     sessions = [p.session_id for p in call.participants]
@@ -126,8 +148,8 @@ def test_a_three_party_call_is_recorded_as_a_grid_with_the_audio_mixed(
     wait_for(lambda: len(recorder._counts.cells) == 2, "the grid to lose carol's cell")
     wait_growing(lambda: recorder._counts.video_frames, "grid frames without carol")
     call.leave().result(RESULT)
-    heard.wait(lambda e: len(heard.items) == 4, "bob to hear the recording stop")
-    assert [e.recording for e in heard.items] == [True, False, True, False]
+    heard.wait(lambda e: len(heard.items) == 6, "bob to hear the recording stop")
+    assert [e.recording for e in heard.items] == [True, False] * 3
     assert not bobs.is_recording
     assert bobs.state is CallState.JOINED
     with av.open(str(second)) as container:

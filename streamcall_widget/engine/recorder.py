@@ -98,6 +98,7 @@ class RecorderCounts:
     dropped_audio: int = 0
     duration: float = 0.0
     cells: tuple[Cell, ...] = ()
+    files: tuple[Path, ...] = ()
 
 
 def grid_cells(keys: list[str], width: int = WIDTH, height: int = HEIGHT) -> tuple[Cell, ...]:
@@ -206,12 +207,21 @@ class Recorder:
         self._started = self._clock()
         self._thread.start()
 
-    def set_sources(self, keys: list[str]) -> None:
-        """The cells, in order (a participant joining gets one, one leaving loses it)."""
+    def set_sources(self, users: dict[str, str]) -> None:
+        """The cells, in order: the sessions in the call (with their users; a participant
+        joining gets a cell, one leaving loses it)."""
         with self._lock:
-            self._keys = list(keys)
-            for gone in set(self._latest) - set(keys):
+            self._keys = list(users)
+            for gone in set(self._latest) - set(users):
                 del self._latest[gone]
+
+    def offer(self, session_id: str, track_type: str, kind: str, frame: Any) -> None:
+        """One frame of a track: a camera's goes to its cell, every audio to the mix (a
+        shared screen's video is not drawn)."""
+        if kind == "audio":
+            self.offer_audio(f"{session_id}/{track_type}", frame)
+        elif track_type == "video":
+            self.offer_video(session_id, frame)
 
     def offer_video(self, key: str, frame: Any) -> None:
         """``frame`` is now the newest of ``key``'s cell."""
@@ -270,6 +280,7 @@ class Recorder:
                 if wait > 0:
                     self._stop.wait(wait)
             self._counts.duration = tick / FPS
+            self._counts.files = (self.path,)
             self._finish()
         except BaseException as exc:  # handed to stop(), which raises it to the user
             self._failure = exc

@@ -8,9 +8,11 @@ recording (``call.start_recording``) and every member gets ``call.recording_star
 
 The file is written here, by a :class:`~streamcall_widget.engine.recorder.Recorder` thread:
 the grid of every participant's camera (the local one included) and all audio mixed (the
-microphones and shared-screen audio). Frames come from extra readers: a remote track's
-:class:`~streamcall_widget.engine.tracks.Fanout` subscriber (``Call.subscribe``) and, for
-the local camera and microphone, a relay proxy as the peers and the preview get
+microphones and shared-screen audio); or, with ``mode="tracks"``, a file per track by a
+:class:`~streamcall_widget.engine.track_recorder.TrackRecorder`. Frames come from extra
+readers: a remote track's :class:`~streamcall_widget.engine.tracks.Fanout` subscriber
+(``Call.subscribe``) and, for the local tracks, a relay proxy as the peers and the preview
+get
 (``LocalMedia.subscribe``), so the view, the hooks and the peers lose nothing. The readers
 only hand frames over (see the recorder's doc); every :data:`SYNC` seconds the recording
 looks at the tracks arriving and the participants, so one joining mid-recording gets a
@@ -29,7 +31,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
@@ -48,7 +50,8 @@ from streamcall_widget.protocol.requests import StartRecording, StopRecording
 from .call_parts import CallParts
 from .recorder import FPS, Cell, Recorder
 from .threadsafe import threadsafe
-from .tracks import TrackRef
+from .track_recorder import TrackRecorder
+from .tracks import TrackRef, kind_of
 
 if TYPE_CHECKING:
     from .participants import Participant
@@ -64,15 +67,16 @@ RECORDING_EVENTS = ("recording",)
 SYNC = 0.2
 """Seconds between two looks at the tracks and participants while recording."""
 
-MODES = ("grid",)
-"""What ``start_recording`` can write: ``grid``, the composed view with the audio mixed."""
+MODES = ("grid", "tracks")
+"""What ``start_recording`` can write: ``grid``, the composed view with the audio mixed
+(:mod:`.recorder`); ``tracks``, a file per track (:mod:`.track_recorder`)."""
 
 _RECORDED = {
-    TrackType.VIDEO: "video",
-    TrackType.AUDIO: "audio",
-    TrackType.SCREEN_SHARE_AUDIO: "audio",
+    "grid": frozenset({TrackType.VIDEO, TrackType.AUDIO, TrackType.SCREEN_SHARE_AUDIO}),
+    "tracks": frozenset(TrackType),
 }
-"""The remote tracks a recording reads, by the kind the recorder takes them as."""
+"""The tracks each mode reads: the grid draws cameras and mixes all audio; ``tracks``
+writes every track, shared screens included."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,8 @@ class RecordingResult:
     """What ``stop_recording()`` resolves to: the file written and what went into it."""
 
     path: Path
-    """The MP4 file (H.264 video, AAC audio)."""
+    """The MP4 file (H.264 video, AAC audio); with ``mode="tracks"``, the name the track
+    files are named after (see :attr:`files`), itself not written."""
     duration: float
     """Seconds recorded (the wall time between start and stop, to a frame)."""
     video_frames: int
@@ -106,7 +111,10 @@ class RecordingResult:
     fps: int
     """The output frame rate."""
     cells: tuple[Cell, ...]
-    """The grid at the end: each cell's session id and place in the picture."""
+    """The grid at the end: each cell's session id and place in the picture (none with
+    ``mode="tracks"``)."""
+    files: tuple[Path, ...]
+    """Every file written: ``(path,)`` for the grid, one per track with ``tracks``."""
 
 
 class CallRecording(CallParts):
@@ -114,8 +122,9 @@ class CallRecording(CallParts):
 
     _remote: RemoteMedia
     _recording = False
-    _recorder: Recorder | None = None
-    _recording_readers: dict[tuple[str, str], tuple[MediaStreamTrack, asyncio.Task[None]]]
+    _recorder: Recorder | TrackRecorder | None = None
+    _recording_mode = "grid"
+    _recording_readers: dict[tuple[str, TrackType], tuple[MediaStreamTrack, asyncio.Task[None]]]
     _recording_sync: asyncio.Task[None] | None = None
     _recording_done: asyncio.Task[RecordingResult] | None = None
     """The file being finished after the coordinator said the recording stopped."""
@@ -141,7 +150,8 @@ class CallRecording(CallParts):
     async def start_recording(self, path: str | None = None, *, mode: str = "grid") -> Path:
         """Record the call into ``path`` (an ``.mp4`` file that does not exist yet; None:
         ``recording-<call id>-<UTC time>.mp4`` in the current directory): the grid of
-        cameras and all audio mixed. Resolves to the path once recording; everyone gets a
+        cameras and all audio mixed, or with ``mode="tracks"`` a file per track named after
+        ``path``. Resolves to the path once recording; everyone gets a
         ``recording`` event. NotAllowed without ``start-record-call``, InvalidState when the
         call already records or is not joined, InvalidArguments for a bad path or mode."""
         target = self._recording_path(path)
@@ -156,8 +166,8 @@ class CallRecording(CallParts):
                 f"recording {self.cid} needs the start-record-call capability; "
                 f"you have: {', '.join(self.own_capabilities) or 'none'}"
             )
-        recorder = Recorder(target)
-        self._recorder = recorder
+        recorder = Recorder(target) if mode == "grid" else TrackRecorder(target)
+        self._recorder, self._recording_mode = recorder, mode
         try:
             await self._host.request(StartRecording(id="", cid=self.cid), type(None))
         except BaseException:
@@ -224,6 +234,7 @@ class CallRecording(CallParts):
             dropped_audio=counts.dropped_audio,
             fps=FPS,
             cells=counts.cells,
+            files=counts.files,
         )
 
     async def _keep_in_sync(self) -> None:
@@ -237,38 +248,42 @@ class CallRecording(CallParts):
         own = self.session_id
         if recorder is None or own is None:
             return
-        wanted: dict[tuple[str, str], Any] = {}
-        for ref in self._remote.streams:
-            kind = _RECORDED.get(ref.track_type)
-            if kind is not None:
-                wanted[(ref.session_id, ref.track_type.value)] = ref
-        for track_type in (TrackType.VIDEO, TrackType.AUDIO):
-            if track_type in self._streams.sent():
-                wanted[(own, track_type.value)] = None
+        recorded = _RECORDED[self._recording_mode]
+        wanted: dict[tuple[str, TrackType], MediaStreamTrack | None] = {
+            (ref.session_id, ref.track_type): None
+            for ref in self._remote.streams
+            if ref.track_type in recorded
+        }
+        sent = self._streams.sent()
+        wanted |= {(own, t): track for t, track in sent.items() if t in recorded}
         for key in set(self._recording_readers) - set(wanted):
-            track, task = self._recording_readers.pop(key)
-            track.stop()
+            reader, task = self._recording_readers.pop(key)
+            reader.stop()
             task.cancel()
-        for key, ref in wanted.items():
+        for key, local in wanted.items():
             if key in self._recording_readers:
                 continue
-            track = (
-                self._host.media.subscribe(_RECORDED[TrackType(key[1])])
-                if ref is None
-                else self._remote.subscribe(TrackRef(ref.session_id, ref.track_type))
+            reader = (
+                self._remote.subscribe(TrackRef(*key))
+                if local is None
+                else self._host.media.relay.subscribe(local, buffered=False)
             )
-            task = asyncio.get_running_loop().create_task(self._read(recorder, key, track))
-            self._recording_readers[key] = (track, task)
-        recorder.set_sources([p.session_id for p in self.participants])
+            task = asyncio.get_running_loop().create_task(self._read(recorder, key, reader))
+            self._recording_readers[key] = (reader, task)
+        recorder.set_sources({p.session_id: p.user_id for p in self.participants})
 
     @staticmethod
-    async def _read(recorder: Recorder, key: tuple[str, str], track: MediaStreamTrack) -> None:
+    async def _read(
+        recorder: Recorder | TrackRecorder,
+        key: tuple[str, TrackType],
+        track: MediaStreamTrack,
+    ) -> None:
         """Hand every frame of one track to the recorder (which never blocks)."""
         session_id, track_type = key
-        offer = recorder.offer_video if track_type == "video" else recorder.offer_audio
+        kind = kind_of(track_type)
         with contextlib.suppress(MediaStreamError):
             while True:
-                offer(session_id, await track.recv())
+                recorder.offer(session_id, track_type.value, kind, await track.recv())
 
     def _recording_event(self, event: AnyEvent) -> bool:
         """Note a recording started or stopped and tell the listeners; False for others."""
