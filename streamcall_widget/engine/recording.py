@@ -11,10 +11,9 @@ the grid of every participant's camera (the local one included) and all audio mi
 microphones and shared-screen audio); or, with ``mode="tracks"``, a file per track by a
 :class:`~streamcall_widget.engine.track_recorder.TrackRecorder`. Frames come from extra
 readers: a remote track's :class:`~streamcall_widget.engine.tracks.Fanout` subscriber
-(``Call.subscribe``) and, for the local tracks, a relay proxy as the peers and the preview
-get
-(``LocalMedia.subscribe``), so the view, the hooks and the peers lose nothing. The readers
-only hand frames over (see the recorder's doc); every :data:`SYNC` seconds the recording
+(``Call.subscribe``) and, for the local tracks, a proxy of the relay the peers and the
+preview read through (``LocalMedia.relay``), so the view, the hooks and the peers lose
+nothing. The readers only hand frames over (see the recorder's doc); every :data:`SYNC` seconds the recording
 looks at the tracks arriving and the participants, so one joining mid-recording gets a
 cell and one leaving loses it. Screen shares are not drawn (a grid of cameras, as the
 CallView's); leaving the call while recording finishes the file and tells the others, and
