@@ -13,12 +13,13 @@ microphones and shared-screen audio); or, with ``mode="tracks"``, a file per tra
 readers: a remote track's :class:`~streamcall_widget.engine.tracks.Fanout` subscriber
 (``Call.subscribe``) and, for the local tracks, a proxy of the relay the peers and the
 preview read through (``LocalMedia.relay``), so the view, the hooks and the peers lose
-nothing. The readers only hand frames over (see the recorder's doc); every :data:`SYNC` seconds the recording
-looks at the tracks arriving and the participants, so one joining mid-recording gets a
-cell and one leaving loses it. Screen shares are not drawn (a grid of cameras, as the
-CallView's); leaving the call while recording finishes the file and tells the others, and
-the recording stopped by someone else (``stop-record-call``) finishes it too:
-``stop_recording()`` then resolves to it.
+nothing. The readers only hand frames over (see the recorder's doc); every :data:`SYNC`
+seconds the recording looks at the tracks arriving and the participants, so one joining
+mid-recording gets a cell and one leaving loses it. Screen shares are not drawn in the grid
+(a grid of cameras, as the CallView's). Leaving the call while recording finishes the file
+(before ``leave()`` resolves) and tells the others; the recording stopped by someone else
+(``stop-record-call``) or ended with the call is finished too, and ``stop_recording()``
+then resolves to it.
 """
 
 from __future__ import annotations
@@ -165,6 +166,7 @@ class CallRecording(CallParts):
                 f"recording {self.cid} needs the start-record-call capability; "
                 f"you have: {', '.join(self.own_capabilities) or 'none'}"
             )
+        await self._forget_stopped_recording()
         recorder = Recorder(target) if mode == "grid" else TrackRecorder(target)
         self._recorder, self._recording_mode = recorder, mode
         try:
@@ -195,6 +197,16 @@ class CallRecording(CallParts):
             await self._host.request(StopRecording(id="", cid=self.cid), type(None))
         done, self._recording_done = self._recording_done, None
         return await (done if done is not None else self._finish_recording())
+
+    async def _forget_stopped_recording(self) -> None:
+        """A recording someone else stopped, never collected with ``stop_recording()``: let
+        its file be finished, so the next ``stop_recording()`` is about the next one."""
+        done, self._recording_done = self._recording_done, None
+        if done is not None:
+            try:
+                await done
+            except Exception as exc:
+                self._host.report(f"finishing the recording of {self.cid}", exc)
 
     def _recording_path(self, path: str | None) -> Path:
         """The file to write: checked before anything starts."""
