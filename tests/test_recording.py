@@ -78,8 +78,8 @@ def test_a_three_party_call_is_recorded_as_a_grid_with_the_audio_mixed(
     with pytest.raises(InvalidState, match="already being recorded"):
         call.start_recording(str(tmp_path / "again.mp4")).result(RESULT)
     time.sleep(RECORDED)
+    wall = time.monotonic() - started  # the wall time recorded: from started to stopping
     result = call.stop_recording().result(RESULT)
-    wall = time.monotonic() - started
 
     assert isinstance(result, RecordingResult)
     assert result.path == target
