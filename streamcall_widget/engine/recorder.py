@@ -4,7 +4,8 @@ A :class:`Recorder` owns one thread and one output file. The engine loop only ha
 frames (:meth:`Recorder.offer_video`, :meth:`Recorder.offer_audio`), which never blocks:
 a video frame just replaces the latest one of its cell, an audio frame goes into a bounded
 queue and is dropped (counted) when the worker is behind. So a slow disk or a slow encoder
-loses *recorded* frames, never live ones.
+loses *recorded* frames, never live ones, and the thread runs at a lower priority than the
+call's (:func:`yield_to_the_call`), so on busy cores the scheduler serves the call first.
 
 The thread is driven by a clock at :data:`FPS`: at each tick it draws every cell's latest
 frame, scaled to fit its cell (aspect kept), into a :data:`WIDTH` x :data:`HEIGHT` canvas,
@@ -27,7 +28,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -51,6 +54,7 @@ __all__ = [
     "RecorderCounts",
     "fit_frame",
     "grid_cells",
+    "yield_to_the_call",
 ]
 
 logger = logging.getLogger(__name__)
@@ -68,6 +72,9 @@ AUDIO_DELAY = 0.2
 MAX_LAG = 0.5
 """Seconds the worker may fall behind the clock (a busy machine, a stalled write) and still
 catch up by writing every frame late; beyond that the missed frames are dropped."""
+NICENESS = 5
+"""How much lower the recorder's thread runs than the call's (Linux, per thread): when the
+cores are busy the scheduler serves the live call first, and the recorder drops frames."""
 AUDIO_QUEUE = 256
 """Audio frames (about 5 s) the worker may fall behind before new ones are dropped."""
 _MAX_BUFFERED = SAMPLE_RATE
@@ -113,6 +120,15 @@ def grid_cells(keys: list[str], width: int = WIDTH, height: int = HEIGHT) -> tup
         Cell(key, (i % columns) * cell_w, (i // columns) * cell_h, cell_w, cell_h)
         for i, key in enumerate(keys)
     )
+
+
+def yield_to_the_call() -> None:
+    """Lower the calling thread's priority by :data:`NICENESS` (Linux, where a thread's
+    nice value is its own; elsewhere the process's would change, so nothing is done).
+    Threads it starts (the encoder's) inherit it."""
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
 
 
 def fit_frame(frame_w: int, frame_h: int, cell: Cell) -> tuple[int, int, int, int]:
@@ -254,6 +270,7 @@ class Recorder:
     # -- the worker thread ---------------------------------------------------------------
 
     def _run(self) -> None:
+        yield_to_the_call()
         sources: dict[str, _AudioSource] = {}
         cached: dict[str, tuple[Any, _Planes]] = {}
         canvas = _Planes(WIDTH, HEIGHT)

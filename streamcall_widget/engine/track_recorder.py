@@ -33,7 +33,7 @@ from typing import Any
 
 import av
 
-from .recorder import SAMPLE_RATE, RecorderCounts
+from .recorder import SAMPLE_RATE, RecorderCounts, yield_to_the_call
 
 __all__ = ["TRACK_QUEUE", "TrackRecorder"]
 
@@ -112,6 +112,7 @@ class TrackRecorder:
     # -- the worker thread ---------------------------------------------------------------
 
     def _run(self) -> None:
+        yield_to_the_call()
         try:
             while (item := self._frames.get()) is not None:
                 session_id, track_type, frame, at = item
