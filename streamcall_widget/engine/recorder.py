@@ -69,10 +69,10 @@ SAMPLE_RATE = 48_000
 """Output audio rate (Opus's rate: no resampling of what arrives)."""
 AUDIO_DELAY = 0.2
 """Seconds the mix waits for late audio before writing silence in its place."""
-MAX_LAG = 0.5
+MAX_LAG = 1.0
 """Seconds the worker may fall behind the clock (a busy machine, a stalled write) and still
 catch up by writing every frame late; beyond that the missed frames are dropped."""
-NICENESS = 5
+NICENESS = 2
 """How much lower the recorder's thread runs than the call's (Linux, per thread): when the
 cores are busy the scheduler serves the live call first, and the recorder drops frames."""
 AUDIO_QUEUE = 256
@@ -202,6 +202,8 @@ class Recorder:
         self._keys: list[str] = []
         self._audio: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=AUDIO_QUEUE)
         self._stop = threading.Event()
+        self._stopped_at = 0.0
+        """When ``stop`` was asked (the recording's end, however late the thread sees it)."""
         self._counts = RecorderCounts()
         self._failure: BaseException | None = None
         self._container = av.open(str(path), mode="w", format="mp4")
@@ -261,6 +263,7 @@ class Recorder:
     def stop(self) -> RecorderCounts:
         """Stop at the current time, finish the file and return the counts (blocks until
         the file is written: call it from a worker thread)."""
+        self._stopped_at = self._clock() - self._started
         self._stop.set()
         self._thread.join()
         if self._failure is not None:
@@ -279,7 +282,7 @@ class Recorder:
         try:
             while True:
                 stopping = self._stop.is_set()
-                now = self._clock() - self._started
+                now = self._stopped_at if stopping else self._clock() - self._started
                 due = int(now * FPS) + 1 if not stopping else math.ceil(now * FPS)
                 if due - tick > MAX_LAG * FPS and not stopping:
                     self._counts.dropped_frames += due - tick - 1
