@@ -25,7 +25,7 @@ from .figures import REPO_ROOT, BenchRun, Stopwatch, machine, read_json, render,
 
 __all__ = ["BENCHES", "main"]
 
-BENCHES = ("coordinator", "media", "outage", "widget")
+BENCHES = ("coordinator", "media", "outage", "recording", "widget")
 """Every bench, in the order they run (cheapest first)."""
 OUT_DIR = REPO_ROOT / "bench" / "out"
 RESULTS = REPO_ROOT / "bench" / "RESULTS.md"

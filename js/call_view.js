@@ -2,7 +2,7 @@
  * CallView renderer (the "magicDiv"): the call screens (incoming, outgoing over the own
  * preview, joining, ended with its reason in words, the kernel gone), the participant tiles
  * (and shared screens) in four layouts, and over them the call controls (`CALL_CONTROLS`),
- * the timer, the media path and the "Reconnecting..." banner. Media is per model
+ * the REC indicator, the timer, the media path and the "Reconnecting..." banner. Media is per model
  * (`initialize`): the page as a device (capture), the WebRTC link with the kernel, the
  * widget-channel fallback (frame receiver, audio player, uplink), the ringtone, the viewport
  * report and the incoming-call notice, all shared by the model's views, all stopped when
@@ -152,6 +152,14 @@ const CALL_CONTROLS = [
       const send = (/** @type {string} */ text) => ctx.request("send_message", { text });
       return createChatPanel({ model: ctx.model, send, text: ctx.text, signal }).element;
     },
+  },
+  {
+    action: "record",
+    icon: "record",
+    label: (ctx) => (ctx.call.recording ? "streamcall_stop_recording" : "streamcall_record"),
+    visible: (ctx) => ctx.call.state === "joined" && Boolean(ctx.call.can_record),
+    pressed: (ctx) => Boolean(ctx.call.recording),
+    request: "record",
   },
   {
     action: "hangup",
@@ -600,6 +608,7 @@ function render({ model, el }) {
   const dialer = createDialer({ model, request: state.request, text: (key, ...args) => tr(model, key, ...args), signal });
   const timer = h("span", { class: "sc-timer", role: "timer" });
   const path = h("span", { class: "sc-path", role: "status" });
+  const rec = h("span", { class: "sc-rec", role: "status" });
   const banner = h("p", { class: "sc-banner", role: "status" });
   const gone = h("p", { class: "sc-gone", role: "alert", hidden: true });
   const controls = createControlBar(CALL_CONTROLS, signal);
@@ -609,7 +618,7 @@ function render({ model, el }) {
   // layout (fullscreen too).
   const area = h("div", { class: "sc-area" }, [
     stage,
-    h("div", { class: "sc-corner" }, [timer, path]),
+    h("div", { class: "sc-corner" }, [rec, timer, path]),
     banner,
     asks.element,
     controls.panel,
@@ -656,6 +665,9 @@ function render({ model, el }) {
     path.dataset.path = el.dataset.path = linkPath;
     path.textContent = text(`streamcall_path_${linkPath}`);
     path.hidden = !IN_SESSION.includes(call.state);
+    rec.hidden = !(call.recording && IN_SESSION.includes(call.state));
+    rec.textContent = text("streamcall_rec");
+    rec.title = text("streamcall_being_recorded");
     const fullscreen = layout === "fullscreen" && !kernelGone;
     if (String(fullscreen) !== layoutShown) applyFullscreen(el, fullscreen);
     layoutShown = String(fullscreen);

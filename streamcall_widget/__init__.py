@@ -31,6 +31,8 @@ if TYPE_CHECKING:
         Participant,
         PermissionRequestEvent,
         PermissionsUpdatedEvent,
+        RecordingEvent,
+        RecordingResult,
         StreamCall,
     )
     from .widgets import CallView, DeviceControls, LoginPanel
@@ -50,6 +52,8 @@ __all__ = [
     "Participant",
     "PermissionRequestEvent",
     "PermissionsUpdatedEvent",
+    "RecordingEvent",
+    "RecordingResult",
     "StreamCall",
     "__version__",
     "phone",
@@ -64,6 +68,8 @@ _LAZY = {
             "Participant",
             "PermissionRequestEvent",
             "PermissionsUpdatedEvent",
+            "RecordingEvent",
+            "RecordingResult",
             "StreamCall",
         ),
         ".engine",

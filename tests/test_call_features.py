@@ -105,7 +105,8 @@ async def test_pin_dropped_when_participant_leaves(login: Login) -> None:
 
 
 async def test_recording_start_stop(login: Login) -> None:
-    """Recording start/stop emit their events; starting twice or stopping idle is INVALID_STATE."""
+    """Recording start/stop emit their events; only a joined session records; starting
+    twice or stopping idle is INVALID_STATE; the recorder leaving stops the recording."""
     alice = await login("alice")
     bob = await login("bob")
     cid = "default:c1"
@@ -115,6 +116,10 @@ async def test_recording_start_stop(login: Login) -> None:
         await bob.request("call.start_recording", cid=cid)
     with pytest.raises(InvalidState, match="not recording"):
         await alice.request("call.stop_recording", cid=cid)
+    with pytest.raises(InvalidState, match="join default:c1 before recording"):
+        await alice.request("call.start_recording", cid=cid)
+    await alice.request("call.join", cid=cid)
+    await events_of(alice, bob)
 
     await alice.request("call.start_recording", cid=cid)
     for seen in await events_of(alice, bob):
@@ -126,6 +131,12 @@ async def test_recording_start_stop(login: Login) -> None:
     await alice.request("call.stop_recording", cid=cid)
     for seen in await events_of(alice, bob):
         assert types(seen) == ["call.recording_stopped"]
+    assert (await bob.request("call.get", cid=cid))["call"]["recording"] is False
+
+    await alice.request("call.start_recording", cid=cid)
+    await events_of(alice, bob)
+    await alice.request("call.leave", cid=cid)
+    assert "call.recording_stopped" in types((await events_of(bob))[0])
     assert (await bob.request("call.get", cid=cid))["call"]["recording"] is False
 
 

@@ -1,7 +1,12 @@
 """Telling the world: recording, backstage/live, custom events, messages, INFO and data.
 
-``call.start_recording`` / ``call.stop_recording`` flip the call's recording flag (the
-recorder itself is a client); ``call.go_live`` / ``call.stop_live`` move a backstage call
+``call.start_recording`` / ``call.stop_recording`` mark the call recording and tell every
+member (``call.recording_started`` / ``call.recording_stopped``). The file is written by the
+client that asked (see :mod:`streamcall_widget.engine.recording`), so only a session joined
+to the call may start one, it is the call's ``recorder``, and the recording stops for
+everyone when that session leaves (:func:`~.participants.remove_participant`). Stopping
+needs ``stop-record-call``; the recorder's client finishes its file when it hears it.
+``call.go_live`` / ``call.stop_live`` move a backstage call
 in and out of live; ``call.send_event`` fans free JSON out to every member.
 
 ``call.send_message``, ``call.send_info`` and ``call.send_data`` go from a joined session
@@ -53,7 +58,10 @@ def _set_recording(
     call = ctx.call(conn, cid, needed)
     if call.recording == recording:
         raise InvalidState(f"call {cid} is {'already' if recording else 'not'} recording")
-    call.recording = recording
+    session = conn.sessions.get(call.cid)
+    if recording and session is None:
+        raise InvalidState(f"join {cid} before recording it: the recorder is a joined session")
+    call.recording, call.recorder = recording, session if recording else None
     kind = ev.RecordingStarted if recording else ev.RecordingStopped
     ctx.emit_to_members(call, kind(cid=call.cid, created_at=iso(now)))
     ctx.updated(call, now, announce=False)

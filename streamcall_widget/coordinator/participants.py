@@ -42,6 +42,9 @@ def remove_participant(
         del holder.sessions[call.cid]
     users = ctx.users(call)
     call.pins = [p for p in call.pins if p.session_id != session_id]
+    if call.recorder == session_id:  # nobody writes it any more: everyone's REC goes off
+        call.recording, call.recorder = False, None
+        ctx.emit_to_members(call, ev.RecordingStopped(cid=call.cid, created_at=iso(now)))
     if announce:
         ctx.emit_to_members(
             call,

@@ -124,6 +124,8 @@ class CallRecord:
     members: dict[str, Member] = field(default_factory=dict)
     backstage: bool = False
     recording: bool = False
+    recorder: str | None = None
+    """The session writing the recording: when it leaves, the recording stops."""
     ended_at: float | None = None
     pins: list[PinData] = field(default_factory=list)
     grants: dict[str, set[Capability]] = field(default_factory=dict)

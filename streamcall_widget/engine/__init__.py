@@ -9,6 +9,7 @@ from .client import StreamCall
 from .dtmf import DtmfEvent
 from .participants import Participant
 from .permissions import PermissionRequestEvent, PermissionsUpdatedEvent
+from .recording import RecordingEvent, RecordingResult
 from .rtc_config import IceServer
 
 __all__ = [
@@ -18,5 +19,7 @@ __all__ = [
     "Participant",
     "PermissionRequestEvent",
     "PermissionsUpdatedEvent",
+    "RecordingEvent",
+    "RecordingResult",
     "StreamCall",
 ]

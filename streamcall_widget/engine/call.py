@@ -73,6 +73,7 @@ from .messaging import CallMessaging
 from .participants import Participant
 from .permissions import CallRights
 from .pins import CallPins
+from .recording import CallRecording
 from .remote_media import FrameHook, RemoteMedia
 from .rtc_config import MediaConfig
 from .streams import Streams
@@ -126,11 +127,20 @@ class CallHost(Protocol):
         """The call was left; forget it."""
 
 
-class Call(CallControls, CallMessaging, CallPins, CallWatchables, CallStreams, CallRights):
+class Call(
+    CallControls,
+    CallMessaging,
+    CallPins,
+    CallRecording,
+    CallWatchables,
+    CallStreams,
+    CallRights,
+):
     """One call: ``state``, ``participants``, frame hooks, hold, deaf and DTMF (see
     :mod:`.call_controls`), messages and data (see :mod:`.messaging`), pins (see
     :mod:`.pins`), watchable
-    properties (see :mod:`.watchables`), ``leave()`` and ``end()``."""
+    properties (see :mod:`.watchables`), recording (see :mod:`.recording`), ``leave()``
+    and ``end()``."""
 
     def __init__(
         self,
@@ -432,6 +442,7 @@ class Call(CallControls, CallMessaging, CallPins, CallWatchables, CallStreams, C
         actions = self._core.joined(response, time.time())
         self._take_pins(response)
         self._perform([a for a in actions if isinstance(a, Emit)])
+        self._recording_seen(response.call.recording)
         transport = await self._links.open(response.session_id or "")
         self._gate_media()
         await self._publish_local_tracks(transport)
@@ -479,7 +490,8 @@ class Call(CallControls, CallMessaging, CallPins, CallWatchables, CallStreams, C
 
     def receive(self, event: AnyEvent) -> None:
         """Apply one coordinator event of this call."""
-        if not self._messaging_event(event) and not self._pin_event(event):
+        handled = self._messaging_event(event) or self._pin_event(event)
+        if not (handled or self._recording_event(event)):
             self._perform(self._core.receive(event))
             self._rights_event(event)
 
@@ -493,6 +505,7 @@ class Call(CallControls, CallMessaging, CallPins, CallWatchables, CallStreams, C
             )
 
     async def _leave(self, headers: Headers | None = None) -> None:
+        await self._recording_closed()  # leave() resolves with the recording's file whole
         self._perform(self._core.start_leaving())
         try:
             leave = LeaveCall(id="", cid=self.cid, headers=headers or {})
@@ -511,7 +524,8 @@ class Call(CallControls, CallMessaging, CallPins, CallWatchables, CallStreams, C
 
     async def close(self) -> None:
         """Close peers, remote tracks, hooks, own tracks and timers (the coordinator is
-        not told)."""
+        not told; a recording in progress is finished)."""
+        await self._recording_closed()
         await self._links.close()
         await self._remote.close()
         await self._streams.close_all()

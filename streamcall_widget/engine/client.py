@@ -59,6 +59,7 @@ from .media_controls import MediaControls
 from .messaging import CALL_MESSAGE_EVENTS
 from .presence import Presence
 from .reconnection import Reconnection
+from .recording import RECORDING_EVENTS
 from .results import (
     CurrentUser,
     DynamicApiKey,
@@ -86,6 +87,7 @@ EVENTS = (
     "permissionRequest",
     "permissionsUpdated",
     *CALL_MESSAGE_EVENTS,
+    *RECORDING_EVENTS,
 )
 
 
@@ -244,8 +246,9 @@ class StreamCall(CallFlows, CallQueries, MediaControls, Presence, Reconnection):
         ``devicesUpdated`` (a :class:`~streamcall_widget.engine.devices.DeviceList`, when a
         device appears or goes, in the page or on this machine), ``dtmf`` (a
         :class:`~streamcall_widget.engine.dtmf.DtmfEvent` per digit another plays),
-        ``permissionRequest`` / ``permissionsUpdated`` (see :mod:`.permissions`), or a
-        call's ``message``, ``info``, ``data`` and ``custom`` events (see :mod:`.messaging`).
+        ``permissionRequest`` / ``permissionsUpdated`` (see :mod:`.permissions`), a
+        call's ``message``, ``info``, ``data`` and ``custom`` events (see :mod:`.messaging`),
+        or ``recording`` (a call started or stopped recording, see :mod:`.recording`).
 
         Listeners run on one dedicated thread, in the order they were added; one raising
         is reported (``error`` event, log) and the others still run. ``once=True`` (seed

@@ -67,6 +67,7 @@ WATCHABLE = (
     "local_pins",
     "is_live",
     "own_capabilities",
+    "is_recording",
 )
 """The properties of a ``Call`` that ``watch`` accepts."""
 

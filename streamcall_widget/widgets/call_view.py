@@ -91,6 +91,7 @@ class CallView(DialerWidget, TileControls):
         "hold": lambda view, _message: view.current("hold").toggle_hold(),
         "dtmf": lambda view, message: view.current("send tones").send_dtmf(message.get("tones")),
         "deaf": lambda view, _message: view.toggle_deaf(),
+        "record": lambda view, _message: view.toggle_recording(),
         "send_message": lambda view, message: view.send_message(message.get("text")),
         "chat_read": lambda view, _message: view.mark_chat_read(),
         "raise_hand": lambda view, _message: view.raise_hand(),
@@ -126,6 +127,7 @@ class CallView(DialerWidget, TileControls):
         self._listeners.append(self.client.add_listener("message", self._on_message))
         self._listeners.append(self.client.add_listener("permissionRequest", self._on_asked))
         self._listeners.append(self.client.add_listener("permissionsUpdated", self._on_permissions))
+        self._listeners.append(self.client.add_listener("recording", self._on_engine_event))
         self._unwatch_kernel = watch_kernel_activity(self.pipe.kernel_busy)
 
     @shows_errors
@@ -166,6 +168,15 @@ class CallView(DialerWidget, TileControls):
         """Stop hearing the current call, or hear it again (the Deaf button)."""
         call = self.current("deafen")
         return call.undeaf() if call.is_deaf else call.deaf()
+
+    @shows_errors
+    def toggle_recording(self) -> EngineFuture[Any]:
+        """Record the current call into ``recording-<call id>-<UTC time>.mp4`` in the
+        kernel's working directory, or stop the recording (the Record button)."""
+        call = self.current("record")
+        if call.is_recording:
+            return call.stop_recording()
+        return call.start_recording()
 
     @shows_errors
     def send_message(self, text: str) -> EngineFuture[SuccessResponse]:

@@ -74,6 +74,8 @@ def call_snapshot(call: Call | None) -> dict[str, Any]:
         "live": call.is_live,
         "on_hold": call.is_on_hold,
         "deaf": call.is_deaf,
+        "recording": call.is_recording,
+        "can_record": call.can_record,
     }
 
 
@@ -108,6 +110,8 @@ def left_event_snapshot(event: CallEvent, self_user_id: str | None) -> dict[str,
         "live": False,
         "on_hold": False,
         "deaf": False,
+        "recording": False,
+        "can_record": False,
     }
 
 
