@@ -9,8 +9,6 @@ text and answers with the reply the test chose.
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page
@@ -18,9 +16,10 @@ from playwright.sync_api import Page
 from streamcall_widget.widgets.strings import STRINGS
 from tests.browser.test_renderers import browser, page, push
 
+from .bundle import bundle_module
+
 __all__ = ["browser", "page"]
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 
 MOUNT_JS = """
 async ([source, traits]) => {
@@ -47,19 +46,7 @@ async ([source, traits]) => {
 
 def _bundle() -> str:
     """js/lib/chat.js with what it imports, as one ES module."""
-    done = subprocess.run(
-        [
-            str(ROOT / "node_modules" / ".bin" / "esbuild"),
-            "js/lib/chat.js",
-            "--bundle",
-            "--format=esm",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout
+    return bundle_module("js/lib/chat.js")
 
 
 def _message(user: str, text: str, *, own: bool = False, minute: int = 0) -> dict[str, Any]:

@@ -6,17 +6,14 @@ entry. The module is bundled for the test with the project's esbuild.
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Page
 
+from .bundle import bundle_module
 from .test_renderers import browser, page
 
 __all__ = ["browser", "page"]
 
-ROOT = Path(__file__).resolve().parents[2]
 
 MOUNT_BAR_JS = """
 async (source) => {
@@ -58,19 +55,7 @@ async (source) => {
 @pytest.fixture
 def bar_source() -> str:
     """js/lib/control_bar.js and its imports as one ES module."""
-    built = subprocess.run(
-        [
-            str(ROOT / "node_modules/.bin/esbuild"),
-            "js/lib/control_bar.js",
-            "--bundle",
-            "--format=esm",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return built.stdout
+    return bundle_module("js/lib/control_bar.js")
 
 
 def test_each_kind_of_control_from_one_entry(page: Page, bar_source: str) -> None:

@@ -7,9 +7,7 @@ bundle by itself) and imported into a blank page.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -19,7 +17,8 @@ from streamcall_widget.widgets.assets import load_css
 from streamcall_widget.widgets.strings import STRINGS
 from tests.browser.chromium import launch_chromium
 
-ROOT = Path(__file__).resolve().parents[2]
+from .bundle import bundle_module
+
 ORIGIN = "http://localhost:8766"
 
 MOUNT_JS = """
@@ -40,15 +39,7 @@ async ([source, strings]) => {
 @pytest.fixture(scope="module")
 def keypad_source() -> str:
     """js/lib/keypad.js bundled with its imports as one ES module."""
-    esbuild = ROOT / "node_modules" / ".bin" / "esbuild"
-    done = subprocess.run(
-        [str(esbuild), "js/lib/keypad.js", "--bundle", "--format=esm", "--log-level=error"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout
+    return bundle_module("js/lib/keypad.js")
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ on the test page of tests/browser/test_renderers.py; ``request`` records what it
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page
@@ -17,9 +15,10 @@ from playwright.sync_api import Page
 from streamcall_widget.widgets.strings import STRINGS
 from tests.browser.test_renderers import browser, page
 
+from .bundle import bundle_module
+
 __all__ = ["browser", "page"]
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 
 MOUNT_JS = """
 async (source) => {
@@ -43,19 +42,7 @@ SHOW_JS = """
 
 def _bundle() -> str:
     """js/lib/permission_notice.js with what it imports, as one ES module."""
-    done = subprocess.run(
-        [
-            str(ROOT / "node_modules" / ".bin" / "esbuild"),
-            "js/lib/permission_notice.js",
-            "--bundle",
-            "--format=esm",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout
+    return bundle_module("js/lib/permission_notice.js")
 
 
 def _asked(user: str, name: str, *permissions: str) -> dict[str, Any]:
