@@ -43,6 +43,8 @@ import av
 import numpy as np
 import numpy.typing as npt
 
+from .colour import reformatted
+
 __all__ = [
     "AUDIO_DELAY",
     "FPS",
@@ -325,7 +327,7 @@ class Recorder:
             if previous is not None and previous[0] is frame and previous[1].size == (w, h):
                 pixels = previous[1]
             else:
-                pixels = _Planes.of(frame.reformat(width=w, height=h, format="yuv420p"))
+                pixels = _Planes.of(reformatted(frame, width=w, height=h, format="yuv420p"))
                 cached[cell.key] = (frame, pixels)
             canvas.paste(pixels, x, y)
         for gone in set(cached) - set(latest):

@@ -33,6 +33,7 @@ from typing import Any
 
 import av
 
+from .colour import reformatted
 from .recorder import SAMPLE_RATE, RecorderCounts, yield_to_the_call
 
 __all__ = ["TRACK_QUEUE", "TrackRecorder"]
@@ -135,7 +136,7 @@ class TrackRecorder:
         if kind == "video":
             width, height = track.size
             if (frame.width, frame.height) != track.size or frame.format.name != "yuv420p":
-                frame = frame.reformat(width=width, height=height, format="yuv420p")
+                frame = reformatted(frame, width=width, height=height, format="yuv420p")
             else:
                 frame = av.VideoFrame.from_ndarray(frame.to_ndarray(), format="yuv420p")
             pts = max(track.next_pts, round(at / _VIDEO_TIME_BASE))
