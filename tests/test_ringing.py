@@ -35,7 +35,7 @@ def ring(
         callees,
         settings,
         T0,
-        online=callees if online is None else online,
+        reachable=callees if online is None else online,
         busy=busy,
     )
 
@@ -245,9 +245,9 @@ def test_callee_answering_twice_invalid_state() -> None:
 def test_ring_with_no_callee_invalid_state() -> None:
     """A ring with nobody but the caller cannot be built."""
     with pytest.raises(InvalidState, match="nobody to ring"):
-        Ring("alice", ["alice"], DEFAULT, T0, online=["alice"])
+        Ring("alice", ["alice"], DEFAULT, T0, reachable=["alice"])
     with pytest.raises(InvalidState, match="nobody to ring"):
-        Ring("alice", [], DEFAULT, T0, online=[])
+        Ring("alice", [], DEFAULT, T0, reachable=[])
 
 
 def test_next_deadline_is_earliest_pending_timer() -> None:
