@@ -95,12 +95,12 @@ def test_serve_refuses_a_bad_push_provider(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A --push-provider (or STREAMCALL_PUSH_PROVIDERS entry) not written NAME=URL with an
-    http(s) URL exits 2 before listening, naming the expected form."""
+    http(s) URL exits 2 before listening, naming the expected form (or the name given
+    twice)."""
     monkeypatch.setenv("STREAMCALL_PUSH_PROVIDERS", env)
     assert main(["serve", "--port", "0", "--db", ":memory:", *flags]) == 2
     err = capsys.readouterr().err
     assert message in err
-    assert "expected NAME=URL" in err
 
 
 async def wait_healthy(url: str, proc: asyncio.subprocess.Process) -> dict[str, object]:

@@ -46,9 +46,13 @@ def test_push_config_rings_a_closed_client_until_logout(
         answered = bob_again.sc.accept_call().result(RESULT)
         outgoing.wait_until(CallState.JOINED).result(RESULT)
         assert answered.state is CallState.JOINED
-        assert alice.phases(outgoing.id)[:2] == [
+        assert alice.phases(outgoing.id) == [
             ("ringing", "alice", None),
-            ("accepted", "bob", None),
+            ("joining", "alice", None),
+            ("joined", "alice", None),
+        ]
+        assert [t for t in alice.triples(outgoing.id) if t[0] in ("accepted", "missed")] == [
+            ("accepted", "bob", None)
         ]
         alice.sc.end_call().result(RESULT)
         bob_again.wait_event(CallState.LEFT, call_id=outgoing.id)
