@@ -1,5 +1,6 @@
 """``login(push_config=...)`` on real clients: a stopped kernel is still rung through its
-push provider (a real webhook), answers by logging in again, and ``logout()`` stops it."""
+push provider (a real webhook), answers by logging in again, and ``logout()`` stops it;
+the LoginPanel and ``phone()`` pass their ``push_config`` through."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ import pytest
 from streamcall_widget import CallState, PushNotificationsConfig
 from streamcall_widget.coordinator.embedded import PUSH_PROVIDERS_ENV
 from streamcall_widget.errors import DoesNotExist
+from streamcall_widget.widgets import LoginPanel, phone
 
-from .engine_helpers import RESULT, Clients
+from .engine_helpers import RESULT, Clients, wait_for
 from .webhook import Webhook
+from .widget_helpers import Page, page
+
+__all__ = ["page"]
 
 
 def test_push_config_rings_a_closed_client_until_logout(
@@ -62,3 +67,35 @@ def test_push_config_rings_a_closed_client_until_logout(
         alice.wait_event(CallState.LEFT, "alice", again.id)
         assert alice.phases(again.id) == [("ringing", "alice", None), ("left", "alice", "offline")]
         assert len(hook.received) == 1
+
+
+def test_login_panel_and_phone_log_in_with_their_push_config(
+    monkeypatch: pytest.MonkeyPatch, clients: Clients, page: Page
+) -> None:
+    """LoginPanel's Log in registers its ``push_config`` and Log out ends it; ``phone()``
+    hands it to its panel; anything but a PushNotificationsConfig fails the login."""
+    monkeypatch.setenv(PUSH_PROVIDERS_ENV, "fcm=http://127.0.0.1:9/push")
+    bob = clients("bob", login=False)
+    wrong = LoginPanel(bob.sc, user_id="bob", push_config="fcm")  # type: ignore[arg-type]
+    try:
+        refused = page.request(wrong, "login", token="")
+        assert refused["error"]["name"] == "INVALID_ARGUMENTS"
+        assert (
+            "push_config must be a PushNotificationsConfig or None, not str"
+            in (refused["error"]["message"])
+        )
+        assert bob.sc.status == "logged_out"
+    finally:
+        wrong.close()
+    config = PushNotificationsConfig(push_provider_name="fcm")
+    box = phone(bob.sc, user_id="bob", push_config=config)
+    try:
+        assert box.login.push_config == config
+        assert page.request(box.login, "login", token="")["ok"]
+        wait_for(lambda: box.login.status == "logged_in", "bob logged in")
+        assert bob.sc.push_config == config
+        assert page.request(box.login, "logout")["ok"]
+        wait_for(lambda: box.login.status == "logged_out", "bob logged out")
+        assert bob.sc.push_config is None
+    finally:
+        box.close()

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import traitlets
 
 from streamcall_widget.engine.loop import EngineFuture
-from streamcall_widget.engine.push import PushNotificationsConfig, checked_push_config
+from streamcall_widget.engine.push import PushNotificationsConfig
 from streamcall_widget.engine.results import SuccessResponse
 
 from .assets import load_module
@@ -52,9 +52,10 @@ class LoginPanel(EngineWidget):
         **kwargs: Any,
     ) -> None:
         self._logging_in = False
-        self.push_config = checked_push_config(push_config)
+        self.push_config = push_config
         """Rings reach the user through these push providers while offline (see
-        :mod:`streamcall_widget.engine.push`); unregistered by the Log out button."""
+        :mod:`streamcall_widget.engine.push`); unregistered by the Log out button. Checked
+        by the login, whose error the panel shows."""
         super().__init__(client, **kwargs)
         self.embedded = self.client.embedded
 
