@@ -4,11 +4,12 @@ to a real webhook, real WebSocket clients ringing a callee whose connection is g
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from streamcall_widget.coordinator import Coordinator, CoordinatorConfig
+from streamcall_widget.coordinator import Coordinator, CoordinatorConfig, mint_token
 from streamcall_widget.coordinator.push import PushStats
 from streamcall_widget.errors import DoesNotExist, InputError
 from streamcall_widget.protocol.models import iso
@@ -18,6 +19,7 @@ from .conftest import APP, OTHER_APP, FakeClock, Login
 from .flows import create, events_of, types
 from .ports import free_port
 from .webhook import Webhook
+from .wsclient import WsClient
 
 
 @pytest.fixture
@@ -26,10 +28,7 @@ def webhook() -> Iterator[Webhook]:
         yield hook
 
 
-@pytest.fixture
-async def coordinator(
-    tmp_path: Path, clock: FakeClock, webhook: Webhook
-) -> AsyncIterator[Coordinator]:
+def push_config(tmp_path: Path, webhook: Webhook) -> CoordinatorConfig:
     """The conftest's coordinator with four providers: two that accept, one that answers
     500 and one where nothing listens."""
     providers = {
@@ -38,10 +37,16 @@ async def coordinator(
         "broken": webhook.url("fail"),
         "gone": f"http://127.0.0.1:{free_port()}/push",
     }
-    config = CoordinatorConfig(
+    return CoordinatorConfig(
         apps=(APP, OTHER_APP), db=str(tmp_path / "calls.sqlite3"), push_providers=providers
     )
-    async with Coordinator(config, clock=clock) as server:
+
+
+@pytest.fixture
+async def coordinator(
+    tmp_path: Path, clock: FakeClock, webhook: Webhook
+) -> AsyncIterator[Coordinator]:
+    async with Coordinator(push_config(tmp_path, webhook), clock=clock) as server:
         yield server
 
 
@@ -196,3 +201,37 @@ async def test_failing_providers_are_counted_and_ringing_goes_on(
     assert types(a) == ["call.created"]
     bob = await login("bob")
     assert (await bob.next_event("call.ring"))["cid"] == "default:c1"
+
+
+async def test_registrations_outlive_a_restart(
+    tmp_path: Path, clock: FakeClock, webhook: Webhook
+) -> None:
+    """The SQLite store keeps registrations: bob, registered and gone, is rung through push
+    by a coordinator restarted on the same file (a provider no longer configured dropped
+    from his registration); carol, who unregistered, is missed ``offline``."""
+    config = push_config(tmp_path, webhook)
+    async with Coordinator(config, clock=clock) as first:
+        bob = await WsClient.login(first.url, APP.api_key, token("bob", clock), "bob")
+        await bob.request("push.register", push_provider_name="broken", voip_provider_name="voip")
+        await bob.close()
+        carol = await WsClient.login(first.url, APP.api_key, token("carol", clock), "carol")
+        await carol.request("push.register", push_provider_name="fcm")
+        await carol.request("push.unregister")
+        await carol.close()
+    fewer = {k: v for k, v in config.push_providers.items() if k != "voip"}
+    async with Coordinator(replace(config, push_providers=fewer), clock=clock) as second:
+        alice = await WsClient.login(second.url, APP.api_key, token("alice", clock), "alice")
+        try:
+            await create(alice, "c1", ["bob", "carol"], ring=True)
+            assert await sent(second) == PushStats(failed=1)
+            assert [r.notice["provider"] for r in webhook.received] == ["broken"]
+            (a,) = await events_of(alice)
+            assert [(e["user"]["id"], e["reason"]) for e in a if e["type"] == "call.missed"] == [
+                ("carol", "offline")
+            ]
+        finally:
+            await alice.close()
+
+
+def token(user_id: str, clock: FakeClock) -> str:
+    return mint_token(APP.api_secret, user_id, now=clock())

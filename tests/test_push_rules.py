@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import Iterator
 
 import msgspec
 import pytest
@@ -20,7 +21,11 @@ from streamcall_widget.coordinator.push import (
     parse_provider,
     parse_providers,
 )
-from streamcall_widget.coordinator.store import MemoryStore
+from streamcall_widget.coordinator.store import (
+    DeletePushRegistration,
+    MemoryStore,
+    StoredPushRegistration,
+)
 from streamcall_widget.engine.push import PushNotificationsConfig, checked_push_config
 from streamcall_widget.errors import DoesNotExist, InvalidArguments
 from streamcall_widget.protocol import requests as rq
@@ -207,6 +212,37 @@ def test_ring_ending_otherwise_tells_each_pushed_callee_once() -> None:
     busy = [d.event for d in ctl.take_deliveries() if isinstance(d.event, CallMissed)]
     assert {(e.user.id, e.reason) for e in busy} == {("bob", "busy")}
     assert ctl.take_notices() == []
+
+
+class _Registrations(MemoryStore):
+    """A store holding push registrations only."""
+
+    def __init__(self, registrations: list[StoredPushRegistration]) -> None:
+        self.registrations = registrations
+
+    def load_push_registrations(self) -> Iterator[StoredPushRegistration]:
+        return iter(self.registrations)
+
+
+def test_restore_keeps_the_providers_still_configured() -> None:
+    """Stored registrations come back without the providers no longer configured; one left
+    with none is deleted from the store, and its user is missed ``offline``."""
+    stored = [
+        StoredPushRegistration(
+            app=APP, user_id="bob", push_provider_name="fcm", voip_provider_name="apns"
+        ),
+        StoredPushRegistration(app=APP, user_id="carol", voip_provider_name="apns"),
+    ]
+    ctl = CallControl(
+        _Registrations(stored), now=T0, ids=CountingIds(), push_providers=frozenset({"fcm"})
+    )
+    assert ctl.take_writes() == [DeletePushRegistration(APP, "carol")]
+    alice = connect(ctl, "alice")
+    ctl.take_deliveries()
+    cid = ring(ctl, alice, "c1", ["bob", "carol"])
+    assert ctl.take_notices() == [ring_notice("bob", "fcm", NoticeKind.PUSH, cid)]
+    missed_now = [d.event for d in ctl.take_deliveries() if isinstance(d.event, CallMissed)]
+    assert {(e.user.id, e.reason) for e in missed_now} == {("carol", "offline")}
 
 
 def test_signature_is_hmac_of_timestamp_and_body_and_verify_checks_freshness() -> None:

@@ -94,7 +94,13 @@ class CallControl:
         through :meth:`take_writes`, never to ``store`` directly. ``push_providers`` are
         the provider names users may register for push with."""
         self._ctx = Context(ids, session_grace=session_grace, push_providers=push_providers)
-        restore(self._ctx, store.load(), store.load_connections(), now)
+        restore(
+            self._ctx,
+            store.load(),
+            store.load_connections(),
+            store.load_push_registrations(),
+            now,
+        )
         self._handlers: dict[type[rq.Request], Callable[[ConnectionRecord, Any, float], Any]] = {
             kind: functools.partial(handler, self._ctx) for kind, handler in HANDLERS.items()
         }

@@ -4,7 +4,8 @@
 chose among those this coordinator has (:attr:`~.context.Context.push_providers`);
 ``push.unregister`` clears them. Registration is per user and replaces the previous one,
 so registering again (a second kernel, a reconnect) changes nothing twice; it outlives the
-connection that made it, since reaching a user without one is its point.
+connection that made it, since reaching a user without one is its point, and is stored
+(:mod:`.store`) so that it outlives a restart of the coordinator too.
 
 A ring reaches a registered callee with no live connection through a
 :class:`~streamcall_widget.protocol.push.RingNotice` to their VoIP provider (else their push
@@ -35,6 +36,7 @@ from streamcall_widget.protocol.ringing import Ring
 
 from .context import Context, Registry
 from .state import CallRecord, ConnectionRecord, UserRecord
+from .store import DeletePushRegistration, SavePushRegistration, StoredPushRegistration
 
 __all__ = ["HANDLERS", "ring_ended_for", "ring_pushed", "ring_taken"]
 
@@ -53,6 +55,16 @@ def register(
             raise DoesNotExist(f"no push provider {name!r} on this coordinator; {_providers(ctx)}")
     user = ctx.apps[conn.app].users[conn.user_id]
     user.push_provider, user.voip_provider = req.push_provider_name, req.voip_provider_name
+    ctx.writes.append(
+        SavePushRegistration(
+            StoredPushRegistration(
+                app=conn.app,
+                user_id=user.id,
+                push_provider_name=user.push_provider,
+                voip_provider_name=user.voip_provider,
+            )
+        )
+    )
     return _registration(user)
 
 
@@ -62,6 +74,7 @@ def unregister(
     """``push.unregister``: rings reach this user only while connected again."""
     user = ctx.apps[conn.app].users[conn.user_id]
     user.push_provider = user.voip_provider = None
+    ctx.writes.append(DeletePushRegistration(conn.app, user.id))
     return _registration(user)
 
 
