@@ -86,7 +86,10 @@ def _registration(user: UserRecord) -> PushRegistration:
 
 def _providers(ctx: Context) -> str:
     if not ctx.push_providers:
-        return "it has none (its operator adds them with --push-provider NAME=URL)"
+        return (
+            "it has none (its operator adds them with --push-provider NAME=URL, or "
+            "STREAMCALL_PUSH_PROVIDERS=NAME=URL,... for the embedded one)"
+        )
     return "it has: " + ", ".join(sorted(ctx.push_providers))
 
 

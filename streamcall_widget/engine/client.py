@@ -15,8 +15,7 @@ joining or joined. Incoming rings wait beside it until accepted or rejected. Lis
 This module holds login, listeners, error reports and shutdown; the call methods live in
 :mod:`.client_calls`, the reads about calls in :mod:`.client_queries`, the device methods
 in :mod:`.media_controls`, push registration in :mod:`.push` and the way back after a
-drop in :mod:`.reconnection`, mixins
-that ``StreamCall`` gathers into one object.
+drop in :mod:`.reconnection`, mixins that ``StreamCall`` gathers into one object.
 """
 
 from __future__ import annotations
