@@ -29,6 +29,7 @@ import msgspec
 
 from streamcall_widget.errors import InvalidArguments
 from streamcall_widget.protocol.push import (
+    MAX_PROVIDER_NAME,
     PROVIDER_NAME,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -48,8 +49,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 PROVIDER_FORM = (
-    "NAME=URL, NAME of letters, digits, '_', '.', '-' (at most 64) and an http:// or "
-    "https:// URL, e.g. fcm=https://relay.example/push"
+    f"NAME=URL, NAME of letters, digits, '_', '.', '-' (at most {MAX_PROVIDER_NAME}) and an "
+    "http:// or https:// URL, e.g. fcm=https://relay.example/push"
 )
 """How a provider is written, for error messages."""
 POST_TIMEOUT = 5.0
@@ -88,7 +89,7 @@ def check_providers(providers: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 
 def _check(name: str, url: str) -> None:
-    if not re.fullmatch(PROVIDER_NAME, name) or len(name) > 64:
+    if not re.fullmatch(PROVIDER_NAME, name) or len(name) > MAX_PROVIDER_NAME:
         raise InvalidArguments(
             f"push provider name {name!r} is not valid: expected {PROVIDER_FORM}"
         )

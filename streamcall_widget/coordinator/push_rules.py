@@ -48,7 +48,8 @@ def register(
     names = [n for n in (req.push_provider_name, req.voip_provider_name) if n is not None]
     if not names:
         raise InvalidArguments(
-            f"push.register needs push_provider_name, voip_provider_name or both; {_providers(ctx)}"
+            "push.register needs push_provider_name, voip_provider_name or both, each a "
+            f"provider of this coordinator ({_providers(ctx)})"
         )
     for name in names:
         if name not in ctx.push_providers:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from streamcall_widget.errors import InvalidArguments, StreamCallError
-from streamcall_widget.protocol.push import PROVIDER_NAME
+from streamcall_widget.protocol.push import MAX_PROVIDER_NAME, PROVIDER_NAME
 from streamcall_widget.protocol.replies import PushRegistration
 from streamcall_widget.protocol.requests import RegisterPush, Request, UnregisterPush
 
@@ -32,9 +32,6 @@ __all__ = ["PushNotifications", "PushNotificationsConfig", "checked_push_config"
 logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
-
-MAX_NAME = 64
-"""The longest provider name."""
 
 
 @dataclass(frozen=True)
@@ -58,11 +55,11 @@ class PushNotificationsConfig:
         for field, name in zip(("push_provider_name", "voip_provider_name"), names, strict=True):
             if name is not None and (
                 not isinstance(name, str)
-                or len(name) > MAX_NAME
+                or len(name) > MAX_PROVIDER_NAME
                 or not re.fullmatch(PROVIDER_NAME, name)
             ):
                 raise InvalidArguments(
-                    f"{field} must be None or a provider name of 1 to {MAX_NAME} letters, "
+                    f"{field} must be None or a provider name of 1 to {MAX_PROVIDER_NAME} letters, "
                     f"digits, '_', '.' or '-', not {name!r}"
                 )
 

@@ -22,6 +22,7 @@ import hmac
 import msgspec
 
 __all__ = [
+    "MAX_PROVIDER_NAME",
     "PROVIDER_NAME",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
@@ -36,7 +37,9 @@ __all__ = [
 ]
 
 PROVIDER_NAME = r"^[A-Za-z0-9_.\-]+$"
-"""What a provider name may hold (1 to 64 of these characters): letters, digits, ``_.-``."""
+"""What a provider name may hold: letters, digits, ``_``, ``.``, ``-``."""
+MAX_PROVIDER_NAME = 64
+"""The longest provider name."""
 SIGNATURE_HEADER = "X-Streamcall-Signature"
 TIMESTAMP_HEADER = "X-Streamcall-Timestamp"
 DEFAULT_TOLERANCE = 300.0

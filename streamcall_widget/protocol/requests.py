@@ -24,7 +24,7 @@ from .models import (
     UserId,
     UserInput,
 )
-from .push import PROVIDER_NAME
+from .push import MAX_PROVIDER_NAME, PROVIDER_NAME
 
 __all__ = [
     "REQUEST_TYPES",
@@ -69,7 +69,9 @@ __all__ = [
 RequestId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Cid = Annotated[str, msgspec.Meta(min_length=3, max_length=130, pattern=r"^[a-z_]+:[\w\-]+$")]
 CallId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[\w\-]+$")]
-ProviderName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=PROVIDER_NAME)]
+ProviderName = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=MAX_PROVIDER_NAME, pattern=PROVIDER_NAME)
+]
 
 
 class Request(msgspec.Struct, tag_field="type", kw_only=True, forbid_unknown_fields=True):
