@@ -2,7 +2,8 @@
 
 Every option also reads an environment variable (``STREAMCALL_HOST``, ``STREAMCALL_PORT``,
 ``STREAMCALL_API_KEY``, ``STREAMCALL_API_SECRET``, ``STREAMCALL_DB``,
-``STREAMCALL_ALLOW_ORIGIN`` as a comma-separated list, ``STREAMCALL_SESSION_GRACE``).
+``STREAMCALL_ALLOW_ORIGIN`` and ``STREAMCALL_PUSH_PROVIDERS`` as comma-separated lists,
+``STREAMCALL_SESSION_GRACE``).
 
 ``serve`` and ``token`` load the coordinator only: the engine (aiortc, PyAV, numpy) is
 imported by ``bot`` alone, when it runs.
@@ -21,7 +22,9 @@ from collections.abc import Sequence
 from .coordinator.auth import MIN_SECRET_BYTES, App, mint_token, new_app
 from .coordinator.embedded import discovery_path, read_discovery
 from .coordinator.limits import Limits
+from .coordinator.push import check_providers, parse_provider
 from .coordinator.server import LOOPBACK_ORIGINS, Coordinator, CoordinatorConfig
+from .errors import InvalidArguments
 
 __all__ = ["DEFAULT_TOKEN_TTL", "main"]
 
@@ -59,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
         default=_env("SESSION_GRACE", str(Limits.session_grace)),
         help="seconds a dropped client's call sessions wait for it to resume "
         f"(default {Limits.session_grace:g})",
+    )
+    serve.add_argument(
+        "--push-provider",
+        action="append",
+        metavar="NAME=URL",
+        default=[p for p in (_env("PUSH_PROVIDERS") or "").split(",") if p.strip()],
+        help="a push provider users may register with: rings reach them through this "
+        "http(s) webhook while they are offline (repeatable)",
     )
     serve.add_argument("--log-level", default="INFO")
     serve.add_argument(
@@ -138,6 +149,11 @@ def _serve(args: argparse.Namespace) -> int:
             "by whoever guesses it",
             len(args.api_secret.encode()),
         )
+    try:
+        push_providers = check_providers(map(parse_provider, args.push_provider))
+    except InvalidArguments as exc:
+        print(f"streamcall serve: --push-provider: {exc.reason}", file=sys.stderr)
+        return 2
     app = App(args.api_key, args.api_secret) if args.api_key else new_app()
     if not args.api_key:
         print(f"api key:    {app.api_key}\napi secret: {app.api_secret}", file=sys.stderr)
@@ -148,6 +164,7 @@ def _serve(args: argparse.Namespace) -> int:
         db=args.db,
         allowed_origins=tuple(args.allow_origin) or LOOPBACK_ORIGINS,
         limits=Limits(session_grace=args.session_grace),
+        push_providers=push_providers,
     )
     asyncio.run(_run(config))
     return 0

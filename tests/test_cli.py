@@ -73,6 +73,36 @@ def test_serve_refuses_a_short_secret(capsys: pytest.CaptureFixture[str]) -> Non
     assert "--allow-weak-secret" in err
 
 
+@pytest.mark.parametrize(
+    ("flags", "env", "message"),
+    [
+        (["--push-provider", "fcm"], "", "push provider 'fcm': expected NAME=URL"),
+        (["--push-provider", "fcm=ftp://relay.example/push"], "", "is not an http:// or https://"),
+        (
+            ["--push-provider", "a=http://h.example", "--push-provider", "a=http://h.example"],
+            "",
+            "'a' is given twice",
+        ),
+        ([], "ok=https://h.example,bad", "push provider 'bad': expected NAME=URL"),
+    ],
+    ids=["no-url", "not-http", "twice", "env"],
+)
+def test_serve_refuses_a_bad_push_provider(
+    flags: list[str],
+    env: str,
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A --push-provider (or STREAMCALL_PUSH_PROVIDERS entry) not written NAME=URL with an
+    http(s) URL exits 2 before listening, naming the expected form (or the name given
+    twice)."""
+    monkeypatch.setenv("STREAMCALL_PUSH_PROVIDERS", env)
+    assert main(["serve", "--port", "0", "--db", ":memory:", *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+
+
 async def wait_healthy(url: str, proc: asyncio.subprocess.Process) -> dict[str, object]:
     """Poll /health until it answers (the process must not exit meanwhile)."""
     async with aiohttp.ClientSession() as session:
@@ -110,7 +140,19 @@ async def start_serve(
 
 @pytest.mark.parametrize(
     ("secret", "flags"),
-    [("s" * 32, ()), ("weak", ("--allow-weak-secret", "--session-grace", "7.5"))],
+    [
+        ("s" * 32, ()),
+        (
+            "weak",
+            (
+                "--allow-weak-secret",
+                "--session-grace",
+                "7.5",
+                "--push-provider",
+                "fcm=http://127.0.0.1:9/push",
+            ),
+        ),
+    ],
     ids=["strong", "weak-short-grace"],
 )
 async def test_serve_health_login_and_sigterm(
@@ -118,13 +160,15 @@ async def test_serve_health_login_and_sigterm(
 ) -> None:
     """``streamcall serve`` answers /health, accepts a login and exits 0 on SIGTERM; a weak
     secret runs only with --allow-weak-secret, and says so in the log; --session-grace is
-    what the auth result announces."""
+    what the auth result announces; with --push-provider, /health counts its notices and
+    the provider can be registered with."""
     port = free_port()
     db = tmp_path / "serve.sqlite3"
     proc = await start_serve(port, db, "k", secret, *flags, stderr=asyncio.subprocess.PIPE)
     try:
         health = await wait_healthy(f"http://127.0.0.1:{port}/health", proc)
         assert health["status"] == "ok"
+        assert health.get("push") == ({"sent": 0, "failed": 0, "dropped": 0} if flags else None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", InsecureKeyLengthWarning)  # the weak case
             token = mint_token(secret, "alice")
@@ -135,6 +179,9 @@ async def test_serve_health_login_and_sigterm(
             assert me["online"] is True
             created = await client.request("call.get_or_create", call_type="default", call_id="c1")
             assert created["created"] is True
+            if flags:
+                registered = await client.request("push.register", push_provider_name="fcm")
+                assert registered == {"push_provider_name": "fcm", "voip_provider_name": None}
         finally:
             await client.close()
         proc.send_signal(signal.SIGTERM)
