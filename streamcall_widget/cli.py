@@ -1,4 +1,5 @@
-"""The ``streamcall`` command: ``serve`` a coordinator, mint a ``token``, run a ``bot``.
+"""The ``streamcall`` command: ``serve`` a coordinator, mint a ``token``, print the
+``push-key`` that signs push notices, run a ``bot``.
 
 Every option also reads an environment variable (``STREAMCALL_HOST``, ``STREAMCALL_PORT``,
 ``STREAMCALL_API_KEY``, ``STREAMCALL_API_SECRET``, ``STREAMCALL_DB``,
@@ -25,6 +26,7 @@ from .coordinator.limits import Limits
 from .coordinator.push import check_providers, parse_provider
 from .coordinator.server import LOOPBACK_ORIGINS, Coordinator, CoordinatorConfig
 from .errors import InvalidArguments
+from .protocol.push import webhook_key
 
 __all__ = ["DEFAULT_TOKEN_TTL", "main"]
 
@@ -89,6 +91,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     token.add_argument("--role", choices=("user", "admin"), default=None)
     token.add_argument(
+        "--api-secret",
+        default=_env("API_SECRET"),
+        help="app secret (default: the embedded coordinator's, from its discovery file)",
+    )
+    push_key = commands.add_parser(
+        "push-key", help="print the key push webhooks verify notices with"
+    )
+    push_key.add_argument(
         "--api-secret",
         default=_env("API_SECRET"),
         help="app secret (default: the embedded coordinator's, from its discovery file)",
@@ -188,18 +198,34 @@ async def _run(config: CoordinatorConfig) -> None:
         await coordinator.stop()
 
 
+def _api_secret(args: argparse.Namespace) -> str | None:
+    """``--api-secret``, else the embedded coordinator's; None (said on stderr) if neither."""
+    if args.api_secret is not None:
+        return str(args.api_secret)
+    found = read_discovery(discovery_path())
+    if found is None:
+        print(
+            f"streamcall {args.command}: no --api-secret and no embedded coordinator found",
+            file=sys.stderr,
+        )
+        return None
+    return found.api_secret
+
+
 def _token(args: argparse.Namespace) -> int:
-    secret = args.api_secret
+    secret = _api_secret(args)
     if secret is None:
-        found = read_discovery(discovery_path())
-        if found is None:
-            print(
-                "streamcall token: no --api-secret and no embedded coordinator found",
-                file=sys.stderr,
-            )
-            return 2
-        secret = found.api_secret
+        return 2
     print(mint_token(secret, args.user, ttl=args.ttl, role=args.role))
+    return 0
+
+
+def _push_key(args: argparse.Namespace) -> int:
+    """The webhook key: give it to push receivers instead of the API secret."""
+    secret = _api_secret(args)
+    if secret is None:
+        return 2
+    print(webhook_key(secret))
     return 0
 
 
@@ -212,7 +238,7 @@ def _bot(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``streamcall`` console script."""
     args = _parser().parse_args(argv)
-    commands = {"serve": _serve, "token": _token, "bot": _bot}
+    commands = {"serve": _serve, "token": _token, "push-key": _push_key, "bot": _bot}
     return commands[args.command](args)
 
 

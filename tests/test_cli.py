@@ -16,6 +16,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 
 from streamcall_widget.cli import DEFAULT_TOKEN_TTL, main
 from streamcall_widget.coordinator import mint_token
+from streamcall_widget.protocol.push import webhook_key
 
 from .ports import free_port
 from .wsclient import WsClient
@@ -62,6 +63,25 @@ def test_token_bad_ttl_is_refused(ttl: str, capsys: pytest.CaptureFixture[str]) 
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "--ttl" in captured.err
+
+
+def test_push_key_is_derived_from_the_secret_and_needs_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``push-key`` prints the webhook key notices are signed with: derived from the secret,
+    not the secret; with no secret and no embedded coordinator it exits 2 saying so."""
+    assert main(["push-key", "--api-secret", SECRET]) == 0
+    key = capsys.readouterr().out.strip()
+    assert key == webhook_key(SECRET)
+    assert len(key) == 64
+    assert key != SECRET
+    assert key != webhook_key("T" * 32)
+    monkeypatch.delenv("STREAMCALL_API_SECRET", raising=False)
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path))
+    assert main(["push-key"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "streamcall push-key: no --api-secret and no embedded coordinator" in captured.err
 
 
 def test_serve_refuses_a_short_secret(capsys: pytest.CaptureFixture[str]) -> None:

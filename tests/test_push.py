@@ -13,7 +13,12 @@ from streamcall_widget.coordinator import Coordinator, CoordinatorConfig, mint_t
 from streamcall_widget.coordinator.push import PushStats
 from streamcall_widget.errors import DoesNotExist, InputError
 from streamcall_widget.protocol.models import iso
-from streamcall_widget.protocol.push import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from streamcall_widget.protocol.push import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    verify,
+    webhook_key,
+)
 
 from .conftest import APP, OTHER_APP, FakeClock, Login
 from .flows import create, events_of, types
@@ -102,8 +107,9 @@ async def test_offline_callee_is_rung_through_push_and_answers_by_logging_in(
     timestamp = ring.headers[TIMESTAMP_HEADER]
     assert timestamp == str(int(clock()))
     signed = ring.headers[SIGNATURE_HEADER]
-    assert verify(APP.api_secret, timestamp, ring.body, signed, now=clock())
-    assert not verify(OTHER_APP.api_secret, timestamp, ring.body, signed, now=clock())
+    assert verify(webhook_key(APP.api_secret), timestamp, ring.body, signed, now=clock())
+    assert not verify(webhook_key(OTHER_APP.api_secret), timestamp, ring.body, signed, now=clock())
+    assert not verify(APP.api_secret, timestamp, ring.body, signed, now=clock())  # not the secret
     (a,) = await events_of(alice)
     assert types(a) == ["call.created"]
 
@@ -143,7 +149,7 @@ async def test_timeout_sends_missed_and_logout_unregisters(
     assert missed.notice["reason"] == "timeout"
     assert missed.notice["created_at"] == iso(clock())
     assert verify(
-        APP.api_secret,
+        webhook_key(APP.api_secret),
         missed.headers[TIMESTAMP_HEADER],
         missed.body,
         missed.headers[SIGNATURE_HEADER],

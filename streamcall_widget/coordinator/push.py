@@ -8,8 +8,9 @@ which notices to send and :class:`PushSender` sends them.
 
 The sender never blocks the coordinator's loop: :meth:`PushSender.submit` only queues
 (a bounded queue; what does not fit is dropped, counted and logged once per burst), and a
-few worker tasks POST the notices as JSON with a timeout, each signed with the app's API
-secret (:func:`~streamcall_widget.protocol.push.signature`). A provider that answers with an
+few worker tasks POST the notices as JSON with a timeout, each signed with the app's webhook
+key, derived from its API secret (:func:`~streamcall_widget.protocol.push.webhook_key`,
+:func:`~streamcall_widget.protocol.push.signature`). A provider that answers with an
 error status or cannot be reached is logged and counted; ringing goes on regardless.
 """
 
@@ -35,6 +36,7 @@ from streamcall_widget.protocol.push import (
     TIMESTAMP_HEADER,
     AnyNotice,
     signature,
+    webhook_key,
 )
 
 __all__ = [
@@ -126,9 +128,10 @@ class PushSender:
         queue_size: int = QUEUE_SIZE,
     ) -> None:
         """``providers``: name -> webhook URL (checked here); ``secrets``: API key -> the
-        app's secret, which signs its notices; ``clock`` stamps the signature's time."""
+        app's API secret, whose webhook key signs its notices; ``clock`` stamps the
+        signature's time."""
         self.providers = check_providers(providers.items())
-        self._secrets = dict(secrets)
+        self._keys = {app: webhook_key(secret) for app, secret in secrets.items()}
         self._clock = clock
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._queue: asyncio.Queue[AnyNotice] = asyncio.Queue(queue_size)
@@ -194,7 +197,7 @@ class PushSender:
         headers = {
             "Content-Type": "application/json",
             TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: signature(self._secrets[notice.app], timestamp, body),
+            SIGNATURE_HEADER: signature(self._keys[notice.app], timestamp, body),
         }
         url = self.providers[notice.provider]
         try:

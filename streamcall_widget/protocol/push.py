@@ -9,8 +9,10 @@ caller's public profile (id, name, image).
 
 Each POST is signed: ``X-Streamcall-Timestamp`` is the Unix time of sending, and
 ``X-Streamcall-Signature`` is ``sha256=`` followed by the hex HMAC-SHA256, keyed with the
-app's API secret, of the timestamp, a ``.`` and the body (:func:`signature`). Signing the
-timestamp with the body lets a receiver refuse a replayed old notice (:func:`verify`).
+app's webhook key, of the timestamp, a ``.`` and the body (:func:`signature`). Signing the
+timestamp with the body lets a receiver refuse a replayed old notice (:func:`verify`). The
+webhook key is derived from the API secret (:func:`webhook_key`, ``streamcall push-key``),
+so the receiver can check notices without holding the secret that signs user tokens.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = [
     "RingNotice",
     "signature",
     "verify",
+    "webhook_key",
 ]
 
 PROVIDER_NAME = r"^[A-Za-z0-9_.\-]+$"
@@ -114,6 +117,18 @@ class MissedNotice(Notice, tag="call.missed", frozen=True):
 
 AnyNotice = RingNotice | MissedNotice
 """Every notice, as one tagged union (the JSON ``type``)."""
+
+
+WEBHOOK_KEY_LABEL = b"streamcall push webhook key v1"
+"""What the API secret signs to make the webhook key (versioned, so a new scheme gets a new
+key rather than a confusable one)."""
+
+
+def webhook_key(api_secret: str) -> str:
+    """The key an app's push notices are signed with: HMAC-SHA256 of a fixed label keyed with
+    the API secret, in hex. Knowing it verifies (and could forge) notices, not user tokens:
+    the secret cannot be recovered from it."""
+    return hmac.new(api_secret.encode(), WEBHOOK_KEY_LABEL, hashlib.sha256).hexdigest()
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
