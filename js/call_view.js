@@ -610,6 +610,8 @@ function render({ model, el }) {
   const path = h("span", { class: "sc-path", role: "status" });
   const rec = h("span", { class: "sc-rec", role: "status" });
   const banner = h("p", { class: "sc-banner", role: "status" });
+  // Where this kernel's latest recording of the call went (in the call and once it ended).
+  const saved = h("p", { class: "sc-saved", role: "status", hidden: true });
   const gone = h("p", { class: "sc-gone", role: "alert", hidden: true });
   const controls = createControlBar(CALL_CONTROLS, signal);
   const asks = createPermissionNotices((kind, fields) => request(kind, fields), signal);
@@ -668,6 +670,10 @@ function render({ model, el }) {
     rec.hidden = !(call.recording && IN_SESSION.includes(call.state));
     rec.textContent = text("streamcall_rec");
     rec.title = text("streamcall_being_recorded");
+    const file = call.saved_recording;
+    saved.hidden = !file || call.recording;
+    saved.textContent = file ? text("streamcall_recording_saved", file.name, formatDuration(file.duration)) : "";
+    saved.title = file ? file.path : "";
     const fullscreen = layout === "fullscreen" && !kernelGone;
     if (String(fullscreen) !== layoutShown) applyFullscreen(el, fullscreen);
     layoutShown = String(fullscreen);
@@ -692,7 +698,7 @@ function render({ model, el }) {
   refresh();
 
   el.classList.add("sc-root", "sc-call");
-  el.replaceChildren(gone, screen, area, errorLine.el);
+  el.replaceChildren(gone, screen, area, saved, errorLine.el);
   return () => {
     clearInterval(ticker);
     tileSet.clear();

@@ -1,8 +1,10 @@
-"""The ``streamcall`` command: ``serve`` a coordinator, mint a ``token``, run a ``bot``.
+"""The ``streamcall`` command: ``serve`` a coordinator, mint a ``token``, print the
+``push-key`` that signs push notices, run a ``bot``.
 
 Every option also reads an environment variable (``STREAMCALL_HOST``, ``STREAMCALL_PORT``,
 ``STREAMCALL_API_KEY``, ``STREAMCALL_API_SECRET``, ``STREAMCALL_DB``,
-``STREAMCALL_ALLOW_ORIGIN`` as a comma-separated list, ``STREAMCALL_SESSION_GRACE``).
+``STREAMCALL_ALLOW_ORIGIN`` and ``STREAMCALL_PUSH_PROVIDERS`` as comma-separated lists,
+``STREAMCALL_SESSION_GRACE``).
 
 ``serve`` and ``token`` load the coordinator only: the engine (aiortc, PyAV, numpy) is
 imported by ``bot`` alone, when it runs.
@@ -21,7 +23,10 @@ from collections.abc import Sequence
 from .coordinator.auth import MIN_SECRET_BYTES, App, mint_token, new_app
 from .coordinator.embedded import discovery_path, read_discovery
 from .coordinator.limits import Limits
+from .coordinator.push import check_providers, parse_provider
 from .coordinator.server import LOOPBACK_ORIGINS, Coordinator, CoordinatorConfig
+from .errors import InvalidArguments
+from .protocol.push import webhook_key
 
 __all__ = ["DEFAULT_TOKEN_TTL", "main"]
 
@@ -60,6 +65,14 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds a dropped client's call sessions wait for it to resume "
         f"(default {Limits.session_grace:g})",
     )
+    serve.add_argument(
+        "--push-provider",
+        action="append",
+        metavar="NAME=URL",
+        default=[p for p in (_env("PUSH_PROVIDERS") or "").split(",") if p.strip()],
+        help="a push provider users may register with: rings reach them through this "
+        "http(s) webhook while they are offline (repeatable)",
+    )
     serve.add_argument("--log-level", default="INFO")
     serve.add_argument(
         "--allow-weak-secret",
@@ -78,6 +91,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     token.add_argument("--role", choices=("user", "admin"), default=None)
     token.add_argument(
+        "--api-secret",
+        default=_env("API_SECRET"),
+        help="app secret (default: the embedded coordinator's, from its discovery file)",
+    )
+    push_key = commands.add_parser(
+        "push-key", help="print the key push webhooks verify notices with"
+    )
+    push_key.add_argument(
         "--api-secret",
         default=_env("API_SECRET"),
         help="app secret (default: the embedded coordinator's, from its discovery file)",
@@ -138,6 +159,11 @@ def _serve(args: argparse.Namespace) -> int:
             "by whoever guesses it",
             len(args.api_secret.encode()),
         )
+    try:
+        push_providers = check_providers(map(parse_provider, args.push_provider))
+    except InvalidArguments as exc:
+        print(f"streamcall serve: --push-provider: {exc.reason}", file=sys.stderr)
+        return 2
     app = App(args.api_key, args.api_secret) if args.api_key else new_app()
     if not args.api_key:
         print(f"api key:    {app.api_key}\napi secret: {app.api_secret}", file=sys.stderr)
@@ -148,6 +174,7 @@ def _serve(args: argparse.Namespace) -> int:
         db=args.db,
         allowed_origins=tuple(args.allow_origin) or LOOPBACK_ORIGINS,
         limits=Limits(session_grace=args.session_grace),
+        push_providers=push_providers,
     )
     asyncio.run(_run(config))
     return 0
@@ -171,18 +198,34 @@ async def _run(config: CoordinatorConfig) -> None:
         await coordinator.stop()
 
 
+def _api_secret(args: argparse.Namespace) -> str | None:
+    """``--api-secret``, else the embedded coordinator's; None (said on stderr) if neither."""
+    if args.api_secret is not None:
+        return str(args.api_secret)
+    found = read_discovery(discovery_path())
+    if found is None:
+        print(
+            f"streamcall {args.command}: no --api-secret and no embedded coordinator found",
+            file=sys.stderr,
+        )
+        return None
+    return found.api_secret
+
+
 def _token(args: argparse.Namespace) -> int:
-    secret = args.api_secret
+    secret = _api_secret(args)
     if secret is None:
-        found = read_discovery(discovery_path())
-        if found is None:
-            print(
-                "streamcall token: no --api-secret and no embedded coordinator found",
-                file=sys.stderr,
-            )
-            return 2
-        secret = found.api_secret
+        return 2
     print(mint_token(secret, args.user, ttl=args.ttl, role=args.role))
+    return 0
+
+
+def _push_key(args: argparse.Namespace) -> int:
+    """The webhook key: give it to push receivers instead of the API secret."""
+    secret = _api_secret(args)
+    if secret is None:
+        return 2
+    print(webhook_key(secret))
     return 0
 
 
@@ -195,7 +238,7 @@ def _bot(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``streamcall`` console script."""
     args = _parser().parse_args(argv)
-    commands = {"serve": _serve, "token": _token, "bot": _bot}
+    commands = {"serve": _serve, "token": _token, "push-key": _push_key, "bot": _bot}
     return commands[args.command](args)
 
 

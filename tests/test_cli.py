@@ -16,6 +16,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 
 from streamcall_widget.cli import DEFAULT_TOKEN_TTL, main
 from streamcall_widget.coordinator import mint_token
+from streamcall_widget.protocol.push import webhook_key
 
 from .ports import free_port
 from .wsclient import WsClient
@@ -64,6 +65,25 @@ def test_token_bad_ttl_is_refused(ttl: str, capsys: pytest.CaptureFixture[str]) 
     assert "--ttl" in captured.err
 
 
+def test_push_key_is_derived_from_the_secret_and_needs_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``push-key`` prints the webhook key notices are signed with: derived from the secret,
+    not the secret; with no secret and no embedded coordinator it exits 2 saying so."""
+    assert main(["push-key", "--api-secret", SECRET]) == 0
+    key = capsys.readouterr().out.strip()
+    assert key == webhook_key(SECRET)
+    assert len(key) == 64
+    assert key != SECRET
+    assert key != webhook_key("T" * 32)
+    monkeypatch.delenv("STREAMCALL_API_SECRET", raising=False)
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path))
+    assert main(["push-key"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "streamcall push-key: no --api-secret and no embedded coordinator" in captured.err
+
+
 def test_serve_refuses_a_short_secret(capsys: pytest.CaptureFixture[str]) -> None:
     """``serve`` with a secret under 32 bytes exits 2 before listening, saying what to do."""
     assert main(["serve", "--port", "0", "--api-key", "k", "--api-secret", "s" * 31]) == 2
@@ -71,6 +91,36 @@ def test_serve_refuses_a_short_secret(capsys: pytest.CaptureFixture[str]) -> Non
     assert "31 bytes" in err
     assert "at least 32" in err
     assert "--allow-weak-secret" in err
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "message"),
+    [
+        (["--push-provider", "fcm"], "", "push provider 'fcm': expected NAME=URL"),
+        (["--push-provider", "fcm=ftp://relay.example/push"], "", "is not an http:// or https://"),
+        (
+            ["--push-provider", "a=http://h.example", "--push-provider", "a=http://h.example"],
+            "",
+            "'a' is given twice",
+        ),
+        ([], "ok=https://h.example,bad", "push provider 'bad': expected NAME=URL"),
+    ],
+    ids=["no-url", "not-http", "twice", "env"],
+)
+def test_serve_refuses_a_bad_push_provider(
+    flags: list[str],
+    env: str,
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A --push-provider (or STREAMCALL_PUSH_PROVIDERS entry) not written NAME=URL with an
+    http(s) URL exits 2 before listening, naming the expected form (or the name given
+    twice)."""
+    monkeypatch.setenv("STREAMCALL_PUSH_PROVIDERS", env)
+    assert main(["serve", "--port", "0", "--db", ":memory:", *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err
 
 
 async def wait_healthy(url: str, proc: asyncio.subprocess.Process) -> dict[str, object]:
@@ -110,7 +160,19 @@ async def start_serve(
 
 @pytest.mark.parametrize(
     ("secret", "flags"),
-    [("s" * 32, ()), ("weak", ("--allow-weak-secret", "--session-grace", "7.5"))],
+    [
+        ("s" * 32, ()),
+        (
+            "weak",
+            (
+                "--allow-weak-secret",
+                "--session-grace",
+                "7.5",
+                "--push-provider",
+                "fcm=http://127.0.0.1:9/push",
+            ),
+        ),
+    ],
     ids=["strong", "weak-short-grace"],
 )
 async def test_serve_health_login_and_sigterm(
@@ -118,13 +180,15 @@ async def test_serve_health_login_and_sigterm(
 ) -> None:
     """``streamcall serve`` answers /health, accepts a login and exits 0 on SIGTERM; a weak
     secret runs only with --allow-weak-secret, and says so in the log; --session-grace is
-    what the auth result announces."""
+    what the auth result announces; with --push-provider, /health counts its notices and
+    the provider can be registered with."""
     port = free_port()
     db = tmp_path / "serve.sqlite3"
     proc = await start_serve(port, db, "k", secret, *flags, stderr=asyncio.subprocess.PIPE)
     try:
         health = await wait_healthy(f"http://127.0.0.1:{port}/health", proc)
         assert health["status"] == "ok"
+        assert health.get("push") == ({"sent": 0, "failed": 0, "dropped": 0} if flags else None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", InsecureKeyLengthWarning)  # the weak case
             token = mint_token(secret, "alice")
@@ -135,6 +199,9 @@ async def test_serve_health_login_and_sigterm(
             assert me["online"] is True
             created = await client.request("call.get_or_create", call_type="default", call_id="c1")
             assert created["created"] is True
+            if flags:
+                registered = await client.request("push.register", push_provider_name="fcm")
+                assert registered == {"push_provider_name": "fcm", "voip_provider_name": None}
         finally:
             await client.close()
         proc.send_signal(signal.SIGTERM)

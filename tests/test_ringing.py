@@ -35,7 +35,7 @@ def ring(
         callees,
         settings,
         T0,
-        online=callees if online is None else online,
+        reachable=callees if online is None else online,
         busy=busy,
     )
 
@@ -245,9 +245,9 @@ def test_callee_answering_twice_invalid_state() -> None:
 def test_ring_with_no_callee_invalid_state() -> None:
     """A ring with nobody but the caller cannot be built."""
     with pytest.raises(InvalidState, match="nobody to ring"):
-        Ring("alice", ["alice"], DEFAULT, T0, online=["alice"])
+        Ring("alice", ["alice"], DEFAULT, T0, reachable=["alice"])
     with pytest.raises(InvalidState, match="nobody to ring"):
-        Ring("alice", [], DEFAULT, T0, online=[])
+        Ring("alice", [], DEFAULT, T0, reachable=[])
 
 
 def test_next_deadline_is_earliest_pending_timer() -> None:
@@ -257,3 +257,11 @@ def test_next_deadline_is_earliest_pending_timer() -> None:
     assert online_only.next_deadline() == T0 + 40
     short_cancel = ring(["bob"], settings=RingSettings(auto_cancel_timeout_ms=5_000))
     assert short_cancel.next_deadline() == T0 + 5
+
+
+def test_deadline_is_the_earlier_timeout() -> None:
+    """The ring's deadline (a push notice's ``expires_at``) is the earlier of the callee
+    timeout and the caller's auto-cancel."""
+    assert ring(["bob"]).deadline == T0 + 30
+    early_cancel = RingSettings(incoming_call_timeout_ms=20_000, auto_cancel_timeout_ms=10_000)
+    assert ring(["bob"], settings=early_cancel).deadline == T0 + 10

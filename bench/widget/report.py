@@ -9,7 +9,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from bench.coordinator.wire import REPO_ROOT
 from bench.figures import BenchRun, Figure, Target, machine, percentile
 from bench.media.tally import FPS, HEIGHT, WIDTH
 
@@ -35,12 +34,6 @@ THIN_TARGET = 1.25
 STAMP_MATCH_MS = 5.0
 """A drawn frame's ``ts`` and the kernel's arrival time of the id read from its pixels
 come from two taps on the same frame: farther apart than this, they are different frames."""
-
-
-def _uplink_placeholder() -> bool:
-    """Whether the page's uplink over the widget channel is still a stub to be replaced."""
-    source = REPO_ROOT / "js/lib/uplink_pipe.js"
-    return source.exists() and "Placeholder" in source.read_text(errors="replace")
 
 
 FULL_SECONDS = 60.0
@@ -444,15 +437,7 @@ def _path_figures(results: Results) -> list[Figure]:
     for label, phase in (("webrtc", paths.uplink_webrtc), ("pipe", paths.uplink_pipe)):
         latencies = [latency for _at, latency in phase.kernel_end["uplink"]]
         missing = (
-            "not available: no page-camera frame reached bob's kernel"
-            + (
-                " (js/lib/uplink_pipe.js is a placeholder)"
-                if label == "pipe" and _uplink_placeholder()
-                else ""
-            )
-            + "; "
-            if not latencies
-            else ""
+            "not available: no page-camera frame reached bob's kernel; " if not latencies else ""
         )
         figures += [
             _latency(

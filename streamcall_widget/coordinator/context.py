@@ -1,12 +1,12 @@
 """The state every rule family shares, and the lookups and outputs they all use.
 
 :class:`Context` is the coordinator's whole state (apps with their users and calls, live
-and dropped connections, rings under way) plus its outputs (events to deliver, store
-writes to make). The rule families (:mod:`.calls`, :mod:`.ring`, :mod:`.sessions`,
-:mod:`.media`, :mod:`.moderation`, :mod:`.broadcast`, :mod:`.call_controls`, :mod:`.reads`,
-:mod:`.resume`) are plain functions over a Context; no function here or there does I/O
-or reads a clock: the time comes in as ``now`` and new ids come from the injected
-:data:`~.ids.IdSource`.
+and dropped connections, rings under way) plus its outputs (events to deliver, push
+notices to send, store writes to make). The rule families (:mod:`.calls`, :mod:`.ring`,
+:mod:`.sessions`, :mod:`.media`, :mod:`.moderation`, :mod:`.broadcast`,
+:mod:`.call_controls`, :mod:`.reads`, :mod:`.resume`, :mod:`.push_rules`) are plain
+functions over a Context; no function here or there does I/O or reads a clock: the time
+comes in as ``now`` and new ids come from the injected :data:`~.ids.IdSource`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from streamcall_widget.protocol import events as ev
 from streamcall_widget.protocol import requests as rq
 from streamcall_widget.protocol.call_types import Capability, Role
 from streamcall_widget.protocol.models import CallResponse, iso
+from streamcall_widget.protocol.push import AnyNotice
 
 from .ids import IdSource
 from .state import CallRecord, ConnectionRecord, UserRecord
@@ -77,7 +78,9 @@ Registry = dict[type[rq.Request], Handler]
 class Context:
     """Everything the rules read and change, and what they produce for the server."""
 
-    def __init__(self, ids: IdSource, *, session_grace: float) -> None:
+    def __init__(
+        self, ids: IdSource, *, session_grace: float, push_providers: frozenset[str] = frozenset()
+    ) -> None:
         self.ids = ids
         """Where new connection, session and call-session ids and resume tokens come from."""
         self.session_grace = session_grace
@@ -91,7 +94,11 @@ class Context:
         """(app, cid) of every call with a ring under way (its timers are live)."""
         self.timers_changed = False
         """A ring or a grace period started or ended: the next deadline moved."""
+        self.push_providers = push_providers
+        """Names of the push providers this coordinator sends notices to."""
         self.outbox: list[Delivery] = []
+        self.notices: list[AnyNotice] = []
+        """Push notices to send (to the providers' webhooks, by the server)."""
         self.dirty: dict[tuple[str, str], CallRecord] = {}
         """Calls changed since the last store write, written once each."""
         self.writes: list[StoreWrite] = []

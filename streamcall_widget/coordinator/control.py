@@ -2,18 +2,20 @@
 
 :class:`CallControl` takes authenticated requests and the current time, dispatches each
 through a handler registry (request type -> the function of its rule family) and returns
-the reply's data; the events to deliver and the store writes to make pile up and are
-drained with :meth:`take_deliveries` and :meth:`take_writes` after each step (the
-websockets sans-I/O pattern). Timers (rings, grace periods of dropped connections) fire
-from :meth:`tick`, which the server calls at :meth:`next_deadline`. Membership and
-capabilities are checked on every call-scoped request, so nothing of a call reaches a
-non-member. New ids come from an injected :data:`~.ids.IdSource`, so tests are exact.
+the reply's data; the events to deliver, the push notices to send and the store writes
+to make pile up and are drained with :meth:`take_deliveries`, :meth:`take_notices` and
+:meth:`take_writes` after each step (the websockets sans-I/O pattern). Timers (rings,
+grace periods of dropped connections) fire from :meth:`tick`, which the server calls at
+:meth:`next_deadline`. Membership and capabilities are checked on every call-scoped
+request, so nothing of a call reaches a non-member. New ids come from an injected
+:data:`~.ids.IdSource`, so tests are exact.
 
 The families, one module each: :mod:`.calls` (create, update), :mod:`.ring` (ring,
 accept, reject, timers), :mod:`.sessions` (join, leave, end), :mod:`.media` (signal,
 publish), :mod:`.moderation` (members, permissions, pins), :mod:`.broadcast` (recording,
 live, custom events), :mod:`.call_controls` (hold, DTMF), :mod:`.reads` (ping, get,
-queries), :mod:`.resume` (connections and session resume); shared state and helpers in
+queries), :mod:`.resume` (connections and session resume), :mod:`.push_rules` (push
+registrations and the notices rings send to offline users); shared state and helpers in
 :mod:`.context`.
 """
 
@@ -26,8 +28,20 @@ from typing import Any
 from streamcall_widget.errors import InvalidState
 from streamcall_widget.protocol import requests as rq
 from streamcall_widget.protocol.models import UserData, UserInput
+from streamcall_widget.protocol.push import AnyNotice
 
-from . import broadcast, call_controls, calls, media, moderation, reads, resume, ring, sessions
+from . import (
+    broadcast,
+    call_controls,
+    calls,
+    media,
+    moderation,
+    push_rules,
+    reads,
+    resume,
+    ring,
+    sessions,
+)
 from .context import Context, Delivery, Registry
 from .ids import IdSource, random_ids
 from .persist import restore, stored_call
@@ -59,6 +73,7 @@ HANDLERS: Registry = _registry(
     call_controls.HANDLERS,
     reads.HANDLERS,
     resume.HANDLERS,
+    push_rules.HANDLERS,
 )
 """Every request but ``auth`` (the server's own) -> its handler."""
 
@@ -73,11 +88,19 @@ class CallControl:
         now: float,
         ids: IdSource = random_ids,
         session_grace: float = DEFAULT_SESSION_GRACE,
+        push_providers: frozenset[str] = frozenset(),
     ) -> None:
         """Restore what ``store`` kept (read here, once, before serving); writes go out
-        through :meth:`take_writes`, never to ``store`` directly."""
-        self._ctx = Context(ids, session_grace=session_grace)
-        restore(self._ctx, store.load(), store.load_connections(), now)
+        through :meth:`take_writes`, never to ``store`` directly. ``push_providers`` are
+        the provider names users may register for push with."""
+        self._ctx = Context(ids, session_grace=session_grace, push_providers=push_providers)
+        restore(
+            self._ctx,
+            store.load(),
+            store.load_connections(),
+            store.load_push_registrations(),
+            now,
+        )
         self._handlers: dict[type[rq.Request], Callable[[ConnectionRecord, Any, float], Any]] = {
             kind: functools.partial(handler, self._ctx) for kind, handler in HANDLERS.items()
         }
@@ -146,6 +169,11 @@ class CallControl:
     def take_deliveries(self) -> list[Delivery]:
         """Events produced since the last call, in order."""
         out, self._ctx.outbox = self._ctx.outbox, []
+        return out
+
+    def take_notices(self) -> list[AnyNotice]:
+        """Push notices produced since the last call, in order."""
+        out, self._ctx.notices = self._ctx.notices, []
         return out
 
     def take_writes(self) -> list[StoreWrite]:

@@ -21,10 +21,12 @@ from jupyter_core.paths import jupyter_runtime_dir
 
 from .auth import App, new_app
 from .limits import Limits
+from .push import parse_providers
 from .server import Coordinator, CoordinatorConfig
 
 __all__ = [
     "DISCOVERY_NAME",
+    "PUSH_PROVIDERS_ENV",
     "Discovery",
     "EmbeddedCoordinator",
     "discovery_path",
@@ -33,6 +35,8 @@ __all__ = [
 ]
 
 DISCOVERY_NAME = "streamcall-coordinator.json"
+PUSH_PROVIDERS_ENV = "STREAMCALL_PUSH_PROVIDERS"
+"""The environment variable naming the embedded coordinator's push providers."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,8 @@ async def start_embedded(
     db: str | None = None,
     limits: Limits | None = None,
 ) -> EmbeddedCoordinator:
-    """Start a loopback coordinator in the running loop and advertise it."""
+    """Start a loopback coordinator in the running loop and advertise it. Its push
+    providers come from ``STREAMCALL_PUSH_PROVIDERS`` (``NAME=URL,NAME=URL``), if set."""
     app = new_app()
     coordinator = Coordinator(
         CoordinatorConfig(
@@ -117,6 +122,7 @@ async def start_embedded(
             db=db,
             dev_tokens=True,
             limits=limits if limits is not None else Limits(),
+            push_providers=parse_providers(os.environ.get(PUSH_PROVIDERS_ENV, "")),
         )
     )
     await coordinator.start()

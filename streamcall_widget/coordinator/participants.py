@@ -11,8 +11,10 @@ from __future__ import annotations
 from streamcall_widget.protocol import events as ev
 from streamcall_widget.protocol.headers import Headers
 from streamcall_widget.protocol.models import TrackType, UserData, iso
+from streamcall_widget.protocol.push import MissedReason
 
 from .context import Context
+from .push_rules import ring_ended_for
 from .state import CallRecord, Participant
 
 __all__ = ["DEPARTURES", "depart", "end_call", "remove_participant", "set_track"]
@@ -111,6 +113,8 @@ def end_call(
     under way stops."""
     call.ended_at = now
     if call.ring is not None and not call.ring.over:
+        for user_id in sorted(call.pushed):
+            ring_ended_for(ctx, call, user_id, MissedReason.CANCEL, now)
         call.ring = None
     if (call.app, call.cid) in ctx.ringing:
         ctx.ringing.discard((call.app, call.cid))

@@ -5,7 +5,8 @@ members, which connection holds each session, whether it was rung). :func:`resto
 the records when the coordinator starts: calls with their history and their live session
 (participants, published tracks, pins), and every connection that was open, *detached*:
 its sessions wait ``session_grace`` seconds from the restart for the clients to resume
-(``session.resume``), then leave with reason ``disconnected``. Rings are not restored.
+(``session.resume``), then leave with reason ``disconnected``; and the users' push
+registrations, as far as their providers are still configured. Rings are not restored.
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from streamcall_widget.protocol.models import parse_iso
 
 from .context import App, Context, Detached
 from .state import CallRecord, ConnectionRecord, Participant, UserRecord, record_from_data
-from .store import DeleteConnection, StoredCall, StoredConnection
+from .store import (
+    DeleteConnection,
+    DeletePushRegistration,
+    StoredCall,
+    StoredConnection,
+    StoredPushRegistration,
+)
 
 __all__ = ["restore", "stored_call"]
 
@@ -36,11 +43,14 @@ def restore(
     ctx: Context,
     calls: Iterable[tuple[str, StoredCall]],
     connections: Iterable[StoredConnection],
+    registrations: Iterable[StoredPushRegistration],
     now: float,
 ) -> None:
     """Load what the store kept into ``ctx`` (a fresh one), at time ``now``."""
     for app_key, stored in calls:
         _restore_call(ctx, ctx.app(app_key), app_key, stored)
+    for registration in registrations:
+        _restore_registration(ctx, registration, now)
     holders: dict[str, ConnectionRecord] = {}
     for stored_conn in connections:
         holders[stored_conn.id] = ConnectionRecord(
@@ -75,6 +85,19 @@ def restore(
         ctx.ensure_user(ctx.app(holder.app), holder.user_id, now)
         ctx.detached[holder.id] = Detached(holder, now + ctx.session_grace)
     ctx.timers_changed = bool(ctx.detached)
+
+
+def _restore_registration(ctx: Context, stored: StoredPushRegistration, now: float) -> None:
+    """A user's push registration, without the providers no longer configured (forgotten
+    altogether when none is left)."""
+    known = ctx.push_providers
+    push = stored.push_provider_name if stored.push_provider_name in known else None
+    voip = stored.voip_provider_name if stored.voip_provider_name in known else None
+    if push is None and voip is None:
+        ctx.writes.append(DeletePushRegistration(stored.app, stored.user_id))
+        return
+    user = ctx.ensure_user(ctx.app(stored.app), stored.user_id, now)
+    user.push_provider, user.voip_provider = push, voip
 
 
 def _restore_call(ctx: Context, app: App, app_key: str, stored: StoredCall) -> None:

@@ -4,8 +4,10 @@ Each ringing call owns a :class:`~streamcall_widget.protocol.ringing.Ring` (the 
 machine); these rules start it, feed it answers and timer ticks, and turn its outcomes into
 ``call.accepted`` / ``call.rejected`` / ``call.missed`` events and, when nobody took the
 call, ``call.ended``. A callee still ringing who opens another connection is rung there too
-(:func:`ring_late_arrival`); one who was offline when the ring began missed it at once
-(``offline``) and is not rung late.
+(:func:`ring_late_arrival`). A callee with no live connection who registered for push is
+rung through their provider and rings on, so the connection they open to answer is rung
+(:mod:`.push_rules` sends the notices); one with neither missed it at once (``offline``)
+and is not rung late.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from streamcall_widget.protocol.ringing import (
 
 from .context import Context, Delivery, Registry, require
 from .participants import end_call
+from .push_rules import ring_ended_for, ring_pushed, ring_taken
 from .state import CallRecord, ConnectionRecord
 
 __all__ = [
@@ -75,10 +78,11 @@ def ring(
     if not callees:
         raise InvalidState(f"nobody to ring in {call.cid}: every other member is already joined")
     users = ctx.users(call)
-    online = [u for u in callees if users[u].connections]
+    reachable = [u for u in callees if users[u].connections or users[u].push_registered]
     busy = [u for u in callees if ctx.in_other_call(call.app, u, call.cid)]
-    started = Ring(conn.user_id, callees, call.settings.ring, now, online=online, busy=busy)
+    started = Ring(conn.user_id, callees, call.settings.ring, now, reachable=reachable, busy=busy)
     call.ring = started
+    call.pushed.clear()
     call.rung = True
     call.accepted_by.clear()
     call.rejected_by.clear()
@@ -90,6 +94,7 @@ def ring(
     for user_id in started.ringing():
         if user_id not in busy:
             ctx.deliver(Delivery(call.app, user_id, event))
+    ring_pushed(ctx, call, started, busy, now)
     apply_ring(ctx, call, started.start(), now)
 
 
@@ -152,6 +157,7 @@ def apply_ring(
     for outcome in outcomes:
         event: ev.Event
         if isinstance(outcome, Accepted):
+            ring_taken(ctx, call, outcome.user_id, now)
             call.accepted_by[outcome.user_id] = stamp
             event = ev.CallAccepted(
                 cid=call.cid,
@@ -161,6 +167,7 @@ def apply_ring(
                 headers=headers or {},
             )
         elif isinstance(outcome, Rejected):
+            ring_ended_for(ctx, call, outcome.user_id, outcome.reason, now)
             call.rejected_by[outcome.user_id] = outcome.reason
             event = ev.CallRejected(
                 cid=call.cid,
@@ -171,6 +178,7 @@ def apply_ring(
                 headers=headers or {},
             )
         elif isinstance(outcome, Missed):
+            ring_ended_for(ctx, call, outcome.user_id, outcome.reason, now)
             call.missed_by[outcome.user_id] = stamp
             event = ev.CallMissed(
                 cid=call.cid,

@@ -5,8 +5,9 @@ development tokens are on (the embedded coordinator), ``POST /dev/token`` from l
 Output to each connection is batched into one write per loop iteration and never waits,
 so a slow client never stalls the others (it is disconnected when its buffer is full).
 Store writes go to a writer thread (:mod:`.writer`), so a slow disk never stalls them
-either. A client that closes with 1000 or 1001 has left; any other end of a connection
-detaches it, and its call sessions wait ``Limits.session_grace`` seconds for a resume.
+either, and push notices to a sender's queue (:mod:`.push`), so a slow webhook never does.
+A client that closes with 1000 or 1001 has left; any other end of a connection detaches
+it, and its call sessions wait ``Limits.session_grace`` seconds for a resume.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import itertools
 import logging
 import struct
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import msgspec
@@ -45,6 +46,7 @@ from .control import CallControl, Delivery
 from .hub import EventHub, LocalHub
 from .ids import IdSource, random_ids
 from .limits import Limits, RateLimiter
+from .push import PushSender
 from .store import CallStore, open_store
 from .writer import StoreWriter
 
@@ -81,6 +83,8 @@ class CoordinatorConfig:
     limits: Limits = field(default_factory=Limits)
     dev_tokens: bool = False
     """Serve ``POST /dev/token`` to loopback clients (embedded development mode)."""
+    push_providers: Mapping[str, str] = field(default_factory=dict)
+    """Push provider name -> webhook URL (http/https) that rings offline users (:mod:`.push`)."""
 
 
 def _text_frame_header(length: int) -> bytes:
@@ -171,14 +175,24 @@ class Coordinator:
     ) -> None:
         self.config = config
         self._clock = clock
+        self._secrets = {a.api_key: a.api_secret for a in config.apps}
+        self.push = (
+            PushSender(config.push_providers, self._secrets, clock=clock)
+            if config.push_providers
+            else None
+        )
+        """Sends the push notices of rings to offline users (None: no provider)."""
         self._store = store if store is not None else open_store(config.db)
         self.control = CallControl(
-            self._store, now=clock(), ids=ids, session_grace=config.limits.session_grace
+            self._store,
+            now=clock(),
+            ids=ids,
+            session_grace=config.limits.session_grace,
+            push_providers=frozenset(config.push_providers),
         )
         self._writer: StoreWriter | None = None
         self._closings: set[asyncio.Task[None]] = set()
         self._verifier = Verifier({a.api_key: a for a in config.apps})
-        self._secrets = {a.api_key: a.api_secret for a in config.apps}
         self._hub = hub if hub is not None else LocalHub()
         self._hub.subscribe(self._receive)
         self._peers: dict[str, _Peer] = {}
@@ -214,6 +228,8 @@ class Coordinator:
         if self.config.dev_tokens:
             app.router.add_post("/dev/token", self._dev_token)
         self._writer = StoreWriter(self._store)
+        if self.push is not None:
+            await self.push.start()
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
@@ -244,6 +260,8 @@ class Coordinator:
             await self._runner.cleanup()
             self._runner = None
         self._flush()  # what the last closes changed, while the writer still takes it
+        if self.push is not None:
+            await self.push.stop()
         writer, self._writer = self._writer, None
         if writer is not None:
             await asyncio.to_thread(writer.close)
@@ -271,14 +289,15 @@ class Coordinator:
     # -- HTTP ---------------------------------------------------------------------------
 
     async def _health(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            {
-                "status": "ok",
-                "version": __version__,
-                "protocol_version": frames.PROTOCOL_VERSION,
-                "connections": len(self._peers),
-            }
-        )
+        health: dict[str, object] = {
+            "status": "ok",
+            "version": __version__,
+            "protocol_version": frames.PROTOCOL_VERSION,
+            "connections": len(self._peers),
+        }
+        if self.push is not None:
+            health["push"] = asdict(self.push.stats)
+        return web.json_response(health)
 
     async def _dev_token(self, request: web.Request) -> web.Response:
         if not _is_loopback(request.remote):
@@ -419,6 +438,7 @@ class Coordinator:
             logger.exception("request %s failed", type(request).__name__)
             self._error(peer, request.id, InternalError("the coordinator failed on this request"))
             self.control.take_deliveries()
+            self.control.take_notices()
             self._flush()  # the store writes of what did change
             return
         self._reply(peer, request.id, result)
@@ -439,8 +459,12 @@ class Coordinator:
     # -- delivery -----------------------------------------------------------------------
 
     def _flush(self) -> None:
-        """Publish the events CallControl produced, each serialised once; hand its store
-        writes to the writer thread; close connections a resume replaced."""
+        """Publish the events CallControl produced, each serialised once; hand its push
+        notices to the sender and its store writes to the writer thread; close
+        connections a resume replaced."""
+        notices = self.control.take_notices()
+        if self.push is not None:
+            self.push.submit(notices)
         writes = self.control.take_writes()
         if self._writer is not None:
             self._writer.submit(writes)

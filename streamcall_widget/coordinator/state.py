@@ -54,6 +54,15 @@ class UserRecord:
     custom: Custom = field(default_factory=dict)
     role: str = "user"
     connections: set[str] = field(default_factory=set)
+    push_provider: str | None = None
+    """The push provider this user registered (``push.register``), if any."""
+    voip_provider: str | None = None
+    """The VoIP provider this user registered, if any."""
+
+    @property
+    def push_registered(self) -> bool:
+        """Whether a ring can reach this user through a push provider while offline."""
+        return self.push_provider is not None or self.voip_provider is not None
 
     def to_data(self) -> UserData:
         """The wire shape, with presence."""
@@ -142,6 +151,9 @@ class CallRecord:
     """Whether the current ring is a video call."""
     rung: bool = False
     """Whether the call was ever rung: a rung call of two members is one-to-one."""
+    pushed: set[str] = field(default_factory=set)
+    """Callees of the current ring who were rung through push and have not answered yet:
+    each gets a ``call.missed`` notice when the ring ends without them."""
 
     @property
     def cid(self) -> str:

@@ -5,6 +5,8 @@ the store (off the event loop, see :mod:`.writer`), so history (query_calls) sur
 restart when the store is a file. So do the call sessions of the connections that were
 live, with each connection's resume-token digest: after a restart the clients resume
 (``session.resume``) within the grace period and keep their calls; rings are not restored.
+Users' push registrations are kept too, so a user whose kernel is stopped is still rung
+through push after a restart.
 """
 
 from __future__ import annotations
@@ -22,13 +24,16 @@ from streamcall_widget.protocol.models import CallData, MemberData
 __all__ = [
     "CallStore",
     "DeleteConnection",
+    "DeletePushRegistration",
     "MemoryStore",
     "SaveCall",
     "SaveConnection",
+    "SavePushRegistration",
     "SqliteStore",
     "StoreWrite",
     "StoredCall",
     "StoredConnection",
+    "StoredPushRegistration",
     "apply_write",
     "open_store",
 ]
@@ -57,6 +62,15 @@ class StoredConnection(msgspec.Struct, kw_only=True):
     """SHA-256 of the connection's resume token (the token itself is never stored)."""
 
 
+class StoredPushRegistration(msgspec.Struct, kw_only=True):
+    """A user's push registration (``push.register``): the provider names they chose."""
+
+    app: str
+    user_id: str
+    push_provider_name: str | None = None
+    voip_provider_name: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class SaveCall:
     """Insert or replace one call."""
@@ -79,12 +93,30 @@ class DeleteConnection:
     connection_id: str
 
 
-StoreWrite = SaveCall | SaveConnection | DeleteConnection
+@dataclass(frozen=True, slots=True)
+class SavePushRegistration:
+    """Insert or replace one user's push registration."""
+
+    registration: StoredPushRegistration
+
+
+@dataclass(frozen=True, slots=True)
+class DeletePushRegistration:
+    """Forget one user's push registration (``push.unregister``)."""
+
+    app: str
+    user_id: str
+
+
+StoreWrite = (
+    SaveCall | SaveConnection | DeleteConnection | SavePushRegistration | DeletePushRegistration
+)
 """One write the rules ask for; the writer thread applies it with :func:`apply_write`."""
 
 
 class CallStore(Protocol):
-    """Persistence of calls, keyed by (app, cid), and of resumable connections, by id."""
+    """Persistence of calls, keyed by (app, cid), of resumable connections, by id, and of
+    push registrations, by (app, user id)."""
 
     def load(self) -> Iterator[tuple[str, StoredCall]]:
         """Every stored call with its app's API key."""
@@ -92,6 +124,10 @@ class CallStore(Protocol):
 
     def load_connections(self) -> Iterator[StoredConnection]:
         """Every stored connection."""
+        ...
+
+    def load_push_registrations(self) -> Iterator[StoredPushRegistration]:
+        """Every stored push registration."""
         ...
 
     def save(self, app: str, call: StoredCall) -> None:
@@ -106,6 +142,14 @@ class CallStore(Protocol):
         """Remove one connection (nothing if absent)."""
         ...
 
+    def save_push_registration(self, registration: StoredPushRegistration) -> None:
+        """Insert or replace one user's push registration."""
+        ...
+
+    def delete_push_registration(self, app: str, user_id: str) -> None:
+        """Remove one user's push registration (nothing if absent)."""
+        ...
+
     def close(self) -> None:
         """Release the store."""
         ...
@@ -117,8 +161,12 @@ def apply_write(store: CallStore, write: StoreWrite) -> None:
         store.save(write.app, write.call)
     elif isinstance(write, SaveConnection):
         store.save_connection(write.connection)
-    else:
+    elif isinstance(write, DeleteConnection):
         store.delete_connection(write.connection_id)
+    elif isinstance(write, SavePushRegistration):
+        store.save_push_registration(write.registration)
+    else:
+        store.delete_push_registration(write.app, write.user_id)
 
 
 class MemoryStore:
@@ -132,6 +180,10 @@ class MemoryStore:
         """Nothing was stored before this process."""
         return iter(())
 
+    def load_push_registrations(self) -> Iterator[StoredPushRegistration]:
+        """Nothing was stored before this process."""
+        return iter(())
+
     def save(self, app: str, call: StoredCall) -> None:
         """Nothing to do: the coordinator already holds the call."""
 
@@ -139,6 +191,12 @@ class MemoryStore:
         """Nothing to do: the coordinator already holds the connection."""
 
     def delete_connection(self, connection_id: str) -> None:
+        """Nothing to do."""
+
+    def save_push_registration(self, registration: StoredPushRegistration) -> None:
+        """Nothing to do: the coordinator already holds it."""
+
+    def delete_push_registration(self, app: str, user_id: str) -> None:
         """Nothing to do."""
 
     def close(self) -> None:
@@ -162,9 +220,15 @@ class SqliteStore:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS connections (id TEXT PRIMARY KEY, data BLOB NOT NULL)"
         )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS push_registrations ("
+            " app TEXT NOT NULL, user_id TEXT NOT NULL, data BLOB NOT NULL,"
+            " PRIMARY KEY (app, user_id))"
+        )
         self._encoder = msgspec.json.Encoder()
         self._decoder = msgspec.json.Decoder(StoredCall)
         self._connection_decoder = msgspec.json.Decoder(StoredConnection)
+        self._push_decoder = msgspec.json.Decoder(StoredPushRegistration)
 
     def load(self) -> Iterator[tuple[str, StoredCall]]:
         """Every stored call."""
@@ -175,6 +239,11 @@ class SqliteStore:
         """Every stored connection."""
         for (data,) in self._db.execute("SELECT data FROM connections"):
             yield self._connection_decoder.decode(data)
+
+    def load_push_registrations(self) -> Iterator[StoredPushRegistration]:
+        """Every stored push registration."""
+        for (data,) in self._db.execute("SELECT data FROM push_registrations"):
+            yield self._push_decoder.decode(data)
 
     def save(self, app: str, call: StoredCall) -> None:
         """Write one call through."""
@@ -193,6 +262,19 @@ class SqliteStore:
     def delete_connection(self, connection_id: str) -> None:
         """Remove one connection."""
         self._db.execute("DELETE FROM connections WHERE id = ?", (connection_id,))
+
+    def save_push_registration(self, registration: StoredPushRegistration) -> None:
+        """Write one push registration through."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO push_registrations (app, user_id, data) VALUES (?, ?, ?)",
+            (registration.app, registration.user_id, self._encoder.encode(registration)),
+        )
+
+    def delete_push_registration(self, app: str, user_id: str) -> None:
+        """Remove one push registration."""
+        self._db.execute(
+            "DELETE FROM push_registrations WHERE app = ? AND user_id = ?", (app, user_id)
+        )
 
     def close(self) -> None:
         """Close the file."""

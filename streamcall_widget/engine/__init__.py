@@ -9,6 +9,7 @@ from .client import StreamCall
 from .dtmf import DtmfEvent
 from .participants import Participant
 from .permissions import PermissionRequestEvent, PermissionsUpdatedEvent
+from .push import PushNotificationsConfig
 from .recording import RecordingEvent, RecordingResult
 from .rtc_config import IceServer
 
@@ -19,6 +20,7 @@ __all__ = [
     "Participant",
     "PermissionRequestEvent",
     "PermissionsUpdatedEvent",
+    "PushNotificationsConfig",
     "RecordingEvent",
     "RecordingResult",
     "StreamCall",

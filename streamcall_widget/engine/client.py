@@ -14,8 +14,8 @@ joining or joined. Incoming rings wait beside it until accepted or rejected. Lis
 
 This module holds login, listeners, error reports and shutdown; the call methods live in
 :mod:`.client_calls`, the reads about calls in :mod:`.client_queries`, the device methods
-in :mod:`.media_controls` and the way back after a drop in :mod:`.reconnection`, mixins
-that ``StreamCall`` gathers into one object.
+in :mod:`.media_controls`, push registration in :mod:`.push` and the way back after a
+drop in :mod:`.reconnection`, mixins that ``StreamCall`` gathers into one object.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ from .loop import EngineFuture, acquire_loop, release_loop
 from .media_controls import MediaControls
 from .messaging import CALL_MESSAGE_EVENTS
 from .presence import Presence
+from .push import PushNotifications, PushNotificationsConfig, checked_push_config
 from .reconnection import Reconnection
 from .recording import RECORDING_EVENTS
 from .results import (
@@ -91,7 +92,7 @@ EVENTS = (
 )
 
 
-class StreamCall(CallFlows, CallQueries, MediaControls, Presence, Reconnection):
+class StreamCall(CallFlows, CallQueries, MediaControls, Presence, PushNotifications, Reconnection):
     """A calling client for one user: login, ring, accept, talk, mute, listen to events.
 
     ``StreamCall()`` uses this machine's embedded coordinator (starting it if no other
@@ -279,8 +280,12 @@ class StreamCall(CallFlows, CallQueries, MediaControls, Presence, Reconnection):
         token: str | None = None,
         token_provider: TokenProvider | None = None,
         custom: dict[str, Any] | None = None,
+        push_config: PushNotificationsConfig | None = None,
     ) -> SuccessResponse:
-        """Connect as ``user_id``; with the embedded coordinator no token is needed."""
+        """Connect as ``user_id``; with the embedded coordinator no token is needed.
+        ``push_config`` rings the user through push providers while offline (see
+        :mod:`.push`)."""
+        push = checked_push_config(push_config)
         user = UserInput(id=user_id, name=name, image=image_url, custom=custom or {})
         if not isinstance(user_id, str) or not user_id.strip():
             raise InvalidArguments("user_id must be a non-empty string")
@@ -290,6 +295,7 @@ class StreamCall(CallFlows, CallQueries, MediaControls, Presence, Reconnection):
             raise InvalidState(f"already logged in as {self._user.id!r}; logout() first")
         self._token_given = (token, token_provider)
         self._conn = await self._connect(user)
+        await self._register_push(push)
         await self.media.identify(user_id, user.name or user_id)
         if self.media.camera is None and self.media.microphone is None:
             self._media_ready = None
@@ -323,7 +329,9 @@ class StreamCall(CallFlows, CallQueries, MediaControls, Presence, Reconnection):
 
     @threadsafe
     async def logout(self) -> SuccessResponse:
-        """Leave any call, reject nothing, and disconnect."""
+        """Leave any call, reject nothing, stop push notifications, and disconnect."""
+        if self._user is not None:
+            await self._unregister_push()
         return await self._logout()
 
     async def _logout(self) -> SuccessResponse:

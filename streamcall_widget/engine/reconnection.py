@@ -3,10 +3,10 @@
 A mixin of :class:`~streamcall_widget.engine.client.StreamCall`, in a module of its own:
 on a close the client did not ask for, a call in session goes ``reconnecting`` with its
 media links up; the client logs in again (retrying with growing delays, finding the
-coordinator anew), then resumes the call's session (``session.resume``: same session, the
-others see nothing) or, when the coordinator no longer knows it, joins the call again. If
-every retry fails, every call is left and the client is logged out. See docs/engine.md,
-"Reconnection".
+coordinator anew, registering for push again), then resumes the call's session
+(``session.resume``: same session, the others see nothing) or, when the coordinator no
+longer knows it, joins the call again. If every retry fails, every call is left and the
+client is logged out. See docs/engine.md, "Reconnection".
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ class Reconnection:
 
         def report(self, where: str, error: BaseException) -> None: ...
 
+        async def _renew_push(self) -> None: ...
+
     def _on_close(self, reason: str) -> None:
         if self._user is None or self._closed:
             return
@@ -92,6 +94,7 @@ class Reconnection:
                 lost._finish("connection_lost")
             self._conn = self._user = self._target = None  # logged out; login() starts over
             return
+        await self._renew_push()
         if call is not None and call.state is CallState.RECONNECTING:
             try:
                 if not await self._resume(call, ticket):

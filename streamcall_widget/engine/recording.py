@@ -18,8 +18,10 @@ seconds the recording looks at the tracks arriving and the participants, so one 
 mid-recording gets a cell and one leaving loses it. Screen shares are not drawn in the grid
 (a grid of cameras, as the CallView's). Leaving the call while recording finishes the file
 (before ``leave()`` resolves) and tells the others; the recording stopped by someone else
-(``stop-record-call``) or ended with the call is finished too, and ``stop_recording()``
-then resolves to it.
+(``stop-record-call``) or ended with the call is finished too. In every case
+``stop_recording()`` then resolves to that file's :class:`RecordingResult` (once, even after
+the call is left), and ``last_recording`` keeps the latest one (CallView shows where it was
+saved).
 """
 
 from __future__ import annotations
@@ -127,7 +129,9 @@ class CallRecording(CallParts):
     _recording_readers: dict[tuple[str, TrackType], tuple[MediaStreamTrack, asyncio.Task[None]]]
     _recording_sync: asyncio.Task[None] | None = None
     _recording_done: asyncio.Task[RecordingResult] | None = None
-    """The file being finished after the coordinator said the recording stopped."""
+    """The file being finished (or finished) after the recording stopped without
+    ``stop_recording()``: someone else stopped it, the call ended or was left."""
+    _last_recording: RecordingResult | None = None
 
     if TYPE_CHECKING:
 
@@ -140,6 +144,12 @@ class CallRecording(CallParts):
     def is_recording(self) -> bool:
         """Whether the call is being recorded (by anyone; a REC indicator shows it)."""
         return self._recording
+
+    @property
+    def last_recording(self) -> RecordingResult | None:
+        """The latest file this client finished recording in this call, however the
+        recording ended (None before the first)."""
+        return self._last_recording
 
     @property
     def can_record(self) -> bool:
@@ -185,8 +195,8 @@ class CallRecording(CallParts):
     async def stop_recording(self) -> RecordingResult:
         """Stop recording and finish the file (NotAllowed without ``stop-record-call``,
         InvalidState when this client is not recording); everyone gets a ``recording``
-        event. When someone else stopped it, the file is finished already: this resolves
-        to it."""
+        event. When the recording already ended otherwise (someone else stopped it, the
+        call ended, this client left it), this resolves to that file, once."""
         if self._recording_done is None:
             if self._recorder is None:
                 raise InvalidState(
@@ -236,7 +246,7 @@ class CallRecording(CallParts):
             track.stop()
             task.cancel()
         counts = await asyncio.to_thread(recorder.stop)
-        return RecordingResult(
+        self._last_recording = RecordingResult(
             path=recorder.path,
             duration=counts.duration,
             video_frames=counts.video_frames,
@@ -247,6 +257,8 @@ class CallRecording(CallParts):
             cells=counts.cells,
             files=counts.files,
         )
+        self._changed()
+        return self._last_recording
 
     async def _keep_in_sync(self) -> None:
         while True:
@@ -308,23 +320,32 @@ class CallRecording(CallParts):
         if recording == self._recording:
             return
         self._recording = recording
-        if not recording and self._recorder is not None:
-            self._recording_done = asyncio.get_running_loop().create_task(self._finish_recording())
+        if not recording:
+            self._finishing()
         if created_at is not None:
             self._host.notify("recording", RecordingEvent(self.cid, recording, created_at))
         self._changed()
 
+    def _finishing(self) -> asyncio.Task[RecordingResult] | None:
+        """The task finishing the file of a recording that ended without
+        ``stop_recording()``: started once, by whichever of the coordinator's
+        ``recording_stopped`` and the leave comes first (the task takes the recorder only
+        when it runs, so a second start would find none)."""
+        if self._recording_done is None and self._recorder is not None:
+            self._recording_done = asyncio.get_running_loop().create_task(self._finish_recording())
+        return self._recording_done
+
     async def _recording_closed(self) -> None:
         """The call is being left or is over: finish a recording in progress (the file
-        stays whole) and tell the coordinator, if it still listens."""
+        stays whole) and tell the coordinator, if it still listens. The result is kept for
+        ``stop_recording()`` and ``last_recording``."""
         if self._recorder is not None:
             with contextlib.suppress(StreamCallError):
                 await self._host.request(StopRecording(id="", cid=self.cid), type(None))
-        done, self._recording_done = self._recording_done, None
+        done = self._finishing()  # unless the coordinator's recording_stopped started it
+        if done is None:
+            return
         try:
-            if done is not None:
-                await done
-            elif self._recorder is not None:
-                await self._finish_recording()
+            await asyncio.shield(done)
         except Exception as exc:
             self._host.report(f"finishing the recording of {self.cid}", exc)

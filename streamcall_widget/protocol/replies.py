@@ -21,6 +21,7 @@ __all__ = [
     "CallsPage",
     "OnlineUsersPage",
     "PingResult",
+    "PushRegistration",
     "ResumeResult",
     "ResumedSession",
     "ServerLimits",
@@ -103,6 +104,14 @@ class ResumeResult(msgspec.Struct, kw_only=True):
     (a call that ended or a session replaced meanwhile is left out)."""
 
 
+class PushRegistration(msgspec.Struct, kw_only=True):
+    """What ``push.register`` and ``push.unregister`` answer: the user's registration now
+    (both names null: none, rings reach the user only while connected)."""
+
+    push_provider_name: str | None = None
+    voip_provider_name: str | None = None
+
+
 REPLY_TYPES: tuple[type[msgspec.Struct], ...] = (
     AuthResult,
     PingResult,
@@ -111,6 +120,7 @@ REPLY_TYPES: tuple[type[msgspec.Struct], ...] = (
     UsersPage,
     OnlineUsersPage,
     ResumeResult,
+    PushRegistration,
 )
 """Every reply shape. Not a tagged union: the request a result answers says which."""
 
@@ -147,5 +157,7 @@ REPLIES: dict[type[rq.Request], type[msgspec.Struct] | None] = {
     rq.QueryCalls: CallsPage,
     rq.QueryUsers: UsersPage,
     rq.OnlineUsers: OnlineUsersPage,
+    rq.RegisterPush: PushRegistration,
+    rq.UnregisterPush: PushRegistration,
 }
 """Request type -> the Struct its result's ``data`` decodes into (None: ``data`` is null)."""

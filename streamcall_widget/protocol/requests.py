@@ -24,6 +24,7 @@ from .models import (
     UserId,
     UserInput,
 )
+from .push import MAX_PROVIDER_NAME, PROVIDER_NAME
 
 __all__ = [
     "REQUEST_TYPES",
@@ -43,6 +44,7 @@ __all__ = [
     "PublishTrack",
     "QueryCalls",
     "QueryUsers",
+    "RegisterPush",
     "RejectCall",
     "Request",
     "RequestPermissions",
@@ -58,6 +60,7 @@ __all__ = [
     "StopLive",
     "StopRecording",
     "UnpinParticipant",
+    "UnregisterPush",
     "UpdateCall",
     "UpdateMembers",
     "UpdatePermissions",
@@ -66,6 +69,9 @@ __all__ = [
 RequestId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Cid = Annotated[str, msgspec.Meta(min_length=3, max_length=130, pattern=r"^[a-z_]+:[\w\-]+$")]
 CallId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[\w\-]+$")]
+ProviderName = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=MAX_PROVIDER_NAME, pattern=PROVIDER_NAME)
+]
 
 
 class Request(msgspec.Struct, tag_field="type", kw_only=True, forbid_unknown_fields=True):
@@ -322,6 +328,26 @@ class OnlineUsers(Request, tag="users.online"):
     """The ``next`` of the previous page: users after it come next."""
 
 
+class RegisterPush(Request, tag="push.register"):
+    """Ring this user through push providers while they have no live connection.
+
+    Names one or both of the coordinator's providers (seed 000's ``pushProviderName`` and
+    ``voipProviderName``). The registration belongs to the user of this app and replaces any
+    earlier one: registering again, from this or another connection, changes nothing twice.
+    It outlives this connection (a dropped socket, a stopped kernel) until
+    ``push.unregister``.
+    """
+
+    push_provider_name: ProviderName | None = None
+    """The provider for ordinary notices (a missed call, a ring when no VoIP one is set)."""
+    voip_provider_name: ProviderName | None = None
+    """The provider for ring notices (a phone's VoIP push, which can show a call screen)."""
+
+
+class UnregisterPush(Request, tag="push.unregister"):
+    """Forget this user's push registration: rings reach them only while connected again."""
+
+
 AnyRequest = (
     Auth
     | ResumeSession
@@ -355,6 +381,8 @@ AnyRequest = (
     | QueryCalls
     | QueryUsers
     | OnlineUsers
+    | RegisterPush
+    | UnregisterPush
 )
 """Every request type, as one tagged union."""
 

@@ -6,9 +6,11 @@ announce; the owner calls :meth:`Ring.tick` at :meth:`Ring.next_deadline`. Tests
 with a fake clock.
 
 Rules: the first callee to accept wins and the others stop ringing; a callee who is in
-another call misses it as ``busy`` at once (never rung); a callee with no live connection
-misses it as ``offline`` at once (never rung, not even if they connect while the ring lasts,
-so the caller learns it now instead of after a timeout); a callee who does not answer within
+another call misses it as ``busy`` at once (never rung); a callee who cannot be reached (no
+live connection and no push registration) misses it as ``offline`` at once (never rung, not
+even if they connect while the ring lasts, so the caller learns it now instead of after a
+timeout); a reachable callee rings, on their connections or through their push provider,
+and is rung on any connection they open while ringing; a callee who does not answer within
 ``incoming_call_timeout_ms`` misses the call; if nobody accepted within
 ``auto_cancel_timeout_ms`` the caller's side drops the ring with ``timeout``; the caller
 rejecting is a ``cancel``. When every callee has answered without accepting, the ring is
@@ -36,9 +38,10 @@ class CalleeStatus(enum.StrEnum):
     """Where one callee stands in the ring."""
 
     RINGING = "ringing"
-    """Rung on at least one live connection."""
+    """Rung: on their live connections, or through their push provider while they have
+    none (a connection they open meanwhile is rung too)."""
     OFFLINE = "offline"
-    """No live connection when the ring began: :meth:`Ring.start` marks them missed."""
+    """Unreachable when the ring began: :meth:`Ring.start` marks them missed."""
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     MISSED = "missed"
@@ -63,8 +66,8 @@ class Rejected:
 
 @dataclass(frozen=True, slots=True)
 class Missed:
-    """``user_id`` did not answer (``timeout``), was in another call (``busy``) or had no
-    live connection (``offline``)."""
+    """``user_id`` did not answer (``timeout``), was in another call (``busy``) or could
+    not be reached (``offline``: no live connection and no push registration)."""
 
     user_id: str
     reason: RejectReason
@@ -90,15 +93,17 @@ class Ring:
         settings: RingSettings,
         now: float,
         *,
-        online: Iterable[str],
+        reachable: Iterable[str],
         busy: Iterable[str] = (),
     ) -> None:
+        """Ring ``callees``; ``reachable`` are those who can be rung now (a live
+        connection, or a push registration), ``busy`` those in another call."""
         self.caller = caller
         self.started_at = now
         self.settings = settings
-        online_set, busy_set = set(online), set(busy)
+        reachable_set, busy_set = set(reachable), set(busy)
         self.status: dict[str, CalleeStatus] = {
-            user: CalleeStatus.RINGING if user in online_set else CalleeStatus.OFFLINE
+            user: CalleeStatus.RINGING if user in reachable_set else CalleeStatus.OFFLINE
             for user in callees
             if user != caller
         }
@@ -118,13 +123,19 @@ class Ring:
         """True once someone accepted or nobody can anymore."""
         return self._over
 
+    @property
+    def deadline(self) -> float:
+        """When the ring stops for a callee who never answers: the earlier timeout."""
+        return min(self._incoming_at, self._auto_cancel_at)
+
     def ringing(self) -> list[str]:
         """Callees whose devices ring now."""
         return [u for u, s in self.status.items() if s is CalleeStatus.RINGING]
 
     def reach(self, user_id: str) -> bool:
-        """A callee opened another connection: True if it should ring too (they are still
-        ringing; an offline callee was already missed and is not rung late)."""
+        """A callee opened a connection: True if it should ring too (they are still
+        ringing, e.g. rung through push while offline; an unreachable callee was already
+        missed and is not rung late)."""
         return not self._over and self.status.get(user_id) is CalleeStatus.RINGING
 
     def start(self) -> list[RingOutcome]:

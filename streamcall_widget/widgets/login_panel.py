@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import traitlets
 
 from streamcall_widget.engine.loop import EngineFuture
+from streamcall_widget.engine.push import PushNotificationsConfig
 from streamcall_widget.engine.results import SuccessResponse
 
 from .assets import load_module
@@ -43,8 +44,18 @@ class LoginPanel(EngineWidget):
         "logout": lambda panel, _message: panel.logout(),
     }
 
-    def __init__(self, client: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        push_config: PushNotificationsConfig | None = None,
+        **kwargs: Any,
+    ) -> None:
         self._logging_in = False
+        self.push_config = push_config
+        """Rings reach the user through these push providers while offline (see
+        :mod:`streamcall_widget.engine.push`); unregistered by the Log out button. Checked
+        by the login, whose error the panel shows."""
         super().__init__(client, **kwargs)
         self.embedded = self.client.embedded
 
@@ -54,7 +65,11 @@ class LoginPanel(EngineWidget):
         if not self.embedded and self.api_key:
             self.client.set_dynamic_api_key(self.api_key).result()
         pending = self.client.login(
-            self.user_id, name=self.name or None, image_url=self.image_url or None, token=token
+            self.user_id,
+            name=self.name or None,
+            image_url=self.image_url or None,
+            token=token,
+            push_config=self.push_config,
         )
         self._logging_in = True
         pending.add_done_callback(self._login_done)

@@ -8,6 +8,7 @@ from typing import Any
 import ipywidgets
 
 from streamcall_widget.engine.client import StreamCall
+from streamcall_widget.engine.push import PushNotificationsConfig
 
 from .call_view import CallView
 from .device_controls import DeviceControls
@@ -45,17 +46,19 @@ def phone(
     language: str = "en",
     layout: str = "dynamic",
     strings: Mapping[str, Mapping[str, str]] | None = None,
+    push_config: PushNotificationsConfig | None = None,
 ) -> Phone:
     """A whole phone for ``client`` (default: a new ``StreamCall()`` on the embedded
     coordinator): log in, see and answer calls, and control the devices.
 
     ``user_id``/``name`` prefill the login form; ``language`` is ``en``, ``fr`` or one
-    given in ``strings``; ``layout`` is the CallView's first layout.
+    given in ``strings``; ``layout`` is the CallView's first layout; ``push_config`` rings
+    the user through push providers while offline (see LoginPanel).
     """
     return Phone(
         client if client is not None else StreamCall(),
         language=language,
         strings=strings,
-        login={"user_id": user_id, "name": name},
+        login={"user_id": user_id, "name": name, "push_config": push_config},
         view={"tile_layout": layout},
     )

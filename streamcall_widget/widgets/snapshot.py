@@ -12,6 +12,7 @@ from typing import Any
 from streamcall_widget.engine.call import Call
 from streamcall_widget.engine.devices import DeviceList
 from streamcall_widget.engine.participants import Participant
+from streamcall_widget.engine.recording import RecordingResult
 from streamcall_widget.engine.taps import LOCAL
 from streamcall_widget.protocol.call_types import CALL_TYPES
 from streamcall_widget.protocol.lifecycle import CallEvent, CallMember, CallState
@@ -76,7 +77,15 @@ def call_snapshot(call: Call | None) -> dict[str, Any]:
         "deaf": call.is_deaf,
         "recording": call.is_recording,
         "can_record": call.can_record,
+        "saved_recording": _saved_recording(call.last_recording),
     }
+
+
+def _saved_recording(result: RecordingResult | None) -> dict[str, Any] | None:
+    """Where the latest recording of the call went: ``{name, path, duration}``."""
+    if result is None:
+        return None
+    return {"name": result.path.name, "path": str(result.path), "duration": result.duration}
 
 
 def _backstage_type(call: Call) -> bool:
@@ -112,6 +121,7 @@ def left_event_snapshot(event: CallEvent, self_user_id: str | None) -> dict[str,
         "deaf": False,
         "recording": False,
         "can_record": False,
+        "saved_recording": None,
     }
 
 

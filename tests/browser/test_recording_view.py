@@ -1,6 +1,8 @@
 """CallView's recording parts in Chromium against a fake model: the REC indicator shows for
 everyone while the call records, and the Record button (for those allowed only) sits right
-before Hang up, sends ``record``, and reads Stop recording while the call records.
+before Hang up, sends ``record``, and reads Stop recording while the call records; once a
+recording of this kernel's is saved, where it went shows under the video and on the ended
+screen.
 """
 
 from __future__ import annotations
@@ -49,3 +51,21 @@ def test_rec_indicator_and_record_button(page: Page) -> None:
     assert page.get_attribute(".sc-rec", "title") == "Cet appel est enregistré"
     push(page, {"call": {**call, "state": "left"}})
     assert not page.is_visible(".sc-rec")
+
+
+def test_where_the_recording_was_saved_shows_once_it_stops(page: Page) -> None:
+    """``call.saved_recording`` shows as a line with the file's name and length, its path in
+    the tooltip; not while a new recording runs, and still on the ended screen."""
+    saved = {"name": "rec.mp4", "path": "/home/alice/rec.mp4", "duration": 71.6}
+    call = {**ringing("incoming"), "state": "joined", "recording": True, "can_record": True}
+    mount(page, "call_view", call_traits(participants=[tile("local", "Alice")], call=call))
+    assert not page.is_visible(".sc-saved")
+    push(page, {"call": {**call, "recording": False, "saved_recording": saved}})
+    assert page.text_content(".sc-saved") == "Recording saved: rec.mp4 (01:11)"
+    assert page.get_attribute(".sc-saved", "title") == "/home/alice/rec.mp4"
+    push(page, {"call": {**call, "saved_recording": saved}})  # recording again
+    assert not page.is_visible(".sc-saved")
+    push(page, {"call": {**call, "state": "left", "recording": False, "saved_recording": saved}})
+    assert page.is_visible(".sc-saved")
+    push(page, {"call": {}})
+    assert not page.is_visible(".sc-saved")
