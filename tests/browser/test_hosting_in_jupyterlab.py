@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -122,8 +123,8 @@ def _deny_then_grant(page: Page, host: Locator, viewer: Locator) -> None:
 
 
 def _record_by_clicks(page: Page, host: Locator, viewer: Locator) -> None:
-    """Record shows REC in both views; Stop recording leaves a playable MP4 beside the
-    notebook (the kernel's working directory)."""
+    """Record shows REC in both views; Stop recording says where the file went, and it is
+    a playable MP4 beside the notebook (the kernel's working directory)."""
     host.get_by_role("button", name="Record").click()
     for view in (host, viewer):
         expect(view.locator(".sc-rec")).to_be_visible(timeout=TIMEOUT_MS)
@@ -131,16 +132,15 @@ def _record_by_clicks(page: Page, host: Locator, viewer: Locator) -> None:
     host.get_by_role("button", name="Stop recording").click()
     for view in (host, viewer):
         expect(view.locator(".sc-rec")).to_be_hidden(timeout=TIMEOUT_MS)
+    saved = re.compile(r"^Recording saved: recording-[0-9a-f-]+-\d{8}T\d{6}Z\.mp4 \(00:\d\d\)$")
+    expect(host.locator(".sc-saved")).to_have_text(saved, timeout=TIMEOUT_MS)
     playable = (
-        "import av, glob\n"
-        "files = glob.glob(f'recording-{show.id}-*.mp4')\n"
-        "try:\n"
-        "    with av.open(files[0]) as f:\n"
-        "        print(len(files), sorted(s.type for s in f.streams))\n"
-        "except (IndexError, av.error.FFmpegError):\n"
-        "    print('not yet')"  # written until stop_recording() has finished it
+        "import av\n"
+        "path = show.last_recording.path\n"
+        "with av.open(str(path)) as f:\n"
+        "    print(path.parent == Path.cwd(), sorted(s.type for s in f.streams))"
     )
-    _kernel_says(page, playable, "1 ['audio', 'video']")
+    _kernel_says(page, playable, "True ['audio', 'video']")
 
 
 def test_host_and_viewer_by_clicks(tutorial: Page) -> None:
