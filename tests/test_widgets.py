@@ -307,6 +307,43 @@ def test_a_retried_link_leaves_the_label_on_the_widget_channel(
         view.close()
 
 
+def test_a_link_given_up_while_its_offer_waited_is_not_an_error(
+    clients: Clients, page: Page
+) -> None:
+    """After Run All, the kernel reads a page's offer and the page's giving up on it (its
+    timer ran while the cells did) back to back: the answer, cut short, is nobody's error.
+    An offer the kernel cannot answer while the link stands is one, and the page is told."""
+    alice = clients("alice")
+    view = CallView(alice.sc)
+    comm = page.comm_of(view)
+    try:
+        page.send(view, {"kind": "link", "link": "late", **asyncio.run(_page_offer())})
+        page.send(view, {"kind": "link_state", "state": "failed"})
+        alice.sc.engine.submit(asyncio.sleep(0.2)).result(5)  # the offer's task is over
+        alice.flush()
+        assert alice.errors_in("answering the page's WebRTC offer") == []
+        # Cut short, or answered first when the kernel was quick: never a refusal.
+        assert [m for m in comm.customs("link") if "error" in m] == []
+        assert view.link_path == "pipe"
+
+        offer = asyncio.run(_page_offer())
+        lines = str(offer["sdp"]).split("\r\n")
+        no_ice = "\r\n".join(line for line in lines if "ice-ufrag" not in line)
+        page.send(view, {"kind": "link", "link": "bad", **offer, "sdp": no_ice})
+        (refusal,) = wait_for(
+            lambda: [m for m in comm.customs("link") if m["link"] == "bad"], "the refusal"
+        )
+        assert refusal["link"] == "bad"
+        assert refusal["error"]
+        assert "sdp" not in refusal
+        alice.flush()
+        (report,) = alice.errors_in("answering the page's WebRTC offer")
+        assert str(report.error) == refusal["error"]
+        assert view.link_path == "pipe"
+    finally:
+        view.close()
+
+
 def test_an_unchanged_call_is_not_synced_again(clients: Clients, page: Page) -> None:
     """While a call rings and nothing changes, the ``call`` trait is not sent again: the
     page's incoming-call notice waits 400 ms after the last change of it, so a trait that

@@ -4,12 +4,15 @@
  * screen up (tracks swapped in with `replaceTrack`, no renegotiation), recvonly slots bring
  * the call's tiles down. The kernel says which tile each slot shows (`link_slots`) and asks
  * for more slots when it needs them (`link_grow`). If the link is not connected within
- * `LINK_TIMEOUT_MS` (a remote Jupyter with no UDP path and no TURN), the page gives up and
- * says so (`link_state: failed`): the media then takes the widget channel.
+ * `LINK_TIMEOUT_MS` of the kernel's answer (a remote Jupyter with no UDP path and no TURN),
+ * or the kernel could not answer, the page gives up and says so (`link_state: failed`):
+ * the media then takes the widget channel. The offer itself may wait as long as a running
+ * cell keeps the kernel from reading it.
  */
 import { onMessage, watch } from "./model.js";
 
-/** How long ICE gets to connect before the widget channel takes over (ms). */
+/** How long ICE gets to connect, from the kernel's answer, before the widget channel
+ * takes over (ms). */
 const LINK_TIMEOUT_MS = 5000;
 /** After a failure, the link is tried again this much later (ms): with `media_path` "auto"
  * (the widget channel carries the media meanwhile), and with "webrtc" (nothing does). */
@@ -103,6 +106,7 @@ export function createPageLink(model, signal, { onChange }) {
    * the link is tried again later. */
   const fail = () => {
     clearTimeout(timer);
+    timer = 0;
     clearTimeout(retry);
     if (!pc) return;
     pc.close();
@@ -133,23 +137,32 @@ export function createPageLink(model, signal, { onChange }) {
       const state = current.connectionState;
       if (state === "connected") {
         clearTimeout(timer);
+        timer = 0;
         connected = true;
         onChange();
       } else if (state === "failed" || state === "closed") {
         fail();
       }
     });
-    if (model.get("media_path") === "auto") timer = setTimeout(() => connected || fail(), LINK_TIMEOUT_MS);
     negotiate();
   };
 
   onMessage(model, "link", async (content) => {
-    if (!pc) return;
+    if (!pc || content.link !== linkId) return; // an answer to a link given up since
+    if (content.error) {
+      console.warn("streamcall: the kernel could not answer the link's offer", content.error);
+      fail();
+      return;
+    }
     try {
       await pc.setRemoteDescription({ type: "answer", sdp: content.sdp });
     } catch (error) {
       console.warn("streamcall: the kernel's answer was refused", error);
       fail();
+      return;
+    }
+    if (!connected && !timer && model.get("media_path") === "auto") {
+      timer = setTimeout(() => connected || fail(), LINK_TIMEOUT_MS);
     }
     for (const slot of slots) if (slot.transceiver.mid) slotStreams.set(slot.transceiver.mid, slot.stream);
     answered();

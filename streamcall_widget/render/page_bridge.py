@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any, Literal
 
 from av import AudioFrame, VideoFrame
@@ -88,7 +89,10 @@ class PageBridge:
             self._engine.call_soon(lambda: self._capture_message(content))
             return True
         if kind == "link":
-            self._engine.submit(self._offer(content)).add_done_callback(self._report_failure)
+            link_id = content.get("link")
+            if not isinstance(link_id, str) or not 0 < len(link_id) <= 64:
+                raise InputError("a link offer needs link, the page's id of its connection")
+            self._engine.submit(self._offer(link_id, content)).add_done_callback(self._report)
             return True
         if kind == "link_state":
             if content.get("state") not in ("failed", "closed"):
@@ -116,12 +120,10 @@ class PageBridge:
         except InputError as exc:
             self._client.report("a message from the page", exc)
 
-    async def _offer(self, content: dict[str, Any]) -> None:
+    async def _offer(self, link_id: str, content: dict[str, Any]) -> None:
         """Answer an offer: a renegotiation of the link, or a new peer connection of the
-        page (``link`` id: a retry, a reloaded page), which replaces the old link."""
-        link_id = content.get("link")
-        if not isinstance(link_id, str) or not 0 < len(link_id) <= 64:
-            raise InputError("a link offer needs link, the page's id of its connection")
+        page (``link`` id: a retry, a reloaded page), which replaces the old link. A
+        failure is reported and told to the page, which then gives up on this link."""
         if self._link is not None and link_id != self._link_id:
             await self._close_link("connecting")
         if self._link is None:
@@ -133,14 +135,24 @@ class PageBridge:
                 # which carries the media until the new link connects.
                 self._set_path("connecting")
             self._link_id = link_id
-        self._link.show(*self._shown)
-        await self._link.offer(content)
+        link = self._link
+        link.show(*self._shown)
+        try:
+            await link.offer(content)
+        except Exception as error:
+            if link is not self._link:
+                # Closed while answering: the page gave up on this link (its offer waited
+                # behind a running cell longer than the page waits), or a newer one
+                # replaced it. Nobody waits for this answer: nothing went wrong.
+                return
+            self._send({"kind": "link", "link": link_id, "error": str(error)})
+            await self._close_link(self.fallback)
+            raise
 
-    def _report_failure(self, done: Any) -> None:
+    def _report(self, done: Future[None]) -> None:
         error = done.exception()
         if error is not None:
             self._client.report("answering the page's WebRTC offer", error)
-            self._engine.submit(self._close_link(self.fallback))
 
     def _link_state(self, state: str) -> None:
         if state == "connected":

@@ -176,7 +176,8 @@ class PageLink:
             transceiver.sender.replaceTrack(slot)
         await self._pc.setLocalDescription(await self._pc.createAnswer())
         local = self._pc.localDescription
-        self._send({"kind": "link", "type": local.type, "sdp": local.sdp})
+        answer = {"kind": "link", "link": content.get("link"), "type": local.type, "sdp": local.sdp}
+        self._send(answer)
         self._grow_asked.clear()
         self._assign()
 
