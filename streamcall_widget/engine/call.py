@@ -252,7 +252,9 @@ class Call(
         return self._remote.streams
 
     def remote_frame_count(self, session_id: str, track_type: str = "video") -> int:
-        """Frames received so far from one participant's track of ``track_type``."""
+        """Frames received so far from one participant's track of ``track_type``, in
+        this call: it stops growing when the track ends (a revoke, a mute, the participant
+        leaving) and goes on from there if the track comes back."""
         return self._remote.frame_count(TrackRef(session_id, TrackType(track_type)))
 
     def subscribe(self, ref: TrackRef) -> MediaStreamTrack:

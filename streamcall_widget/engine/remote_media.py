@@ -50,6 +50,8 @@ class RemoteMedia:
         self._report = report
         self._fanouts: dict[TrackRef, Fanout] = {}
         self._sinks: dict[TrackRef, RemoteSink] = {}
+        self._ended_frames: dict[TrackRef, int] = {}
+        """Frames of the tracks of each ref that ended (a revoke, a mute, a new link)."""
         self._hooks: dict[TrackType, dict[int, Hook[Any]]] = {t: {} for t in TrackType}
         self._hook_ids = 0
         self._closing: set[asyncio.Task[None]] = set()
@@ -61,9 +63,10 @@ class RemoteMedia:
         return tuple(self._fanouts)
 
     def frame_count(self, ref: TrackRef) -> int:
-        """Frames received so far on ``ref`` (0 once it ended)."""
+        """Frames received so far on ``ref``, over every track it had: a count that stops
+        growing when the track ends, rather than falling back to 0."""
         sink = self._sinks.get(ref)
-        return sink.frames if sink is not None else 0
+        return self._ended_frames.get(ref, 0) + (sink.frames if sink is not None else 0)
 
     def subscribe(self, ref: TrackRef) -> MediaStreamTrack:
         """A new reader of ``ref`` getting every frame from now on (engine loop)."""
@@ -137,6 +140,8 @@ class RemoteMedia:
         """A remote track stopped: forget it now (the same ref may start again at once, on
         a new link), stop reading it in the background."""
         sink, fanout = self._sinks.pop(ref, None), self._fanouts.pop(ref, None)
+        if sink is not None:
+            self._ended_frames[ref] = self._ended_frames.get(ref, 0) + sink.frames
         task = asyncio.get_running_loop().create_task(self._close_track(sink, fanout))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
