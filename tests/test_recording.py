@@ -117,7 +117,7 @@ def test_a_three_party_call_is_recorded_as_a_grid_with_the_audio_mixed(
         assert spectrum[bin_of_tone - 2 : bin_of_tone + 3].max() > 100 * floor, user
 
     # Per track: a file per camera and microphone, each with its user's stamp or tone.
-    tracks = call.start_recording(str(tmp_path / "t.mp4"), mode="tracks").result(RESULT)
+    tracks = call.start_recording(tmp_path / "t.mp4", mode="tracks").result(RESULT)  # a Path
     splitter = call._recorder
     assert splitter is not None
     wait_for(lambda: splitter._counts.audio_frames >= 150, "audio frames of the tracks")

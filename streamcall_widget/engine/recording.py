@@ -157,7 +157,9 @@ class CallRecording(CallParts):
         return Capability.START_RECORD_CALL.value in self.own_capabilities
 
     @threadsafe
-    async def start_recording(self, path: str | None = None, *, mode: str = "grid") -> Path:
+    async def start_recording(
+        self, path: str | os.PathLike[str] | None = None, *, mode: str = "grid"
+    ) -> Path:
         """Record the call into ``path`` (an ``.mp4`` file that does not exist yet; None:
         ``recording-<call id>-<UTC time>.mp4`` in the current directory): the grid of
         cameras and all audio mixed, or with ``mode="tracks"`` a file per track named after
@@ -218,7 +220,7 @@ class CallRecording(CallParts):
             except Exception as exc:
                 self._host.report(f"finishing the recording of {self.cid}", exc)
 
-    def _recording_path(self, path: str | None) -> Path:
+    def _recording_path(self, path: str | os.PathLike[str] | None) -> Path:
         """The file to write: checked before anything starts."""
         if path is None:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
