@@ -94,14 +94,14 @@ const CALL_CONTROLS = [
   },
   {
     action: "raise_hand",
-    icon: "microphone",
+    icon: "hand",
     label: "streamcall_raise_hand",
     visible: (ctx) => ctx.call.state === "joined" && ctx.call.can_send_audio === false,
     request: "raise_hand",
   },
   {
     action: "live",
-    icon: "share",
+    icon: "live",
     label: (ctx) => (ctx.call.live ? "streamcall_stop_live" : "streamcall_go_live"),
     visible: (ctx) => ctx.call.state === "joined" && Boolean(ctx.call.can_go_live),
     pressed: (ctx) => Boolean(ctx.call.live),
