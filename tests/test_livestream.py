@@ -9,6 +9,7 @@ import pytest
 
 from streamcall_widget import CallState
 from streamcall_widget.errors import InvalidState, NotAllowed
+from streamcall_widget.protocol.models import TrackType
 
 from .engine_helpers import RESULT, Clients, participant, wait_for, wait_growing
 from .test_call_hold import FrameCounter
@@ -20,8 +21,8 @@ QUIET = 0.5
 def test_host_goes_live_and_viewers_only_watch(clients: Clients) -> None:
     """alice creates a livestream (she is its host: she joins backstage), bob (a member)
     and carol (anyone) join once it is live and get her video; they send nothing and get
-    no error until bob is granted send-audio (then his microphone reaches her); only the
-    host goes live or back."""
+    no error until bob is granted send-audio and turns his microphone on (then it reaches
+    her); only the host goes live or back."""
     alice, bob, carol = clients("alice"), clients("bob"), clients("carol")
     host = alice.sc.call(["bob"], type="livestream", ring=False).result(RESULT)
     assert host.state is CallState.JOINED
@@ -57,6 +58,8 @@ def test_host_goes_live_and_viewers_only_watch(clients: Clients) -> None:
     assert host.remote_streams == ()
 
     host.grant_permissions("bob", ["send-audio"]).result(RESULT)  # bob may speak now
+    wait_for(lambda: viewers[0].may_send(TrackType.AUDIO), "bob's grant")
+    bob.sc.set_microphone_enabled(True).result(RESULT)  # joined as a viewer: it was off
     wait_growing(lambda: at_host("audio"), "bob's audio at the host once granted")
     assert at_host("video") == 0
     host.stop_live().result(RESULT)

@@ -78,7 +78,8 @@ def test_revoke_stops_bobs_audio_at_both_ends_until_granted_again(
 ) -> None:
     """alice (host) takes bob's send-audio: alice hears nothing of bob even when bob's
     engine keeps sending (her engine drops it), bob's engine stops sending, bob's mic
-    refuses to come on; a grant brings his audio back. Requests reach the host only."""
+    refuses to come on and is switched off; after a grant it stays off (nothing goes out)
+    until bob turns it on. Requests reach the host only."""
     alice, bob = clients("alice"), clients("bob")
     asked: Recorder[PermissionRequestEvent] = Recorder()
     updates: Recorder[PermissionsUpdatedEvent] = Recorder()
@@ -123,10 +124,14 @@ def test_revoke_stops_bobs_audio_at_both_ends_until_granted_again(
         (ref.session_id, ref.track_type) != (bob_session, TrackType.AUDIO)
         for ref in outgoing.remote_streams
     )
+    assert not bob.sc.is_microphone_enabled().result(RESULT).enabled
     outgoing.grant_permissions("bob", ["send-audio"]).result(RESULT)
-    wait_growing(lambda: at_alice("audio"), "bob's audio back at alice", by=10)
+    updates.wait(lambda e: "send-audio" in e.capabilities, "bob's grant")
+    _audio_stays_stopped(at_alice)  # granted, bob's microphone is not live by itself
     assert "send-audio" in answered.own_capabilities
+    assert not bob.sc.is_microphone_enabled().result(RESULT).enabled
     bob.sc.set_microphone_enabled(True).result(RESULT)
+    wait_growing(lambda: at_alice("audio"), "bob's audio back at alice", by=10)
 
     # A revoked screenshare ends bob's share (with its note) and refuses a new one.
     answered.start_screen_share().result(RESULT)

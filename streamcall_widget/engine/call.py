@@ -123,6 +123,10 @@ class CallHost(Protocol):
     async def set_camera(self, enabled: bool) -> None:
         """Turn the local camera on or off, telling the listeners and the call."""
 
+    async def switch_off(self, kind: TrackType) -> None:
+        """Turn the local camera or microphone off (``kind`` video or audio), telling the
+        listeners and the call: the call took the right to send it."""
+
     def call_finished(self, call: Call) -> None:
         """The call was left; forget it."""
 
@@ -468,7 +472,7 @@ class Call(
         """Everything this call sends; the coordinator hears of what the others should see
         (the camera and microphone are carried even while off: muting only pauses them)."""
         for track_type, track in self._streams.sent().items():
-            if not self._sendable(track_type):
+            if not await self._sendable(track_type):
                 continue
             await transport.publish(track_type, track)
             if self._streams.announced(track_type):

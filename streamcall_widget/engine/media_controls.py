@@ -116,6 +116,12 @@ class MediaControls:
         """Turn the camera on or off as a call or an accepted ring asks (with its events)."""
         await self._set_track_enabled(TrackType.VIDEO, enabled)
 
+    async def switch_off(self, kind: TrackType) -> None:
+        """Turn the camera or microphone off because the call took the right to send it
+        (with its events): granted again, it stays off until the user turns it on, so a
+        grant never makes a microphone live behind the user's back."""
+        await self._set_track_enabled(kind, False)
+
     def _user_id_or_none(self) -> str | None:
         return self._user.id if self._user is not None else None
 

@@ -8,9 +8,11 @@ The coordinator keeps each user's capabilities per call and tells every member w
 change (``call.permissions_updated``). A revoked send capability stops the media on both
 ends, so no single side has to be trusted:
 
-- the sender stops sending that track type to every peer at once (the track stays open,
-  the local device as switched; a grant sends it again), and refuses to turn that device
-  on (:class:`~streamcall_widget.errors.NotAllowed`);
+- the sender stops sending that track type to every peer at once and switches that
+  device off (the track stays open), and refuses to turn it on
+  (:class:`~streamcall_widget.errors.NotAllowed`) until the right is granted again; then
+  the user turns it on, as in Stream's SDK: a grant never makes a microphone live by
+  itself;
 - every receiver drops whatever still arrives of that track type from that user's
   sessions: each participant carries its ``send_capabilities`` (from the coordinator's
   participant data, then its ``call.permissions_updated`` events) and
@@ -197,6 +199,7 @@ class CallRights(CallParts):
                 await transport.unpublish(track_type)
                 if track_type in _SHARED:
                     self._withheld |= {track_type}
+                    await self._host.switch_off(track_type)
                     continue
                 await self._streams.close(track_type)  # an own track (a share) ends
                 if track_type is TrackType.SCREEN_SHARE:
@@ -208,14 +211,16 @@ class CallRights(CallParts):
                 if self._streams.announced(track_type):
                     await self.publish(track_type, True)
 
-    def _sendable(self, track_type: TrackType) -> bool:
+    async def _sendable(self, track_type: TrackType) -> bool:
         """Whether joining should send ``track_type``; the camera and microphone it may not
-        send are remembered, to be sent once granted."""
+        send are switched off and remembered, to be sent once granted (and turned on)."""
         allowed = self.may_send(track_type)
         if track_type in _SHARED:
             self._withheld = (
                 self._withheld - {track_type} if allowed else self._withheld | {track_type}
             )
+            if not allowed:
+                await self._host.switch_off(track_type)
         return allowed
 
 

@@ -5,7 +5,7 @@ and runs all its cells: alice hosts a live livestream that bob watches without t
 speak, and both CallViews show in one output. Then, as a person would, only by clicks in
 the page: Stop live and Go live in alice's view (the kernel's call follows); Raise hand in
 bob's view, Deny, Raise hand again, Grant in alice's view (bob's capabilities in the kernel
-gain send-audio, his Raise hand gives way to a working microphone button); Record in
+gain send-audio, his Raise hand gives way to a microphone button, off until he clicks it); Record in
 alice's view (REC in both views) and Stop recording (a playable file in the kernel's
 folder); and the notebook's "End the call for everyone" button. The kernel is only
 read, never driven.
@@ -103,7 +103,8 @@ def _raise_hand(viewer: Locator, host: Locator) -> Locator:
 
 def _deny_then_grant(page: Page, host: Locator, viewer: Locator) -> None:
     """Deny closes the request and changes nothing; a second request granted gives bob
-    send-audio, and his microphone button replaces Raise hand and works."""
+    send-audio, and his microphone button replaces Raise hand, off (a grant never makes
+    a microphone live by itself) until he clicks it."""
     has_audio = "print('send-audio' in bob_call.own_capabilities)"
     _raise_hand(viewer, host).get_by_role("button", name="Deny").click()
     expect(host.locator(".sc-asks")).to_be_hidden(timeout=TIMEOUT_MS)
@@ -115,11 +116,12 @@ def _deny_then_grant(page: Page, host: Locator, viewer: Locator) -> None:
     expect(host.locator(".sc-asks")).to_be_hidden(timeout=TIMEOUT_MS)
     _kernel_says(page, has_audio, "True")
     microphone = viewer.get_by_role("button", name="Microphone")
-    expect(microphone).to_have_attribute("aria-pressed", "true", timeout=TIMEOUT_MS)
-    expect(viewer.get_by_role("button", name="Raise hand")).to_have_count(0)
-    microphone.click()
     expect(microphone).to_have_attribute("aria-pressed", "false", timeout=TIMEOUT_MS)
+    expect(viewer.get_by_role("button", name="Raise hand")).to_have_count(0)
     _kernel_says(page, "print(bob.is_microphone_enabled().result(10).enabled)", "False")
+    microphone.click()
+    expect(microphone).to_have_attribute("aria-pressed", "true", timeout=TIMEOUT_MS)
+    _kernel_says(page, "print(bob.is_microphone_enabled().result(10).enabled)", "True")
 
 
 def _record_by_clicks(page: Page, host: Locator, viewer: Locator) -> None:
