@@ -19,7 +19,8 @@ them (:mod:`.push`).
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import TypedDict
+
+import msgspec
 
 from streamcall_widget.errors import DoesNotExist, InvalidArguments
 from streamcall_widget.protocol import requests as rq
@@ -106,7 +107,7 @@ def ring_pushed(
         if user_id in busy or user.connections or route is None:
             continue
         call.pushed.add(user_id)
-        ctx.notices.append(RingNotice(**_fields(ctx, call, ring, user_id, route, now=now)))
+        ctx.notices.append(_ring_notice(ctx, call, ring, user_id, route, now=now))
 
 
 def ring_taken(ctx: Context, call: CallRecord, user_id: str, now: float) -> None:
@@ -126,7 +127,7 @@ def ring_ended_for(ctx: Context, call: CallRecord, user_id: str, reason: str, no
     call.pushed.discard(user_id)
     route = _route(ctx.users(call)[user_id], NoticeKind.PUSH)
     if route is not None:
-        fields = _fields(ctx, call, call.ring, user_id, route, now=now)
+        fields = msgspec.structs.asdict(_ring_notice(ctx, call, call.ring, user_id, route, now=now))
         ctx.notices.append(MissedNotice(**fields, reason=MissedReason(reason)))
 
 
@@ -141,23 +142,7 @@ def _route(user: UserRecord, preferred: NoticeKind) -> tuple[str, NoticeKind] | 
     return None
 
 
-class _Fields(TypedDict):
-    """What every notice carries."""
-
-    provider: str
-    kind: NoticeKind
-    app: str
-    cid: str
-    call_type: str
-    call_id: str
-    user_id: str
-    caller: NoticeUser
-    video: bool
-    created_at: str
-    expires_at: str
-
-
-def _fields(
+def _ring_notice(
     ctx: Context,
     call: CallRecord,
     ring: Ring,
@@ -165,9 +150,11 @@ def _fields(
     route: tuple[str, NoticeKind],
     *,
     now: float,
-) -> _Fields:
+) -> RingNotice:
+    """The ring notice of ``user_id`` through ``route``; a missed notice carries the same
+    fields and a reason."""
     caller = ctx.users(call)[ring.caller]
-    return _Fields(
+    return RingNotice(
         provider=route[0],
         kind=route[1],
         app=call.app,
