@@ -123,7 +123,13 @@ async def test_offline_callee_is_rung_through_push_and_answers_by_logging_in(
     (a,) = await events_of(alice)
     assert types(a)[0] == "call.accepted"
     assert (a[0]["user"]["id"], a[0]["call"]["ringing"]) == ("bob", False)
-    assert await sent(coordinator) == PushStats(sent=1)  # he accepted: no missed notice
+    assert await sent(coordinator) == PushStats(sent=2)  # he accepted: no missed notice,
+    rung_at, answered = webhook.received  # but his phone is told to stop ringing
+    assert (answered.path, answered.notice["type"]) == ("/fcm", "call.answered")
+    assert (answered.notice["provider"], answered.notice["kind"]) == ("fcm", "push")
+    same = ("cid", "user_id", "caller", "video", "expires_at")
+    assert [answered.notice[k] for k in same] == [rung_at.notice[k] for k in same]
+    assert "reason" not in answered.notice
 
 
 async def test_timeout_sends_missed_and_logout_unregisters(

@@ -32,6 +32,7 @@ from streamcall_widget.protocol import requests as rq
 from streamcall_widget.protocol.events import CallMissed
 from streamcall_widget.protocol.models import MemberInput, UserInput, iso
 from streamcall_widget.protocol.push import (
+    AnsweredNotice,
     MissedNotice,
     MissedReason,
     NoticeKind,
@@ -163,8 +164,9 @@ def test_offline_registered_callee_rings_through_voip_then_misses_on_timeout() -
 def test_ring_ending_otherwise_tells_each_pushed_callee_once() -> None:
     """Another callee accepting is ``accepted_by_other``; the caller cancelling or ending
     the call is ``cancel``; a VoIP-only registration gets it on VoIP; a pushed callee who
-    logs in and accepts, or who unregistered meanwhile, gets no missed notice, and one
-    busy in another call (a dropped kernel's session) is not pushed at all."""
+    logs in and accepts gets an answered notice (his phone stops ringing), one who
+    unregistered meanwhile gets none, and one busy in another call (a dropped kernel's
+    session) is not pushed at all."""
     ctl = control()
     registered_offline(ctl, "bob", push_provider_name="fcm")
     registered_offline(ctl, "vic", voip_provider_name="voip")
@@ -195,7 +197,8 @@ def test_ring_ending_otherwise_tells_each_pushed_callee_once() -> None:
     ctl.take_notices()
     bob = connect(ctl, "bob")  # rung on this new connection (late arrival), accepts
     ctl.handle(bob, rq.AcceptCall(id="b", cid=c4), T0 + 4)
-    assert ctl.take_notices() == []
+    fields = msgspec.structs.asdict(ring_notice("bob", "fcm", NoticeKind.PUSH, c4))
+    assert ctl.take_notices() == [AnsweredNotice(**{**fields, "created_at": iso(T0 + 4)})]
 
     ring(ctl, alice, "c5", ["vic"])
     ctl.take_notices()

@@ -11,14 +11,16 @@ A ring reaches a registered callee with no live connection through a
 :class:`~streamcall_widget.protocol.push.RingNotice` to their VoIP provider (else their push
 provider), and they keep ringing: a connection they open during the ring is rung. Each one
 rung that way gets a :class:`~streamcall_widget.protocol.push.MissedNotice` (to their push
-provider, else their VoIP one) when the ring ends without their accepting, so the device
-stops ringing. The notices pile up in :attr:`~.context.Context.notices`; the server sends
-them (:mod:`.push`).
+provider, else their VoIP one) when the ring ends without their accepting, or an
+:class:`~streamcall_widget.protocol.push.AnsweredNotice` when they accepted from a
+connection, so the device stops ringing. The notices pile up in
+:attr:`~.context.Context.notices`; the server sends them (:mod:`.push`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 import msgspec
 
@@ -26,6 +28,7 @@ from streamcall_widget.errors import DoesNotExist, InvalidArguments
 from streamcall_widget.protocol import requests as rq
 from streamcall_widget.protocol.models import iso
 from streamcall_widget.protocol.push import (
+    AnsweredNotice,
     MissedNotice,
     MissedReason,
     NoticeKind,
@@ -111,8 +114,13 @@ def ring_pushed(
 
 
 def ring_taken(ctx: Context, call: CallRecord, user_id: str, now: float) -> None:
-    """``user_id`` accepted: every other callee rung through push missed it."""
-    call.pushed.discard(user_id)
+    """``user_id`` accepted: if they were rung through push, their devices stop ringing
+    (they answered elsewhere); every other callee rung through push missed it."""
+    if user_id in call.pushed:
+        call.pushed.discard(user_id)
+        fields = _ring_over_fields(ctx, call, user_id, now)
+        if fields is not None:
+            ctx.notices.append(AnsweredNotice(**fields))
     for other in sorted(call.pushed):
         ring_ended_for(ctx, call, other, MissedReason.ACCEPTED_BY_OTHER, now)
 
@@ -122,13 +130,23 @@ def ring_ended_for(ctx: Context, call: CallRecord, user_id: str, reason: str, no
     :class:`~streamcall_widget.protocol.push.MissedReason` value): if they were rung
     through push, a missed notice lets their device stop ringing (unless they
     unregistered meanwhile: then they want no more notices)."""
-    if user_id not in call.pushed or call.ring is None:
+    if user_id not in call.pushed:
         return
     call.pushed.discard(user_id)
-    route = _route(ctx.users(call)[user_id], NoticeKind.PUSH)
-    if route is not None:
-        fields = msgspec.structs.asdict(_ring_notice(ctx, call, call.ring, user_id, route, now=now))
+    fields = _ring_over_fields(ctx, call, user_id, now)
+    if fields is not None:
         ctx.notices.append(MissedNotice(**fields, reason=MissedReason(reason)))
+
+
+def _ring_over_fields(
+    ctx: Context, call: CallRecord, user_id: str, now: float
+) -> dict[str, Any] | None:
+    """The fields of the notice ending a ring ``user_id`` got through push: their ring
+    notice's, to their push provider, else their VoIP one (None: they unregistered)."""
+    route = _route(ctx.users(call)[user_id], NoticeKind.PUSH)
+    if route is None or call.ring is None:
+        return None
+    return msgspec.structs.asdict(_ring_notice(ctx, call, call.ring, user_id, route, now=now))
 
 
 def _route(user: UserRecord, preferred: NoticeKind) -> tuple[str, NoticeKind] | None:

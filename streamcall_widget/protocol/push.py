@@ -3,9 +3,10 @@
 A user who registered for push (``push.register``) and has no live connection when a call
 rings them is rung through a provider the coordinator's operator configured (an HTTP(S)
 webhook bridging to FCM, APNs, ntfy, a chat...). The coordinator sends a :class:`RingNotice`
-then, and a :class:`MissedNotice` when the ring ends without them, so the receiving device
-can stop ringing. A notice carries one call and the callee's id; of other users, only the
-caller's public profile (id, name, image).
+then; when the ring ends, a :class:`MissedNotice` if it ended without them, or an
+:class:`AnsweredNotice` if they accepted from a connection they opened, so the receiving
+device stops ringing. A notice carries one call and the callee's id; of other users, only
+the caller's public profile (id, name, image).
 
 Each POST is signed: ``X-Streamcall-Timestamp`` is the Unix time of sending, and
 ``X-Streamcall-Signature`` is ``sha256=`` followed by the hex HMAC-SHA256, keyed with the
@@ -28,6 +29,7 @@ __all__ = [
     "PROVIDER_NAME",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
+    "AnsweredNotice",
     "AnyNotice",
     "MissedNotice",
     "MissedReason",
@@ -115,7 +117,13 @@ class MissedNotice(Notice, tag="call.missed", frozen=True):
     reason: MissedReason
 
 
-AnyNotice = RingNotice | MissedNotice
+class AnsweredNotice(Notice, tag="call.answered", frozen=True):
+    """The callee who got a :class:`RingNotice` accepted the call from a connection they
+    opened (a notebook): dismiss the ringing screen on their other devices, with no missed
+    call."""
+
+
+AnyNotice = RingNotice | MissedNotice | AnsweredNotice
 """Every notice, as one tagged union (the JSON ``type``)."""
 
 
