@@ -23,7 +23,8 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -429,3 +430,29 @@ class Stopwatch:
     def seconds(self) -> float:
         """Seconds elapsed so far."""
         return time.monotonic() - self._start
+
+
+def bench_main(
+    bench: str,
+    doc: str | None,
+    quick_help: str,
+    argv: Sequence[str] | None,
+    run: Callable[[bool, Stopwatch], BenchRun],
+) -> int:
+    """The command line most benches share: ``--quick`` and the output options; ``run(quick,
+    watch)`` measures and builds the :class:`BenchRun` (``watch`` started before anything).
+    A failure is printed and exits 1 (targets missed or not, a run that ran exits 0); else
+    the report is published."""
+    watch = Stopwatch()
+    parser = argparse.ArgumentParser(prog=f"python -m bench.{bench}", description=doc)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    add_output_options(parser, bench)
+    args = parser.parse_args(argv)
+    try:
+        measured = run(args.quick, watch)
+    except Exception:
+        traceback.print_exc()
+        print("benchmark failed", file=sys.stderr)
+        return 1
+    publish(measured, args.out, args.json, command_line(argv, f"bench.{bench}"))
+    return 0

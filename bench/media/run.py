@@ -7,11 +7,9 @@ is reversed every round, so slow drift of a shared machine hits raw and ours ali
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -19,7 +17,7 @@ from typing import TypeVar
 import msgspec
 
 from bench.coordinator.wire import REPO_ROOT
-from bench.figures import Stopwatch, add_output_options, command_line, publish
+from bench.figures import BenchRun, Stopwatch, bench_main
 
 from .report import build_run
 from .worker import RESULT_PREFIX, VARIANTS, StartupResult, SteadyResult
@@ -120,27 +118,15 @@ def _measure(settings: Settings, cpu: int | None) -> Results:
     )
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bench.media", description=__doc__)
-    p.add_argument("--quick", action="store_true", help="fast smoke run (small sizes)")
-    add_output_options(p, "media")
-    return p
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; 0 when it ran (targets missed or not), 1 on an error."""
-    watch = Stopwatch()
-    args = _parser().parse_args(argv)
-    settings = QUICK if args.quick else Settings()
+    return bench_main("media", __doc__, "fast smoke run (small sizes)", argv, _run)
+
+
+def _run(quick: bool, watch: Stopwatch) -> BenchRun:
+    settings = QUICK if quick else Settings()
     pinned = (os.cpu_count() or 1) >= 2 and hasattr(os, "sched_setaffinity")
     if pinned:
         os.sched_setaffinity(0, {0})
-    try:
-        results = _measure(settings, 1 if pinned else None)
-    except Exception:
-        traceback.print_exc()
-        print("benchmark failed", file=sys.stderr)
-        return 1
-    run = build_run(settings, results, pinned, watch.seconds())
-    publish(run, args.out, args.json, command_line(argv, "bench.media"))
-    return 0
+    results = _measure(settings, 1 if pinned else None)
+    return build_run(settings, results, pinned, watch.seconds())

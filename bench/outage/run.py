@@ -8,7 +8,6 @@ remote frame), so a gap is the media path's, not a hook thread's.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import os
 import secrets
@@ -19,7 +18,6 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,15 +25,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench.figures import (
-    BenchRun,
-    Figure,
-    Stopwatch,
-    Target,
-    add_output_options,
-    command_line,
-    publish,
-)
+from bench.figures import BenchRun, Figure, Stopwatch, Target, bench_main
 from streamcall_widget import Call, CallState, StreamCall
 from streamcall_widget.coordinator import mint_token
 from streamcall_widget.engine.taps import LOCAL
@@ -255,26 +245,16 @@ def _figures(measured: Measured, settings: Settings) -> list[Figure]:
     ]
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bench.outage", description=__doc__)
-    p.add_argument("--quick", action="store_true", help="fast smoke run (2 s windows)")
-    add_output_options(p, "outage")
-    return p
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; 0 when it ran (targets missed or not), 1 on an error."""
-    watch = Stopwatch()
-    args = _parser().parse_args(argv)
-    settings = QUICK if args.quick else Settings()
-    try:
-        with tempfile.TemporaryDirectory() as work:
-            measured = _measure(settings, Path(work))
-    except Exception:
-        traceback.print_exc()
-        print("benchmark failed", file=sys.stderr)
-        return 1
-    run = BenchRun(
+    return bench_main("outage", __doc__, "fast smoke run (2 s windows)", argv, _run)
+
+
+def _run(quick: bool, watch: Stopwatch) -> BenchRun:
+    settings = QUICK if quick else Settings()
+    with tempfile.TemporaryDirectory() as work:
+        measured = _measure(settings, Path(work))
+    return BenchRun(
         bench="outage",
         title="a call through a coordinator outage",
         quick=settings.quick,
@@ -298,5 +278,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         ],
         settings={"window": settings.window, "settle": settings.settle},
     )
-    publish(run, args.out, args.json, command_line(argv, "bench.outage"))
-    return 0

@@ -8,24 +8,13 @@ both windows; live frames are the remote video frames each client's call counted
 
 from __future__ import annotations
 
-import argparse
-import sys
 import tempfile
 import time
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.figures import (
-    BenchRun,
-    Figure,
-    Stopwatch,
-    Target,
-    add_output_options,
-    command_line,
-    publish,
-)
+from bench.figures import BenchRun, Figure, Stopwatch, Target, bench_main
 from streamcall_widget import Call, StreamCall
 from streamcall_widget.engine.devices import SYNTHETIC_CAMERA, SYNTHETIC_MICROPHONE
 from streamcall_widget.engine.recorder import FPS, HEIGHT, WIDTH
@@ -147,26 +136,16 @@ def _figures(without: Window, recording: Window, result: RecordingResult) -> lis
     ]
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m bench.recording", description=__doc__)
-    p.add_argument("--quick", action="store_true", help="fast smoke run (2.5 s windows)")
-    add_output_options(p, "recording")
-    return p
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; 0 when it ran (targets missed or not), 1 on an error."""
-    watch = Stopwatch()
-    args = _parser().parse_args(argv)
-    settings = QUICK if args.quick else Settings()
-    try:
-        with tempfile.TemporaryDirectory() as work:
-            without, recording, result = _measure(settings, Path(work))
-    except Exception:
-        traceback.print_exc()
-        print("benchmark failed", file=sys.stderr)
-        return 1
-    run = BenchRun(
+    return bench_main("recording", __doc__, "fast smoke run (2.5 s windows)", argv, _run)
+
+
+def _run(quick: bool, watch: Stopwatch) -> BenchRun:
+    settings = QUICK if quick else Settings()
+    with tempfile.TemporaryDirectory() as work:
+        without, recording, result = _measure(settings, Path(work))
+    return BenchRun(
         bench="recording",
         title="recording a 3-party call",
         quick=settings.quick,
@@ -190,5 +169,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         ],
         settings={"window": settings.window, "settle": settings.settle},
     )
-    publish(run, args.out, args.json, command_line(argv, "bench.recording"))
-    return 0
